@@ -1,0 +1,51 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+  name: "Samhand",
+  platforms: [.macOS(.v14)],
+  products: [
+    .library(name: "Samhand", targets: ["Samhand"]),
+    .executable(name: "samhand", targets: ["SamhandCLI"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+    .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CZlib",
+      pkgConfig: "zlib",
+      providers: [.apt(["zlib1g-dev"])]
+    ),
+    .target(
+      name: "Samhand",
+      dependencies: [
+        "CZlib",
+        .product(name: "Crypto", package: "swift-crypto"),
+        .product(name: "GRDB", package: "GRDB.swift"),
+      ]
+    ),
+    .executableTarget(
+      name: "SamhandCLI",
+      dependencies: [
+        "Samhand",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]
+    ),
+    .target(
+      name: "SamhandTestSupport",
+      dependencies: ["Samhand"]
+    ),
+    .testTarget(
+      name: "SamhandTests",
+      dependencies: [
+        "Samhand",
+        "SamhandTestSupport",
+        .product(name: "PropertyBased", package: "swift-property-based"),
+      ]
+    ),
+  ]
+)

@@ -1,0 +1,61 @@
+/// For each replica, the highest counter seen: a vector clock.
+///
+/// A missing replica counts as zero. Vectors compare by causality:
+/// `a <= b` when every entry of `a` is at most the entry of `b`.
+public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
+  /// Entries with a counter above zero.
+  public private(set) var counters: [ReplicaID: UInt64]
+
+  public init() { counters = [:] }
+
+  public init(_ counters: [ReplicaID: UInt64]) {
+    self.counters = counters.filter { $0.value > 0 }
+  }
+
+  public subscript(replica: ReplicaID) -> UInt64 {
+    get { counters[replica] ?? 0 }
+    set {
+      if newValue == 0 { counters[replica] = nil } else { counters[replica] = newValue }
+    }
+  }
+
+  /// Whether the write with this dot is part of the history this vector describes.
+  public func contains(_ dot: Dot) -> Bool {
+    self[dot.replica] >= dot.counter
+  }
+
+  /// Raises each entry to the other vector's entry where that one is higher.
+  public mutating func formUnion(_ other: VersionVector) {
+    for (replica, counter) in other.counters where counter > self[replica] {
+      self[replica] = counter
+    }
+  }
+
+  public func union(_ other: VersionVector) -> VersionVector {
+    var copy = self
+    copy.formUnion(other)
+    return copy
+  }
+
+  /// Whether every entry is at most the other's: this history is included in the other.
+  public func isIncluded(in other: VersionVector) -> Bool {
+    counters.allSatisfy { other[$0.key] >= $0.value }
+  }
+
+  /// Neither vector includes the other.
+  public func isConcurrent(with other: VersionVector) -> Bool {
+    !isIncluded(in: other) && !other.isIncluded(in: self)
+  }
+
+  /// The sum of all counters: how many changesets the vector covers.
+  public var total: UInt64 { counters.values.reduce(0, +) }
+
+  /// Entries sorted by replica slug, the order used in every encoding.
+  public var sorted: [(replica: ReplicaID, counter: UInt64)] {
+    counters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+  }
+
+  public var description: String {
+    "{" + sorted.map { "\($0.replica):\($0.counter)" }.joined(separator: ", ") + "}"
+  }
+}

@@ -1,0 +1,77 @@
+import Foundation
+
+/// The identity of a store: a random id fixed when the shared folder is created.
+public struct StoreID: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+  public let rawValue: String
+
+  public init?(rawValue: String) {
+    guard let uuid = UUID(uuidString: rawValue), uuid.uuidString.lowercased() == rawValue else {
+      return nil
+    }
+    self.rawValue = rawValue
+  }
+
+  /// A new random store id.
+  public static func random() -> StoreID {
+    StoreID(rawValue: UUID().uuidString.lowercased())!
+  }
+
+  public var description: String { rawValue }
+}
+
+/// One local transaction's writes, as it travels between replicas.
+public struct Changeset: Hashable, Sendable {
+  /// Author and sequence number: unique in a store.
+  public struct ID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var author: ReplicaID
+    public var sequence: UInt64
+
+    public init(author: ReplicaID, sequence: UInt64) {
+      self.author = author
+      self.sequence = sequence
+    }
+
+    public var description: String { "\(author)#\(sequence)" }
+
+    public static func < (lhs: ID, rhs: ID) -> Bool {
+      lhs.author == rhs.author ? lhs.sequence < rhs.sequence : lhs.author < rhs.author
+    }
+  }
+
+  public var storeID: StoreID
+  public var author: ReplicaID
+  /// 1 for an office's first changeset, then one more each time.
+  public var sequence: UInt64
+  /// The author's version vector when it wrote: what this changeset depends on.
+  /// Always includes the author's own previous changeset.
+  public var dependencies: VersionVector
+  /// Lamport stamp: one more than the highest stamp the author had seen.
+  public var lamport: UInt64
+  /// Wall-clock time of the commit, in milliseconds since 1970. For display only.
+  public var timestamp: Int64
+  public var operations: [Operation]
+
+  public init(
+    storeID: StoreID, author: ReplicaID, sequence: UInt64, dependencies: VersionVector,
+    lamport: UInt64, timestamp: Int64, operations: [Operation]
+  ) {
+    self.storeID = storeID
+    self.author = author
+    self.sequence = sequence
+    self.dependencies = dependencies
+    self.lamport = lamport
+    self.timestamp = timestamp
+    self.operations = operations
+  }
+
+  public var id: ID { ID(author: author, sequence: sequence) }
+  public var dot: Dot { Dot(author, sequence) }
+
+  /// The wall-clock time as a `Date`, for display.
+  public var date: Date { Date(timeIntervalSince1970: Double(timestamp) / 1000) }
+
+  /// Whether a write with this dot was known to the author (or is this changeset's own).
+  func covers(_ dot: Dot) -> Bool {
+    dot == self.dot || dependencies.contains(dot)
+  }
+}

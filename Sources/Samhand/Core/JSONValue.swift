@@ -1,0 +1,105 @@
+import Foundation
+
+/// Any JSON value, decoded with Foundation's `JSONDecoder`.
+///
+/// Keeps whole numbers apart from fractional ones, which `JSONSerialization`
+/// does not do the same way on every platform.
+public enum JSONValue: Hashable, Sendable, Codable {
+  case null
+  case bool(Bool)
+  case integer(Int64)
+  case number(Double)
+  case string(String)
+  case array([JSONValue])
+  case object([String: JSONValue])
+
+  public init(from decoder: any Decoder) throws {
+    if var array = try? decoder.unkeyedContainer() {
+      var items: [JSONValue] = []
+      while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
+      self = .array(items)
+      return
+    }
+    if let object = try? decoder.container(keyedBy: AnyKey.self) {
+      var fields: [String: JSONValue] = [:]
+      for key in object.allKeys {
+        fields[key.stringValue] = try object.decode(JSONValue.self, forKey: key)
+      }
+      self = .object(fields)
+      return
+    }
+    let single = try decoder.singleValueContainer()
+    if single.decodeNil() {
+      self = .null
+    } else if let flag = try? single.decode(Bool.self) {
+      self = .bool(flag)
+    } else if let integer = try? single.decode(Int64.self) {
+      self = .integer(integer)
+    } else if let double = try? single.decode(Double.self) {
+      self = .number(double)
+    } else {
+      self = .string(try single.decode(String.self))
+    }
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var single = encoder.singleValueContainer()
+    switch self {
+    case .null: try single.encodeNil()
+    case .bool(let flag): try single.encode(flag)
+    case .integer(let integer): try single.encode(integer)
+    case .number(let double): try single.encode(double)
+    case .string(let string): try single.encode(string)
+    case .array(let items): try single.encode(items)
+    case .object(let fields): try single.encode(fields)
+    }
+  }
+
+  /// Parses one JSON document, naming where it failed in the error.
+  public static func parse(_ data: Data) throws -> JSONValue {
+    do {
+      return try JSONDecoder().decode(JSONValue.self, from: data)
+    } catch let error as DecodingError {
+      throw SamhandError(.invalidArgument, "malformed JSON: \(JSONValue.describe(error))")
+    }
+  }
+
+  public static func parse(_ text: String) throws -> JSONValue {
+    try parse(Data(text.utf8))
+  }
+
+  /// "object", "array", "string", ... for error messages.
+  public var kindName: String {
+    switch self {
+    case .null: "null"
+    case .bool: "bool"
+    case .integer, .number: "number"
+    case .string: "string"
+    case .array: "array"
+    case .object: "object"
+    }
+  }
+
+  static func describe(_ error: DecodingError) -> String {
+    switch error {
+    case .dataCorrupted(let context):
+      if let underlying = context.underlyingError as NSError?,
+        let detail = underlying.userInfo[NSDebugDescriptionErrorKey] as? String
+      {
+        return detail
+      }
+      return context.debugDescription
+    case .keyNotFound(let key, _): return "missing key '\(key.stringValue)'"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+      return context.debugDescription
+    @unknown default: return "\(error)"
+    }
+  }
+}
+
+struct AnyKey: CodingKey {
+  var stringValue: String
+  var intValue: Int? { nil }
+  init(stringValue: String) { self.stringValue = stringValue }
+  init?(intValue: Int) { nil }
+}

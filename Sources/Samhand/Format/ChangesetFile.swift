@@ -1,0 +1,296 @@
+import Crypto
+import Foundation
+
+/// Encoding and decoding of changeset files, format version 1.
+///
+/// The layout is specified in `Docs/FORMATS.md`:
+///
+/// ```
+/// magic "SHCS\r\n\u{1A}\n" | version u16 | header length u32 | header
+/// | zlib payload | SHA-256 of every byte before it
+/// ```
+public enum ChangesetFile {
+  /// The format version this Samhand writes.
+  public static let formatVersion: UInt16 = 1
+  /// The file name extension in `changesets/<office>/<seq>.changeset`.
+  public static let fileExtension = "changeset"
+  static let magic: [UInt8] = Array("SHCS\r\n".utf8) + [0x1A, 0x0A]
+  /// No changeset payload may inflate to more than this.
+  static let maximumPayloadSize = 512 * 1024 * 1024
+  static let digestSize = 32
+
+  /// The file name of a changeset: its sequence number, zero-padded to 12 digits.
+  public static func fileName(sequence: UInt64) -> String {
+    let digits = String(sequence)
+    return String(repeating: "0", count: max(0, 12 - digits.count)) + digits + "." + fileExtension
+  }
+
+  /// The sequence number in a changeset file name, or nil when the name is not one Samhand writes.
+  public static func sequence(fromFileName name: String) -> UInt64? {
+    let bytes = Array(name.utf8)
+    let suffix = Array(("." + fileExtension).utf8)
+    guard bytes.count == 12 + suffix.count, Array(bytes[12...]) == suffix else { return nil }
+    guard bytes[0..<12].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+    guard let value = UInt64(String(decoding: bytes[0..<12], as: UTF8.self)), value > 0 else { return nil }
+    return value
+  }
+
+  // MARK: - Encoding
+
+  /// Encodes a changeset as the bytes of its file.
+  public static func encode(_ changeset: Changeset) -> [UInt8] {
+    var payload = BinaryWriter()
+    encodeOperations(changeset.operations, to: &payload)
+    let compressed = Zlib.deflate(payload.bytes)
+
+    var header = BinaryWriter()
+    header.string(changeset.storeID.rawValue)
+    header.string(changeset.author.rawValue)
+    header.varint(changeset.sequence)
+    header.varint(changeset.lamport)
+    header.signed(changeset.timestamp)
+    let dependencies = changeset.dependencies.sorted
+    header.varint(UInt64(dependencies.count))
+    for entry in dependencies {
+      header.string(entry.replica.rawValue)
+      header.varint(entry.counter)
+    }
+    header.varint(UInt64(payload.bytes.count))
+    header.varint(UInt64(compressed.count))
+    header.raw(SHA256.hash(data: payload.bytes))
+
+    var file = BinaryWriter()
+    file.raw(magic)
+    file.uint16(formatVersion)
+    file.uint32(UInt32(header.bytes.count))
+    file.raw(header.bytes)
+    file.raw(compressed)
+    file.raw(SHA256.hash(data: file.bytes))
+    return file.bytes
+  }
+
+  static func encodeOperations(_ operations: [Operation], to out: inout BinaryWriter) {
+    out.varint(UInt64(operations.count))
+    for operation in operations {
+      switch operation {
+      case .set(let record, let field, let value):
+        out.byte(1); writeRecord(record, &out); out.string(field); encodeValue(value, to: &out)
+      case .add(let record, let field, let element):
+        out.byte(2); writeRecord(record, &out); out.string(field); out.string(element)
+      case .remove(let record, let field, let element):
+        out.byte(3); writeRecord(record, &out); out.string(field); out.string(element)
+      case .put(let record, let field, let key, let value):
+        out.byte(4); writeRecord(record, &out); out.string(field); out.string(key); encodeValue(value, to: &out)
+      case .removeKey(let record, let field, let key):
+        out.byte(5); writeRecord(record, &out); out.string(field); out.string(key)
+      case .touch(let record):
+        out.byte(6); writeRecord(record, &out)
+      case .delete(let record):
+        out.byte(7); writeRecord(record, &out)
+      }
+    }
+  }
+
+  private static func writeRecord(_ record: RecordRef, _ out: inout BinaryWriter) {
+    out.string(record.collection)
+    out.string(record.id)
+  }
+
+  static func encodeValue(_ value: Value, to out: inout BinaryWriter) {
+    switch value {
+    case .null: out.byte(0)
+    case .bool(let flag): out.byte(flag ? 2 : 1)
+    case .integer(let integer): out.byte(3); out.signed(integer)
+    case .number(let double): out.byte(4); out.raw(withUnsafeBytes(of: double.bitPattern.bigEndian, Array.init))
+    case .text(let text): out.byte(5); out.string(text)
+    case .date(let day): out.byte(6); out.varint(UInt64(day.year * 10000 + day.month * 100 + day.day))
+    }
+  }
+
+  // MARK: - Decoding
+
+  /// What a file claims about itself, read without inflating the payload.
+  public struct Header: Hashable, Sendable {
+    public var formatVersion: UInt16
+    public var storeID: StoreID
+    public var author: ReplicaID
+    public var sequence: UInt64
+    public var lamport: UInt64
+    public var timestamp: Int64
+    public var dependencies: VersionVector
+    public var payloadSize: Int
+    public var compressedSize: Int
+  }
+
+  /// Decodes and verifies a changeset file.
+  ///
+  /// - Throws: `SamhandError.corruptChangeset` for a truncated or damaged
+  ///   file, `SamhandError.unsupportedFormat` for an unknown version; the
+  ///   error carries the byte offset where decoding failed.
+  public static func decode(_ bytes: [UInt8], fileURL: URL? = nil) throws -> Changeset {
+    let (header, payloadRange) = try decodeHeader(bytes, fileURL: fileURL)
+    func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
+      SamhandError(
+        .corruptChangeset, message,
+        changesetID: Changeset.ID(author: header.author, sequence: header.sequence),
+        fileURL: fileURL, offset: offset)
+    }
+    let payload: [UInt8]
+    do {
+      payload = try Zlib.inflate(bytes[payloadRange], expectedSize: header.payloadSize)
+    } catch {
+      throw corrupt(error.message, payloadRange.lowerBound)
+    }
+    let digestStart = payloadRange.lowerBound - digestSize
+    guard Array(SHA256.hash(data: payload)) == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
+      throw corrupt("payload checksum does not match", digestStart)
+    }
+    var reader = BinaryReader(payload)
+    let operations: [Operation]
+    do throws(BinaryReader.Failure) {
+      operations = try decodeOperations(&reader)
+      guard reader.isAtEnd else {
+        throw BinaryReader.Failure(message: "\(reader.remaining) stray bytes after the operations", offset: reader.offset)
+      }
+    } catch {
+      throw corrupt("payload: \(error.message)", error.offset)
+    }
+    return Changeset(
+      storeID: header.storeID, author: header.author, sequence: header.sequence,
+      dependencies: header.dependencies, lamport: header.lamport, timestamp: header.timestamp,
+      operations: operations)
+  }
+
+  /// Verifies the whole-file checksum and reads the header.
+  ///
+  /// - Returns: the header and the byte range of the compressed payload.
+  public static func decodeHeader(_ bytes: [UInt8], fileURL: URL? = nil) throws -> (Header, Range<Int>) {
+    func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
+      SamhandError(.corruptChangeset, message, fileURL: fileURL, offset: offset)
+    }
+    let fixed = magic.count + 2 + 4
+    guard bytes.count >= fixed + digestSize else {
+      throw corrupt(bytes.isEmpty ? "empty file" : "file is too short (\(bytes.count) bytes) to be a changeset", bytes.count)
+    }
+    guard Array(bytes[0..<magic.count]) == magic else {
+      throw corrupt("not a Samhand changeset (wrong magic bytes)", 0)
+    }
+    var reader = BinaryReader(bytes, from: magic.count, to: bytes.count - digestSize)
+    do {
+      let version = try reader.uint16()
+      guard version == formatVersion else {
+        throw SamhandError(
+          .unsupportedFormat,
+          "changeset format version \(version) is not supported (this Samhand reads version \(formatVersion)); upgrade Samhand to read it",
+          fileURL: fileURL, offset: magic.count)
+      }
+      let digest = Array(SHA256.hash(data: bytes[0..<(bytes.count - digestSize)]))
+      guard digest == Array(bytes[(bytes.count - digestSize)...]) else {
+        throw corrupt("file checksum does not match: truncated, still being written, or damaged", bytes.count - digestSize)
+      }
+      let headerLength = Int(try reader.uint32())
+      let headerStart = reader.offset
+      guard headerLength <= reader.remaining else {
+        throw corrupt("header length \(headerLength) exceeds the file", headerStart - 4)
+      }
+      var header = BinaryReader(bytes, from: headerStart, to: headerStart + headerLength)
+      let storeText = try header.string()
+      guard let storeID = StoreID(rawValue: storeText) else {
+        throw corrupt("invalid store id '\(storeText)'", headerStart)
+      }
+      let authorText = try header.string()
+      guard let author = ReplicaID(rawValue: authorText) else {
+        throw corrupt("invalid author slug '\(authorText)'", headerStart)
+      }
+      let sequence = try header.varint()
+      guard sequence > 0 else { throw corrupt("sequence number 0 is not allowed", header.offset) }
+      let lamport = try header.varint()
+      let timestamp = try header.signed()
+      var dependencies = VersionVector()
+      let dependencyCount = try header.count(minimumSize: 2)
+      var previous: ReplicaID?
+      for _ in 0..<dependencyCount {
+        let at = header.offset
+        let slug = try header.string()
+        guard let replica = ReplicaID(rawValue: slug) else { throw corrupt("invalid slug '\(slug)' in dependencies", at) }
+        if let previous, !(previous < replica) { throw corrupt("dependencies are not sorted or repeat '\(slug)'", at) }
+        previous = replica
+        let counter = try header.varint()
+        guard counter > 0 else { throw corrupt("dependency on '\(slug)' is zero", at) }
+        dependencies[replica] = counter
+      }
+      guard dependencies[author] == sequence - 1 else {
+        throw corrupt(
+          "changeset \(author)#\(sequence) must depend on its author's previous changeset \(sequence - 1), found \(dependencies[author])",
+          headerStart)
+      }
+      let payloadSize = try header.varint()
+      let compressedSize = try header.varint()
+      _ = try header.take(digestSize)
+      guard header.isAtEnd else { throw corrupt("\(header.remaining) stray bytes in the header", header.offset) }
+      let payloadStart = headerStart + headerLength
+      guard compressedSize == UInt64(bytes.count - digestSize - payloadStart) else {
+        throw corrupt("compressed payload is \(bytes.count - digestSize - payloadStart) bytes, header says \(compressedSize)", payloadStart)
+      }
+      // zlib cannot expand by more than about 1032 to 1.
+      guard payloadSize <= UInt64(maximumPayloadSize), payloadSize <= compressedSize * 1100 + 64 else {
+        throw corrupt("payload size \(payloadSize) is impossible for \(compressedSize) compressed bytes", payloadStart)
+      }
+      let result = Header(
+        formatVersion: version, storeID: storeID, author: author, sequence: sequence, lamport: lamport,
+        timestamp: timestamp, dependencies: dependencies, payloadSize: Int(payloadSize),
+        compressedSize: Int(compressedSize))
+      return (result, payloadStart..<(bytes.count - digestSize))
+    } catch let failure as BinaryReader.Failure {
+      throw corrupt("header: \(failure.message)", failure.offset)
+    }
+  }
+
+  static func decodeOperations(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> [Operation] {
+    let count = try reader.count(minimumSize: 3)
+    var operations: [Operation] = []
+    operations.reserveCapacity(count)
+    for _ in 0..<count {
+      let at = reader.offset
+      let tag = try reader.byte()
+      let record = RecordRef(try reader.string(), try reader.string())
+      switch tag {
+      case 1: operations.append(.set(record, field: try reader.string(), value: try decodeValue(&reader)))
+      case 2: operations.append(.add(record, field: try reader.string(), element: try reader.string()))
+      case 3: operations.append(.remove(record, field: try reader.string(), element: try reader.string()))
+      case 4:
+        operations.append(
+          .put(record, field: try reader.string(), key: try reader.string(), value: try decodeValue(&reader)))
+      case 5: operations.append(.removeKey(record, field: try reader.string(), key: try reader.string()))
+      case 6: operations.append(.touch(record))
+      case 7: operations.append(.delete(record))
+      default: throw BinaryReader.Failure(message: "unknown operation tag \(tag)", offset: at)
+      }
+    }
+    return operations
+  }
+
+  static func decodeValue(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> Value {
+    let at = reader.offset
+    switch try reader.byte() {
+    case 0: return .null
+    case 1: return .bool(false)
+    case 2: return .bool(true)
+    case 3: return .integer(try reader.signed())
+    case 4:
+      var bits: UInt64 = 0
+      for byte in try reader.take(8) { bits = bits << 8 | UInt64(byte) }
+      let double = Double(bitPattern: bits)
+      guard double.isFinite else { throw BinaryReader.Failure(message: "number is not finite", offset: at) }
+      return .number(double)
+    case 5: return .text(try reader.string())
+    case 6:
+      let packed = try reader.varint()
+      guard packed <= 99_991_231,
+        let day = Day(year: Int(packed / 10000), month: Int(packed / 100 % 100), day: Int(packed % 100))
+      else { throw BinaryReader.Failure(message: "invalid date \(packed)", offset: at) }
+      return .date(day)
+    case let tag: throw BinaryReader.Failure(message: "unknown value tag \(tag)", offset: at)
+    }
+  }
+}

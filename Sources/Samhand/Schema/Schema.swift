@@ -1,0 +1,157 @@
+import Foundation
+
+/// The collections of a store and the typed fields of their records.
+///
+/// A schema is read from JSON of this form (the `description` keys are
+/// optional, and a field may be written as an object to give one):
+///
+/// ```json
+/// {"collections": {"cases": {"fields": {
+///   "title": "text", "participants": "set", "funding": "map",
+///   "deadline": {"kind": "date", "description": "Frist"}}}}}
+/// ```
+///
+/// A map field may name the kind of its values: `{"kind": "map", "values": "integer"}`.
+public struct Schema: Hashable, Sendable {
+  /// The kind of a field.
+  public enum FieldKind: String, Hashable, Sendable, CaseIterable {
+    case text, integer, number, bool, date, set, map
+
+    /// Whether the field holds one value (as opposed to a set or a map).
+    public var isScalar: Bool { self != .set && self != .map }
+  }
+
+  public struct Field: Hashable, Sendable {
+    public var kind: FieldKind
+    /// For a map: the kind of its values, or nil for any scalar value.
+    public var values: FieldKind?
+    public var description: String?
+
+    public init(_ kind: FieldKind, values: FieldKind? = nil, description: String? = nil) {
+      self.kind = kind
+      self.values = values
+      self.description = description
+    }
+  }
+
+  public struct Collection: Hashable, Sendable {
+    public var fields: [String: Field]
+    public var description: String?
+
+    public init(fields: [String: Field], description: String? = nil) {
+      self.fields = fields
+      self.description = description
+    }
+  }
+
+  public var collections: [String: Collection]
+  public var description: String?
+
+  public init(collections: [String: Collection], description: String? = nil) throws {
+    self.collections = collections
+    self.description = description
+    for (name, collection) in collections {
+      try Schema.checkName(name, what: "collection")
+      for fieldName in collection.fields.keys {
+        try Schema.checkName(fieldName, what: "field", in: name)
+      }
+      for (fieldName, field) in collection.fields where field.values != nil {
+        guard field.kind == .map, let values = field.values, values.isScalar else {
+          throw SamhandError(
+            .invalidSchema,
+            "field '\(fieldName)' in '\(name)': only a map may name 'values', and they must be a scalar kind",
+            collection: name, field: fieldName)
+        }
+      }
+    }
+  }
+
+  /// Collection names sorted by their bytes.
+  public var collectionNames: [String] {
+    collections.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+  }
+
+  /// The field definition, or a schema-violation error naming what is unknown.
+  public func field(_ collection: String, _ field: String, recordID: String? = nil) throws -> Field {
+    guard let definition = collections[collection] else {
+      throw SamhandError(
+        .schemaViolation,
+        "unknown collection '\(collection)' (the schema has: \(collectionNames.joined(separator: ", ")))",
+        collection: collection, recordID: recordID)
+    }
+    guard let fieldDefinition = definition.fields[field] else {
+      let known = definition.fields.keys.sorted().joined(separator: ", ")
+      throw SamhandError(
+        .schemaViolation,
+        "unknown field '\(field)' in \(collection)/\(recordID ?? "?") (the collection has: \(known))",
+        collection: collection, recordID: recordID, field: field)
+    }
+    return fieldDefinition
+  }
+
+  /// Checks that the collection exists.
+  public func checkCollection(_ collection: String, recordID: String? = nil) throws {
+    guard collections[collection] != nil else {
+      throw SamhandError(
+        .schemaViolation,
+        "unknown collection '\(collection)' (the schema has: \(collectionNames.joined(separator: ", ")))",
+        collection: collection, recordID: recordID)
+    }
+  }
+
+  static func checkName(_ name: String, what: String, in collection: String? = nil) throws {
+    let bytes = Array(name.utf8)
+    let valid =
+      (1...64).contains(bytes.count)
+      && bytes[0] >= UInt8(ascii: "a") && bytes[0] <= UInt8(ascii: "z")
+      && bytes.allSatisfy { byte in
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+          || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+          || byte == UInt8(ascii: "_")
+      }
+    guard valid, name != "id" else {
+      let place = collection.map { " in '\($0)'" } ?? ""
+      throw SamhandError(
+        .invalidSchema,
+        "\(what) name '\(name)'\(place) is not allowed: use 1–64 lowercase letters, digits and '_', starting with a letter, and not 'id'",
+        collection: collection, field: what == "field" ? name : nil)
+    }
+  }
+}
+
+// MARK: - Values
+
+extension Schema {
+  /// Checks a value against a field's kind and returns it in canonical form.
+  ///
+  /// An `.integer` written to a `number` field becomes `.number`; a `.text`
+  /// written to a `date` field must be `YYYY-MM-DD` and becomes `.date`.
+  /// `null` is accepted by every scalar field.
+  static func conform(
+    _ value: Value, to kind: FieldKind, collection: String, recordID: String, field: String
+  ) throws -> Value {
+    func mismatch(_ detail: String = "") -> SamhandError {
+      SamhandError(
+        .schemaViolation,
+        "\(collection)/\(recordID) field '\(field)' expects \(kind.rawValue), got \(value.kindName)\(detail)",
+        collection: collection, recordID: recordID, field: field)
+    }
+    switch (kind, value) {
+    case (_, .null): return .null
+    case (.text, .text), (.integer, .integer), (.bool, .bool), (.date, .date): return value
+    case (.number, .number(let double)):
+      guard double.isFinite else { throw mismatch(" (not finite)") }
+      return .number(double == 0 ? 0 : double)
+    case (.number, .integer(let integer)): return .number(Double(integer))
+    case (.date, .text(let text)):
+      guard let day = Day(iso8601: text) else {
+        throw SamhandError(
+          .schemaViolation,
+          "\(collection)/\(recordID) field '\(field)' expects a date YYYY-MM-DD, got '\(text)'",
+          collection: collection, recordID: recordID, field: field)
+      }
+      return .date(day)
+    default: throw mismatch()
+    }
+  }
+}

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// The merged state at a frontier, in canonical JSON.
+///
+/// Two replicas at the same frontier produce the same bytes (ARCHITECTURE
+/// invariant 8). The shape, specified in `Docs/FORMATS.md`:
+///
+/// ```json
+/// {"collections":{"cases":{"sak-1":{"title":"…"}}},"conflicts":[…],
+///  "format":1,"frontier":{"ks":3}}
+/// ```
+public struct Snapshot: Sendable, Hashable {
+  /// The snapshot format version written in `"format"`.
+  public static let formatVersion = 1
+
+  public var frontier: VersionVector
+  /// The canonical JSON bytes.
+  public var bytes: Data
+
+  /// SHA-256 of `bytes`, in lowercase hex.
+  public var sha256: String { Data(SHA256.hash(data: bytes)).hexString }
+}
+
+extension Store {
+  /// The canonical snapshot of this replica's merged state.
+  public func snapshot() throws -> Snapshot {
+    try read { db in
+      let frontier = try Store.readFrontier(db)
+      var collections: [(String, CanonicalJSON.Node)] = []
+      var conflicts: [Conflict] = []
+      for name in schema.collectionNames {
+        let records = try allRecords(in: name, db)
+        collections.append((name, .object(records.map { ($0.id, Snapshot.node($0.fields)) })))
+        conflicts += records.flatMap(\.conflicts)
+      }
+      let root = CanonicalJSON.Node.object([
+        ("format", .integer(Int64(Snapshot.formatVersion))),
+        ("frontier", Snapshot.node(frontier)),
+        ("collections", .object(collections)),
+        ("conflicts", .array(conflicts.map(Snapshot.node))),
+      ])
+      return Snapshot(frontier: frontier, bytes: CanonicalJSON.encode(root))
+    }
+  }
+}
+
+// MARK: - Nodes
+
+extension Snapshot {
+  static func node(_ frontier: VersionVector) -> CanonicalJSON.Node {
+    .object(frontier.sorted.map { ($0.replica.rawValue, .unsigned($0.counter)) })
+  }
+
+  static func node(_ fields: [String: FieldValue]) -> CanonicalJSON.Node {
+    .object(
+      fields.map { name, field in
+        switch field {
+        case .value(let value): (name, CanonicalJSON.node(value))
+        case .set(let elements): (name, .array(elements.map { .string($0) }))
+        case .map(let map): (name, .object(map.map { ($0.key, CanonicalJSON.node($0.value)) }))
+        }
+      })
+  }
+
+  static func node(_ conflict: Conflict) -> CanonicalJSON.Node {
+    var fields: [(String, CanonicalJSON.Node)] = [
+      ("kind", .string(conflict.kind.rawValue)),
+      ("collection", .string(conflict.collection)),
+      ("record", .string(conflict.recordID)),
+    ]
+    if let field = conflict.field { fields.append(("field", .string(field))) }
+    if let key = conflict.key { fields.append(("key", .string(key))) }
+    fields.append(
+      (
+        "siblings",
+        .array(
+          conflict.siblings.map { sibling in
+            var body: [(String, CanonicalJSON.Node)] = [
+              ("author", .string(sibling.author.rawValue)),
+              ("sequence", .unsigned(sibling.sequence)),
+              ("lamport", .unsigned(sibling.lamport)),
+              ("time", .string(Timestamp.iso8601(milliseconds: sibling.timestamp))),
+            ]
+            if conflict.kind == .delete {
+              body.append(("deleted", .bool(sibling.deleted)))
+            } else {
+              body.append(("value", CanonicalJSON.node(sibling.value ?? .null)))
+            }
+            return .object(body)
+          })
+      ))
+    return .object(fields)
+  }
+}
+
+/// Formats wall-clock times without locale or time zone: always UTC.
+public enum Timestamp {
+  /// `2026-11-21T10:15:00.000Z` for milliseconds since 1970.
+  public static func iso8601(milliseconds: Int64) -> String {
+    let millisecondsPerDay: Int64 = 86_400_000
+    var days = milliseconds / millisecondsPerDay
+    var rest = milliseconds % millisecondsPerDay
+    if rest < 0 {
+      rest += millisecondsPerDay
+      days -= 1
+    }
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468
+    let era = (z >= 0 ? z : z - 146_096) / 146_097
+    let dayOfEra = z - era * 146_097
+    let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+    let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+    let monthPrime = (5 * dayOfYear + 2) / 153
+    let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
+    let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
+    let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+    func pad(_ value: Int64, _ width: Int) -> String {
+      let digits = String(value)
+      return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+    let hours = rest / 3_600_000, minutes = rest / 60_000 % 60, seconds = rest / 1000 % 60, millis = rest % 1000
+    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
+  }
+}

@@ -1,0 +1,160 @@
+import Foundation
+import GRDB
+
+/// The merge: how one changeset's operations change the stored state.
+///
+/// State is kept as *entries* and *markers*:
+/// - An entry is one value at a path (field; field and set element; field
+///   and map key) with the dot of the changeset that wrote it. A write at a
+///   path removes the entries there whose dots the writer had seen (its
+///   context) and adds its own; entries it had not seen stay as siblings.
+/// - A marker records that a changeset touched a record, as a write (live)
+///   or a delete. Only markers no later changeset has seen are kept, so a
+///   record is visible when one of its markers is live, and a live and a
+///   delete marker together are an update/delete conflict.
+/// - A delete hides the entries it had seen as *shadow* entries. They stay
+///   while the delete is in conflict with a concurrent update (so nothing is
+///   lost during review) and are dropped once a later changeset has seen
+///   the delete.
+///
+/// With causal delivery, the result is the same whatever order concurrent
+/// changesets are applied in.
+extension Store {
+  func applyEffects(of changeset: Changeset, _ db: Database) throws {
+    // Group operations by record, keeping their order within a record.
+    var order: [RecordRef] = []
+    var byRecord: [RecordRef: [Operation]] = [:]
+    for operation in changeset.operations {
+      if byRecord[operation.record] == nil { order.append(operation.record) }
+      byRecord[operation.record, default: []].append(operation)
+    }
+    let dot = changeset.dot
+    let lamport = Int64(changeset.lamport)
+    // The delete context includes the changeset's own dot, so entries it
+    // wrote before deleting the record are covered too.
+    var deleteContext = changeset.dependencies
+    deleteContext[dot.replica] = dot.counter
+    let deleteContextBlob = Store.encodeVector(deleteContext)
+
+    for record in order {
+      let operations = byRecord[record]!
+      let endsDeleted: Bool = {
+        if case .delete = operations.last! { return true }
+        return false
+      }()
+      for operation in operations {
+        switch operation {
+        case .set(_, let field, let value):
+          try supersede(record, field, "", changeset, db)
+          try insertEntry(record, field, "", dot, lamport, value, db)
+        case .put(_, let field, let key, let value):
+          try supersede(record, field, key, changeset, db)
+          try insertEntry(record, field, key, dot, lamport, value, db)
+        case .add(_, let field, let element):
+          try supersede(record, field, element, changeset, db)
+          try insertEntry(record, field, element, dot, lamport, nil, db)
+        case .remove(_, let field, let key), .removeKey(_, let field, let key):
+          try supersede(record, field, key, changeset, db)
+        case .touch:
+          break
+        case .delete:
+          try hideEntries(of: record, covered: deleteContext, shadow: endsDeleted, db)
+        }
+      }
+      try replaceMarkers(
+        of: record, dot: dot, lamport: lamport, deleted: endsDeleted,
+        context: endsDeleted ? deleteContextBlob : nil, changeset: changeset, db)
+      try db.cachedStatement(sql: "INSERT OR IGNORE INTO touches(collection, record, author, seq) VALUES (?, ?, ?, ?)")
+        .execute(arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter)])
+    }
+  }
+
+  /// Removes the entries at a path that the changeset had seen.
+  private func supersede(_ record: RecordRef, _ field: String, _ key: String, _ changeset: Changeset, _ db: Database) throws {
+    let select = try db.cachedStatement(
+      sql: "SELECT author, counter FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ?")
+    var covered: [(String, Int64)] = []
+    let rows = try Row.fetchCursor(select, arguments: [record.collection, record.id, field, key])
+    while let row = try rows.next() {
+      let author: String = row[0]
+      let counter: Int64 = row[1]
+      if let replica = ReplicaID(rawValue: author), changeset.covers(Dot(replica, UInt64(counter))) {
+        covered.append((author, counter))
+      }
+    }
+    guard !covered.isEmpty else { return }
+    let delete = try db.cachedStatement(
+      sql: "DELETE FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ? AND author = ? AND counter = ?")
+    for (author, counter) in covered {
+      try delete.execute(arguments: [record.collection, record.id, field, key, author, counter])
+    }
+  }
+
+  private func insertEntry(
+    _ record: RecordRef, _ field: String, _ key: String, _ dot: Dot, _ lamport: Int64, _ value: Value?, _ db: Database
+  ) throws {
+    let blob = value.map { value -> Data in
+      var writer = BinaryWriter()
+      ChangesetFile.encodeValue(value, to: &writer)
+      return Data(writer.bytes)
+    }
+    try db.cachedStatement(
+      sql: "INSERT OR REPLACE INTO entries(collection, record, field, key, author, counter, lamport, value, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
+    ).execute(arguments: [record.collection, record.id, field, key, dot.replica.rawValue, Int64(dot.counter), lamport, blob])
+  }
+
+  /// A delete: entries it had seen become shadow entries (or go, when the
+  /// same changeset writes the record again afterwards).
+  private func hideEntries(of record: RecordRef, covered context: VersionVector, shadow: Bool, _ db: Database) throws {
+    let rows = try Row.fetchAll(
+      db, sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ?",
+      arguments: [record.collection, record.id])
+    let change = try db.cachedStatement(
+      sql: shadow
+        ? "UPDATE entries SET shadow = 1 WHERE collection = ? AND record = ? AND field = ? AND key = ? AND author = ? AND counter = ?"
+        : "DELETE FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ? AND author = ? AND counter = ?")
+    for row in rows {
+      let author: String = row[2]
+      let counter: Int64 = row[3]
+      guard let replica = ReplicaID(rawValue: author), context.contains(Dot(replica, UInt64(counter))) else { continue }
+      try change.execute(arguments: [record.collection, record.id, row[0] as String, row[1] as String, author, counter])
+    }
+  }
+
+  /// Adds the changeset's marker and removes the markers it had seen; a
+  /// delete marker that is seen drops the shadow entries it kept.
+  private func replaceMarkers(
+    of record: RecordRef, dot: Dot, lamport: Int64, deleted: Bool, context: Data?, changeset: Changeset, _ db: Database
+  ) throws {
+    let rows = try Row.fetchAll(
+      try db.cachedStatement(sql: "SELECT author, counter, deleted, context FROM markers WHERE collection = ? AND record = ?"),
+      arguments: [record.collection, record.id])
+    for row in rows {
+      let author: String = row[0]
+      let counter: Int64 = row[1]
+      guard let replica = ReplicaID(rawValue: author), changeset.covers(Dot(replica, UInt64(counter))) else { continue }
+      try db.cachedStatement(sql: "DELETE FROM markers WHERE collection = ? AND record = ? AND author = ? AND counter = ?")
+        .execute(arguments: [record.collection, record.id, author, counter])
+      if (row[2] as Int64) != 0, let blob = row[3] as Data? {
+        try dropShadows(of: record, seenBy: try Store.decodeVector(blob), db)
+      }
+    }
+    try db.cachedStatement(
+      sql: "INSERT OR REPLACE INTO markers(collection, record, author, counter, lamport, deleted, context) VALUES (?, ?, ?, ?, ?, ?, ?)"
+    ).execute(arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter), lamport, deleted, context])
+  }
+
+  private func dropShadows(of record: RecordRef, seenBy context: VersionVector, _ db: Database) throws {
+    let rows = try Row.fetchAll(
+      db, sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ? AND shadow = 1",
+      arguments: [record.collection, record.id])
+    for row in rows {
+      let author: String = row[2]
+      let counter: Int64 = row[3]
+      guard let replica = ReplicaID(rawValue: author), context.contains(Dot(replica, UInt64(counter))) else { continue }
+      try db.execute(
+        sql: "DELETE FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ? AND author = ? AND counter = ?",
+        arguments: [record.collection, record.id, row[0] as String, row[1] as String, author, counter])
+    }
+  }
+}

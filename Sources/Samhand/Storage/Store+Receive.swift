@@ -1,0 +1,274 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// What happened to changesets handed to `Store.receive`.
+public struct ReceiveResult: Sendable, Hashable {
+  /// Applied now, in order (the one received and any it unblocked).
+  public var applied: [Changeset.ID] = []
+  /// Applied as rejected: they break the schema or the rules, so they count
+  /// in the frontier but change nothing. Every replica rejects them alike.
+  public var rejected: [Changeset.ID: String] = [:]
+  /// Waiting in the buffer for changesets they depend on.
+  public var buffered: [Changeset.ID] = []
+  /// Already applied or already waiting: nothing to do.
+  public var duplicates: [Changeset.ID] = []
+
+  public init() {}
+
+  mutating func merge(_ other: ReceiveResult) {
+    applied += other.applied
+    rejected.merge(other.rejected) { first, _ in first }
+    buffered += other.buffered
+    duplicates += other.duplicates
+  }
+}
+
+// MARK: - Local writes
+
+extension Store {
+  /// Runs `body` to collect writes, then commits them as one changeset.
+  ///
+  /// The changeset is applied to the local state and kept in the outbox in
+  /// the same database transaction: either all of it is stored, or none.
+  ///
+  /// - Parameter body: makes the writes; throwing from it commits nothing.
+  /// - Returns: the new changeset, or nil when the body wrote nothing.
+  /// - Throws: `SamhandError.schemaViolation` for a write that breaks the schema.
+  @discardableResult
+  public func transact(_ body: (inout Transaction) throws -> Void) throws -> Changeset? {
+    var transaction = Transaction(schema: schema)
+    try body(&transaction)
+    guard !transaction.operations.isEmpty else { return nil }
+    let operations = transaction.operations
+    let timestamp = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    return try write { db in
+      let frontier = try Store.readFrontier(db)
+      let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
+      let changeset = Changeset(
+        storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
+        lamport: lamport + 1, timestamp: timestamp, operations: operations)
+      let bytes = ChangesetFile.encode(changeset)
+      try applyEffects(of: changeset, db)
+      try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
+      return changeset
+    }
+  }
+}
+
+// MARK: - Receiving
+
+extension Store {
+  /// Receives one changeset file from another replica (or this one's own, recovered).
+  ///
+  /// Verifies and decodes it; applies it if everything it depends on is
+  /// applied, else buffers it; then applies any buffered changesets it
+  /// unblocked. Each changeset is applied in its own database transaction.
+  /// Receiving the same file twice is a no-op.
+  ///
+  /// - Throws: `SamhandError.corruptChangeset`, `.unsupportedFormat`,
+  ///   `.wrongStore` for a file that is not a good changeset of this store;
+  ///   `.slugCollision` when a different changeset with the same author and
+  ///   sequence number is already known. Nothing is stored in these cases.
+  @discardableResult
+  public func receive(_ bytes: [UInt8], fileURL: URL? = nil) throws -> ReceiveResult {
+    let changeset = try ChangesetFile.decode(bytes, fileURL: fileURL)
+    var result = try accept(changeset, bytes: bytes, fileURL: fileURL)
+    if !result.applied.isEmpty || !result.rejected.isEmpty {
+      result.merge(try drainPending())
+    }
+    return result
+  }
+
+  /// Receives many files, then drains the buffer once: the fast path for sync.
+  ///
+  /// Files that fail are reported in `failures` and do not stop the others.
+  public func receive(files: [(bytes: [UInt8], url: URL?)]) throws -> (ReceiveResult, failures: [(URL?, SamhandError)]) {
+    var result = ReceiveResult()
+    var failures: [(URL?, SamhandError)] = []
+    for file in files {
+      do {
+        let changeset = try ChangesetFile.decode(file.bytes, fileURL: file.url)
+        result.merge(try accept(changeset, bytes: file.bytes, fileURL: file.url, applyNow: false))
+      } catch let error as SamhandError where error.code != .storage {
+        failures.append((file.url, error))
+      }
+    }
+    result.merge(try drainPending())
+    return (result, failures)
+  }
+
+  /// Checks a decoded changeset against what is known, then applies or buffers it.
+  func accept(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true) throws -> ReceiveResult {
+    guard changeset.storeID == storeID else {
+      throw SamhandError(
+        .wrongStore, "changeset belongs to store \(changeset.storeID), this replica to \(storeID)",
+        changesetID: changeset.id, fileURL: fileURL)
+    }
+    let hash = Data(SHA256.hash(data: bytes))
+    return try write { db in
+      var result = ReceiveResult()
+      let known = try Row.fetchOne(
+        db, sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?",
+        arguments: [changeset.author.rawValue, Int64(changeset.sequence), changeset.author.rawValue, Int64(changeset.sequence)])
+      if let known {
+        let knownHash: Data = known[0]
+        guard knownHash == hash else {
+          throw SamhandError(
+            .slugCollision,
+            "two different changesets claim to be \(changeset.id): known \(knownHash.hexString.prefix(16)), new \(hash.hexString.prefix(16)); two installations may be writing as '\(changeset.author)'",
+            changesetID: changeset.id, fileURL: fileURL, replicaID: changeset.author)
+        }
+        result.duplicates.append(changeset.id)
+        return result
+      }
+      let frontier = try Store.readFrontier(db)
+      if applyNow && Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, frontier) {
+        result.merge(try applyRemote(changeset, bytes: bytes, db))
+      } else {
+        try db.execute(
+          sql: "INSERT INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)",
+          arguments: [changeset.author.rawValue, Int64(changeset.sequence), hash, Data(bytes), Store.encodeVector(changeset.dependencies)])
+        result.buffered.append(changeset.id)
+      }
+      return result
+    }
+  }
+
+  static func isReady(_ author: ReplicaID, _ sequence: UInt64, _ dependencies: VersionVector, _ frontier: VersionVector) -> Bool {
+    frontier[author] == sequence - 1 && dependencies.isIncluded(in: frontier)
+  }
+
+  /// Applies every buffered changeset whose dependencies are met, each in its own transaction.
+  func drainPending() throws -> ReceiveResult {
+    var result = ReceiveResult()
+    while true {
+      let ready: [(ReplicaID, UInt64)] = try read { db in
+        var frontier = try Store.readFrontier(db)
+        var waiting: [(ReplicaID, UInt64, VersionVector)] = []
+        for row in try Row.fetchAll(db, sql: "SELECT author, seq, deps FROM pending ORDER BY author, seq") {
+          guard let author = ReplicaID(rawValue: row[0]) else { continue }
+          waiting.append((author, UInt64(row[1] as Int64), try Store.decodeVector(row[2])))
+        }
+        // Walk the buffer as the frontier grows, so a chain of waiting
+        // changesets is found in one pass over the table.
+        var chosen: [(ReplicaID, UInt64)] = []
+        var progress = true
+        while progress {
+          progress = false
+          waiting.removeAll { author, sequence, dependencies in
+            guard Store.isReady(author, sequence, dependencies, frontier) else { return false }
+            chosen.append((author, sequence))
+            frontier[author] = sequence
+            progress = true
+            return true
+          }
+        }
+        return chosen
+      }
+      if ready.isEmpty { return result }
+      for (author, sequence) in ready {
+        let step = try write { db -> ReceiveResult in
+          guard let row = try Row.fetchOne(
+            db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
+            arguments: [author.rawValue, Int64(sequence)])
+          else { return ReceiveResult() }
+          let bytes = [UInt8](row[0] as Data)
+          try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
+          // The bytes were verified when they were buffered.
+          let changeset = try ChangesetFile.decode(bytes)
+          guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
+            throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
+          }
+          return try applyRemote(changeset, bytes: bytes, db)
+        }
+        result.merge(step)
+      }
+    }
+  }
+
+  /// Validates and applies a changeset whose dependencies are all applied.
+  func applyRemote(_ changeset: Changeset, bytes: [UInt8], _ db: Database) throws -> ReceiveResult {
+    var result = ReceiveResult()
+    if let reason = validate(changeset) {
+      try Store.recordApplied(changeset, bytes: bytes, rejected: reason, published: true, db)
+      result.rejected[changeset.id] = reason
+    } else {
+      try applyEffects(of: changeset, db)
+      // Our own changesets, recovered from the folder, are already published there.
+      try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: true, db)
+      result.applied.append(changeset.id)
+    }
+    return result
+  }
+
+  /// Why a changeset breaks the schema, or nil when it conforms.
+  ///
+  /// A conforming changeset is one that a local transaction would have
+  /// produced: known collections and fields, right kinds, canonical values.
+  func validate(_ changeset: Changeset) -> String? {
+    var transaction = Transaction(schema: schema)
+    for operation in changeset.operations {
+      do {
+        try transaction.append(operation)
+      } catch let error as SamhandError {
+        return error.message
+      } catch {
+        return "\(error)"
+      }
+      if transaction.operations.last != operation {
+        return "\(operation.record) field '\(operation.field ?? "")' holds a value not in canonical form"
+      }
+    }
+    return nil
+  }
+
+  static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
+    try db.execute(
+      sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, bytes, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      arguments: [
+        changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), changeset.timestamp,
+        Data(SHA256.hash(data: bytes)), Data(bytes), rejected, published,
+      ])
+    try db.execute(
+      sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET counter = excluded.counter",
+      arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
+    let lamport = UInt64(try meta(db, "lamport") ?? "0") ?? 0
+    if changeset.lamport > lamport { try setMeta(db, "lamport", String(changeset.lamport)) }
+  }
+}
+
+// MARK: - Vectors in the database
+
+extension Store {
+  static func encodeVector(_ vector: VersionVector) -> Data {
+    var writer = BinaryWriter()
+    let entries = vector.sorted
+    writer.varint(UInt64(entries.count))
+    for entry in entries {
+      writer.string(entry.replica.rawValue)
+      writer.varint(entry.counter)
+    }
+    return Data(writer.bytes)
+  }
+
+  static func decodeVector(_ data: Data) throws -> VersionVector {
+    var reader = BinaryReader([UInt8](data))
+    var vector = VersionVector()
+    do throws(BinaryReader.Failure) {
+      for _ in 0..<(try reader.count(minimumSize: 2)) {
+        let slug = try reader.string()
+        let counter = try reader.varint()
+        guard let replica = ReplicaID(rawValue: slug) else { throw BinaryReader.Failure(message: "bad slug", offset: 0) }
+        vector[replica] = counter
+      }
+    } catch {
+      throw SamhandError(.storage, "a stored version vector is damaged: \(error.message)")
+    }
+    return vector
+  }
+}
+
+extension Data {
+  var hexString: String { map { String(format: "%02x", $0) }.joined() }
+}

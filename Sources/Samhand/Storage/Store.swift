@@ -1,0 +1,195 @@
+import Foundation
+import GRDB
+
+/// One office's full replica: a SQLite database in a folder of its own.
+///
+/// All state lives in the database; a `Store` value holds no mutable state
+/// of its own, and every read or write goes through GRDB's serial
+/// `DatabaseQueue`, so a store can be shared between tasks.
+///
+/// ```swift
+/// let store = try Store.create(at: folder, replica: "vestland", storeID: .random(), schema: schema)
+/// try store.transact { tx in
+///   try tx.set("cases", "sak-1", "title", .text("Felles løft for samfunnsdelen"))
+/// }
+/// ```
+public final class Store: Sendable {
+  /// The folder that holds the store.
+  public let directory: URL
+  /// The office this replica writes as.
+  public let replica: ReplicaID
+  public let storeID: StoreID
+  public let schema: Schema
+  let database: DatabaseQueue
+
+  /// The database file inside a store's folder.
+  public static let databaseFileName = "replica.sqlite"
+  static let storeFormatVersion = 1
+
+  private init(directory: URL, database: DatabaseQueue) throws {
+    self.directory = directory
+    self.database = database
+    let meta = try database.read { db in
+      try Dictionary(
+        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+          ($0["key"] as String, $0["value"] as String)
+        })
+    }
+    guard let format = meta["format"].flatMap(Int.init) else {
+      throw SamhandError(.storeNotFound, "\(directory.path) holds no Samhand store (no format in its database)")
+    }
+    guard format <= Store.storeFormatVersion else {
+      throw SamhandError(
+        .unsupportedFormat,
+        "store format \(format) is newer than this Samhand reads (\(Store.storeFormatVersion)); upgrade Samhand",
+        fileURL: directory)
+    }
+    guard let replicaText = meta["replica"], let replica = ReplicaID(rawValue: replicaText),
+      let storeText = meta["store_id"], let storeID = StoreID(rawValue: storeText),
+      let schemaText = meta["schema"]
+    else {
+      throw SamhandError(.storage, "the store's identity is damaged", fileURL: directory)
+    }
+    self.replica = replica
+    self.storeID = storeID
+    self.schema = try Schema(json: Data(schemaText.utf8))
+  }
+
+  // MARK: - Creating and opening
+
+  /// Creates a new, empty replica in `directory` (created if missing).
+  ///
+  /// - Throws: `SamhandError.storeExists` if a store is already there.
+  public static func create(
+    at directory: URL, replica: ReplicaID, storeID: StoreID, schema: Schema
+  ) throws -> Store {
+    let file = directory.appendingPathComponent(databaseFileName)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+      throw SamhandError(.invalidArgument, "\(directory.path) is a file, not a folder for a store", fileURL: directory)
+    }
+    if FileManager.default.fileExists(atPath: file.path) {
+      throw SamhandError(.storeExists, "a store already exists in \(directory.path)", fileURL: directory)
+    }
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw SamhandError(.io, "cannot create the store folder: \(error.localizedDescription)", fileURL: directory)
+    }
+    let database = try openDatabase(file)
+    try database.write { db in
+      try createTables(db)
+      let meta: [(String, String)] = [
+        ("format", String(storeFormatVersion)), ("replica", replica.rawValue),
+        ("store_id", storeID.rawValue), ("schema", String(decoding: schema.canonicalJSON, as: UTF8.self)),
+        ("lamport", "0"),
+      ]
+      for (key, value) in meta {
+        try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+      }
+    }
+    return try Store(directory: directory, database: database)
+  }
+
+  /// Opens an existing replica.
+  ///
+  /// - Throws: `SamhandError.storeNotFound` when `directory` holds no store.
+  public static func open(at directory: URL) throws -> Store {
+    let file = directory.appendingPathComponent(databaseFileName)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory) else {
+      throw SamhandError(.storeNotFound, "no store at \(directory.path) (run 'samhand init' first)", fileURL: directory)
+    }
+    guard isDirectory.boolValue else {
+      throw SamhandError(.storeNotFound, "\(directory.path) is a file, not a store folder", fileURL: directory)
+    }
+    guard FileManager.default.fileExists(atPath: file.path) else {
+      throw SamhandError(.storeNotFound, "no store in \(directory.path) (missing \(databaseFileName))", fileURL: directory)
+    }
+    return try Store(directory: directory, database: try openDatabase(file))
+  }
+
+  static func openDatabase(_ file: URL) throws -> DatabaseQueue {
+    var configuration = Configuration()
+    configuration.busyMode = .timeout(30)
+    configuration.prepareDatabase { db in
+      try db.execute(sql: "PRAGMA journal_mode = WAL")
+      // FULL: a commit reported to the caller survives a power cut too.
+      try db.execute(sql: "PRAGMA synchronous = FULL")
+    }
+    do {
+      return try DatabaseQueue(path: file.path, configuration: configuration)
+    } catch let error as DatabaseError {
+      throw SamhandError(.storage, "cannot open the store database: \(error.message ?? "\(error)")", fileURL: file)
+    }
+  }
+
+  static func createTables(_ db: Database) throws {
+    try db.execute(
+      sql: """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE frontier(replica TEXT PRIMARY KEY, counter INTEGER NOT NULL);
+        CREATE TABLE changesets(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, lamport INTEGER NOT NULL,
+          wall INTEGER NOT NULL, hash BLOB NOT NULL, bytes BLOB NOT NULL,
+          rejected TEXT, published INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        CREATE INDEX changesets_unpublished ON changesets(published) WHERE published = 0;
+        CREATE TABLE pending(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
+          bytes BLOB NOT NULL, deps BLOB NOT NULL,
+          PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        CREATE TABLE entries(
+          collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL,
+          key TEXT NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL,
+          lamport INTEGER NOT NULL, value BLOB, shadow INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY(collection, record, field, key, author, counter)) WITHOUT ROWID;
+        CREATE TABLE markers(
+          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
+          counter INTEGER NOT NULL, lamport INTEGER NOT NULL, deleted INTEGER NOT NULL,
+          context BLOB,
+          PRIMARY KEY(collection, record, author, counter)) WITHOUT ROWID;
+        CREATE TABLE touches(
+          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
+          seq INTEGER NOT NULL,
+          PRIMARY KEY(collection, record, author, seq)) WITHOUT ROWID;
+        """)
+  }
+
+  // MARK: - Meta
+
+  /// The version vector of every changeset this replica has applied.
+  public func frontier() throws -> VersionVector {
+    try database.read { db in try Store.readFrontier(db) }
+  }
+
+  static func readFrontier(_ db: Database) throws -> VersionVector {
+    var vector = VersionVector()
+    for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM frontier") {
+      if let replica = ReplicaID(rawValue: row[0]) { vector[replica] = UInt64(row[1] as Int64) }
+    }
+    return vector
+  }
+
+  static func meta(_ db: Database, _ key: String) throws -> String? {
+    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+  }
+
+  static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
+    try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+  }
+
+  /// Runs a read, turning database failures into `SamhandError.storage`.
+  func read<T>(_ body: (Database) throws -> T) throws -> T {
+    do { return try database.read(body) } catch let error as DatabaseError {
+      throw SamhandError(.storage, "database read failed: \(error.message ?? "\(error)")", fileURL: directory)
+    }
+  }
+
+  /// Runs a write in one transaction, turning database failures into `SamhandError.storage`.
+  func write<T>(_ body: (Database) throws -> T) throws -> T {
+    do { return try database.write(body) } catch let error as DatabaseError {
+      throw SamhandError(.storage, "database write failed: \(error.message ?? "\(error)")", fileURL: directory)
+    }
+  }
+}
