@@ -39,11 +39,17 @@ let package = Package(
       name: "SamhandTestSupport",
       dependencies: ["Samhand"]
     ),
+    // Applies changesets in a child process that the crash test kills.
+    .executableTarget(
+      name: "SamhandCrashChild",
+      dependencies: ["Samhand"]
+    ),
     .testTarget(
       name: "SamhandTests",
       dependencies: [
         "Samhand",
         "SamhandTestSupport",
+        "SamhandCrashChild",
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
