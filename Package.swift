@@ -53,5 +53,14 @@ let package = Package(
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),
+    // End-to-end tests that run the built `samhand` executable.
+    .testTarget(
+      name: "SamhandCLITests",
+      dependencies: [
+        "Samhand",
+        "SamhandTestSupport",
+        "SamhandCLI",
+      ]
+    ),
   ]
 )

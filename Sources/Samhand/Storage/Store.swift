@@ -153,6 +153,15 @@ public final class Store: Sendable {
           collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
           seq INTEGER NOT NULL,
           PRIMARY KEY(collection, record, author, seq)) WITHOUT ROWID;
+        CREATE TABLE folder_files(
+          path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE set_aside(
+          path TEXT PRIMARY KEY, code TEXT NOT NULL, reason TEXT NOT NULL,
+          since INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE collisions(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, known_hash BLOB NOT NULL,
+          other_hash BLOB NOT NULL, path TEXT NOT NULL, since INTEGER NOT NULL,
+          PRIMARY KEY(author, seq, other_hash)) WITHOUT ROWID;
         """)
   }
 

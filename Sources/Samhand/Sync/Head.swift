@@ -1,0 +1,117 @@
+import Foundation
+
+/// What an office last said about itself in `heads/<office>.json`.
+///
+/// Only the office itself writes its head, replacing it atomically after
+/// each sync. Two offices at the same frontier must report the same
+/// snapshot hash; `status` and `verify` flag those that do not.
+public struct Head: Sendable, Hashable {
+  public static let formatVersion = 1
+
+  public var office: ReplicaID
+  /// Every changeset the office had applied.
+  public var frontier: VersionVector
+  /// SHA-256 (hex) of the office's canonical snapshot at that frontier.
+  public var snapshotHash: String
+  /// When the head was written (milliseconds since 1970), for display only.
+  public var timestamp: Int64
+
+  public init(office: ReplicaID, frontier: VersionVector, snapshotHash: String, timestamp: Int64) {
+    self.office = office
+    self.frontier = frontier
+    self.snapshotHash = snapshotHash
+    self.timestamp = timestamp
+  }
+
+  /// The canonical JSON of the head file.
+  public var canonicalJSON: Data {
+    CanonicalJSON.encode(
+      .object([
+        ("format", .integer(Int64(Head.formatVersion))),
+        ("office", .string(office.rawValue)),
+        ("frontier", Snapshot.node(frontier)),
+        ("snapshot", .string(snapshotHash)),
+        ("time", .string(Timestamp.iso8601(milliseconds: timestamp))),
+        ("time_ms", .integer(timestamp)),
+      ]))
+  }
+
+  /// Reads a head file, checking every field.
+  public init(json bytes: [UInt8], fileURL: URL? = nil) throws {
+    func malformed(_ detail: String) -> SamhandError {
+      SamhandError(.invalidArgument, "head file is malformed: \(detail)", fileURL: fileURL)
+    }
+    let json: JSONValue
+    do { json = try JSONValue.parse(Data(bytes)) } catch let error as SamhandError { throw malformed(error.message) }
+    guard case .object(let top) = json else { throw malformed("expected an object") }
+    guard case .integer(let format)? = top["format"] else { throw malformed("missing 'format'") }
+    guard format <= Int64(Head.formatVersion) else {
+      throw SamhandError(.unsupportedFormat, "head format \(format) is newer than this Samhand reads", fileURL: fileURL)
+    }
+    guard case .string(let officeText)? = top["office"], let office = ReplicaID(rawValue: officeText) else {
+      throw malformed("missing or invalid 'office'")
+    }
+    guard case .object(let frontierJSON)? = top["frontier"] else { throw malformed("missing 'frontier'") }
+    var frontier = VersionVector()
+    for (slug, counter) in frontierJSON {
+      guard let replica = ReplicaID(rawValue: slug), case .integer(let value) = counter, value >= 0 else {
+        throw malformed("invalid frontier entry '\(slug)'")
+      }
+      frontier[replica] = UInt64(value)
+    }
+    guard case .string(let hash)? = top["snapshot"], hash.utf8.count == 64,
+      hash.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
+    else { throw malformed("missing or invalid 'snapshot' hash") }
+    guard case .integer(let timestamp)? = top["time_ms"] else { throw malformed("missing 'time_ms'") }
+    self.init(office: office, frontier: frontier, snapshotHash: hash, timestamp: timestamp)
+  }
+}
+
+extension SharedFolder {
+  /// Every readable head in the folder, and the problems with unreadable ones.
+  public func heads() -> (heads: [Head], problems: [FolderProblem]) {
+    var heads: [Head] = []
+    var problems: [FolderProblem] = []
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: headsURL.path)) ?? []
+    for name in names.sorted() where name.hasSuffix(".json") {
+      guard let office = ReplicaID(rawValue: String(name.dropLast(5))) else { continue }
+      let url = headsURL.appendingPathComponent(name)
+      do {
+        let head = try Head(json: try AtomicFile.read(url), fileURL: url)
+        guard head.office == office else {
+          problems.append(FolderProblem(path: "heads/\(name)", reason: "head names office '\(head.office)', not '\(office)'"))
+          continue
+        }
+        heads.append(head)
+      } catch let error as SamhandError {
+        problems.append(FolderProblem(path: "heads/\(name)", reason: error.message))
+      } catch {
+        problems.append(FolderProblem(path: "heads/\(name)", reason: "\(error)"))
+      }
+    }
+    return (heads, problems)
+  }
+
+  /// Offices whose heads report the same frontier but different snapshot hashes.
+  public static func divergentHeads(_ heads: [Head]) -> [[Head]] {
+    var byFrontier: [VersionVector: [Head]] = [:]
+    for head in heads { byFrontier[head.frontier, default: []].append(head) }
+    return byFrontier.values.filter { Set($0.map(\.snapshotHash)).count > 1 }
+      .map { $0.sorted { $0.office < $1.office } }
+      .sorted { $0[0].office < $1[0].office }
+  }
+}
+
+/// A problem found in a shared folder, by a sync or by `verify`.
+public struct FolderProblem: Sendable, Hashable, CustomStringConvertible {
+  /// The path relative to the shared folder.
+  public var path: String
+  public var reason: String
+
+  public init(path: String, reason: String) {
+    self.path = path
+    self.reason = reason
+  }
+
+  public var description: String { "\(path): \(reason)" }
+}

@@ -1,0 +1,190 @@
+import Foundation
+
+/// The shared folder that offices replicate through.
+///
+/// ```
+/// F/samhand.json                       store identity, format version, schema
+/// F/changesets/<office>/<seq>.changeset immutable changeset files
+/// F/heads/<office>.json                 each office's frontier and snapshot hash
+/// ```
+///
+/// A replica writes only under its own office's names, always to a
+/// temporary name first. Readers pass over names they do not own.
+public struct SharedFolder: Sendable, Hashable {
+  public let url: URL
+
+  /// The folder layout version written in `samhand.json`.
+  public static let formatVersion = 1
+  static let identityFileName = "samhand.json"
+  static let changesetsDirectory = "changesets"
+  static let headsDirectory = "heads"
+
+  public init(_ url: URL) { self.url = url.standardizedFileURL }
+
+  /// What `samhand.json` says: which store this folder belongs to, and its schema.
+  public struct Identity: Sendable, Hashable {
+    public var storeID: StoreID
+    public var formatVersion: Int
+    public var schema: Schema
+
+    public init(storeID: StoreID, schema: Schema) {
+      self.storeID = storeID
+      self.formatVersion = SharedFolder.formatVersion
+      self.schema = schema
+    }
+
+    /// The canonical bytes of `samhand.json`. They hold no time and no
+    /// author, so every office that (re)writes the file writes the same bytes.
+    public var canonicalJSON: Data {
+      CanonicalJSON.encode(
+        .object([
+          ("format", .integer(Int64(formatVersion))),
+          ("changeset_format", .integer(Int64(ChangesetFile.formatVersion))),
+          ("store_id", .string(storeID.rawValue)),
+          ("schema", schema.canonicalNode),
+        ]))
+    }
+  }
+
+  var identityURL: URL { url.appendingPathComponent(SharedFolder.identityFileName) }
+  var changesetsURL: URL { url.appendingPathComponent(SharedFolder.changesetsDirectory) }
+  var headsURL: URL { url.appendingPathComponent(SharedFolder.headsDirectory) }
+
+  /// The folder of one office's changesets.
+  public func changesetsURL(for office: ReplicaID) -> URL {
+    changesetsURL.appendingPathComponent(office.rawValue)
+  }
+
+  /// The path of one changeset file.
+  public func changesetURL(_ id: Changeset.ID) -> URL {
+    changesetsURL(for: id.author).appendingPathComponent(ChangesetFile.fileName(sequence: id.sequence))
+  }
+
+  /// The head file of one office.
+  public func headURL(for office: ReplicaID) -> URL {
+    headsURL.appendingPathComponent("\(office.rawValue).json")
+  }
+
+  // MARK: - Identity
+
+  /// Whether the folder has no `samhand.json` and no changesets: nothing to join.
+  public var isUninitialised: Bool {
+    !FileManager.default.fileExists(atPath: identityURL.path)
+      && !FileManager.default.fileExists(atPath: changesetsURL.path)
+  }
+
+  /// Creates the folder (if needed) and writes `samhand.json`.
+  ///
+  /// - Throws: `SamhandError.storeExists` when the folder already belongs to a store.
+  public func initialise(_ identity: Identity) throws {
+    if FileManager.default.fileExists(atPath: identityURL.path) {
+      throw SamhandError(.storeExists, "\(url.path) already holds a Samhand store", fileURL: identityURL)
+    }
+    try writeIdentity(identity)
+  }
+
+  /// Writes `samhand.json` if it is missing (as after a wiped folder).
+  func writeIdentity(_ identity: Identity) throws {
+    try AtomicFile.write([UInt8](identity.canonicalJSON), to: identityURL, replace: false)
+  }
+
+  /// Reads and checks `samhand.json`.
+  ///
+  /// - Throws: `SamhandError.storeNotFound` when it is missing,
+  ///   `.unsupportedFormat` for a newer layout, `.invalidArgument` when malformed.
+  public func identity() throws -> Identity {
+    guard FileManager.default.fileExists(atPath: identityURL.path) else {
+      throw SamhandError(.storeNotFound, "\(url.path) has no \(SharedFolder.identityFileName): not a Samhand folder", fileURL: identityURL)
+    }
+    let bytes = try AtomicFile.read(identityURL)
+    return try SharedFolder.decodeIdentity(bytes, fileURL: identityURL)
+  }
+
+  static func decodeIdentity(_ bytes: [UInt8], fileURL: URL?) throws -> Identity {
+    func malformed(_ detail: String) -> SamhandError {
+      SamhandError(.invalidArgument, "\(identityFileName) is malformed: \(detail)", fileURL: fileURL)
+    }
+    let json: JSONValue
+    do { json = try JSONValue.parse(Data(bytes)) } catch let error as SamhandError { throw malformed(error.message) }
+    guard case .object(let top) = json else { throw malformed("expected an object") }
+    guard case .integer(let format)? = top["format"] else { throw malformed("missing 'format'") }
+    guard format <= Int64(formatVersion) else {
+      throw SamhandError(
+        .unsupportedFormat,
+        "the folder uses layout format \(format), newer than this Samhand reads (\(formatVersion)); upgrade Samhand",
+        fileURL: fileURL)
+    }
+    guard case .string(let storeText)? = top["store_id"], let storeID = StoreID(rawValue: storeText) else {
+      throw malformed("missing or invalid 'store_id'")
+    }
+    guard let schemaJSON = top["schema"] else { throw malformed("missing 'schema'") }
+    let schema = try Schema(jsonValue: schemaJSON)
+    var identity = Identity(storeID: storeID, schema: schema)
+    identity.formatVersion = Int(format)
+    return identity
+  }
+
+  // MARK: - Listing
+
+  /// One file found under `changesets/<office>/`.
+  struct Entry {
+    var office: ReplicaID
+    var name: String
+    var url: URL
+    var kind: FolderName
+    var size: Int64
+    var modified: Int64
+
+    /// Path relative to the shared folder, as stored and reported.
+    var relativePath: String { "\(SharedFolder.changesetsDirectory)/\(office.rawValue)/\(name)" }
+  }
+
+  /// Lists every file in the office folders, with size and modification time.
+  ///
+  /// - Returns: the entries, and how many names were passed over (folders
+  ///   that are not office slugs, files directly in `changesets/`, …).
+  func listChangesets() throws -> (entries: [Entry], ignored: Int) {
+    let manager = FileManager.default
+    guard manager.fileExists(atPath: changesetsURL.path) else { return ([], 0) }
+    var entries: [Entry] = []
+    var ignored = 0
+    let keys: [URLResourceKey] = [.isDirectoryKey, .fileSizeKey, .contentModificationDateKey]
+    let offices: [URL]
+    do {
+      offices = try manager.contentsOfDirectory(at: changesetsURL, includingPropertiesForKeys: keys)
+    } catch {
+      throw SamhandError(.io, "cannot list \(changesetsURL.path): \(error.localizedDescription)", fileURL: changesetsURL)
+    }
+    for officeURL in offices {
+      guard (try? officeURL.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true,
+        let office = ReplicaID(rawValue: officeURL.lastPathComponent)
+      else {
+        ignored += 1
+        continue
+      }
+      let files: [URL]
+      do {
+        files = try manager.contentsOfDirectory(at: officeURL, includingPropertiesForKeys: keys)
+      } catch {
+        throw SamhandError(.io, "cannot list \(officeURL.path): \(error.localizedDescription)", fileURL: officeURL)
+      }
+      for file in files {
+        let values = try? file.resourceValues(forKeys: Set(keys))
+        guard values?.isDirectory != true else {
+          ignored += 1
+          continue
+        }
+        let modified = values?.contentModificationDate.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) } ?? 0
+        entries.append(
+          Entry(
+            office: office, name: file.lastPathComponent, url: file, kind: FolderName(file.lastPathComponent),
+            size: Int64(values?.fileSize ?? 0), modified: modified))
+      }
+    }
+    entries.sort { lhs, rhs in
+      lhs.office != rhs.office ? lhs.office < rhs.office : lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
+    }
+    return (entries, ignored)
+  }
+}
+

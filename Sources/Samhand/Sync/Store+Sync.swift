@@ -1,0 +1,346 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// What one sync did.
+public struct SyncReport: Sendable, Hashable {
+  /// Own changesets written to the folder for the first time.
+  public var published: [Changeset.ID] = []
+  /// Own changesets written again because the folder had lost them.
+  public var republished: [Changeset.ID] = []
+  /// Changesets applied from the folder.
+  public var imported: [Changeset.ID] = []
+  /// Changesets applied as rejected (they break the schema), with the reason.
+  public var rejected: [Changeset.ID: String] = [:]
+  /// Changesets waiting in the buffer for dependencies not yet seen.
+  public var waiting: [Changeset.ID] = []
+  /// Files not applied, with the reason; retried at the next sync.
+  public var setAside: [FolderProblem] = []
+  /// Different changesets under the same office and sequence number.
+  public var collisions: [Collision] = []
+  /// Conflict copies made by a sync tool that hold a changeset already known.
+  public var harmlessCopies: Int = 0
+  /// Names passed over: temporary files, `desktop.ini`, unknown folders, …
+  public var ignored: Int = 0
+  /// Why this office did not publish, when it did not.
+  public var publishingBlocked: String?
+  /// The head written at the end.
+  public var head: Head?
+}
+
+/// Two different changesets claiming one office and sequence number.
+public struct Collision: Sendable, Hashable, CustomStringConvertible {
+  public var changeset: Changeset.ID
+  /// SHA-256 (hex) of the changeset this replica holds, or of the first one seen.
+  public var knownHash: String
+  /// SHA-256 (hex) of the other file.
+  public var otherHash: String
+  /// The other file, relative to the shared folder.
+  public var path: String
+
+  public var description: String {
+    "\(changeset): two different changesets (\(knownHash.prefix(12)) and \(otherHash.prefix(12)) in \(path)); two installations may be writing as '\(changeset.author)'"
+  }
+}
+
+/// Progress of a long sync, for a progress bar.
+public struct SyncProgress: Sendable, Hashable {
+  public enum Phase: String, Sendable { case listing, publishing, reading, applying, finishing }
+  public var phase: Phase
+  public var done: Int
+  public var total: Int
+}
+
+// MARK: - Joining
+
+extension Store {
+  /// Creates a replica that joins the store in an existing shared folder.
+  ///
+  /// If `replica` has published there before (a reinstalled machine), its
+  /// history is recovered from the folder and its sequence continues.
+  public static func join(
+    folder: SharedFolder, at directory: URL, replica: ReplicaID,
+    progress: (@Sendable (SyncProgress) -> Void)? = nil
+  ) throws -> (Store, SyncReport) {
+    let identity = try folder.identity()
+    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: identity.schema)
+    try store.setFolder(folder)
+    // Until a first sync completes, files under this office's own name are
+    // its history to recover, not another installation's.
+    try store.write { db in try Store.setMeta(db, "recovering", "1") }
+    let report = try store.sync(with: folder, progress: progress)
+    return (store, report)
+  }
+
+  /// Creates a new store: a shared folder initialised with `schema`, and the first replica.
+  public static func create(
+    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema
+  ) throws -> Store {
+    guard folder.isUninitialised else {
+      throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
+    }
+    let identity = SharedFolder.Identity(storeID: .random(), schema: schema)
+    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: schema)
+    try folder.initialise(identity)
+    try store.setFolder(folder)
+    return store
+  }
+
+  /// The shared folder this replica syncs with, set when it was created or joined.
+  public func folder() throws -> SharedFolder? {
+    try read { db in try Store.meta(db, "folder") }.map { SharedFolder(URL(fileURLWithPath: $0)) }
+  }
+
+  /// Points the replica at another copy of the shared folder (for example after a move).
+  public func setFolder(_ folder: SharedFolder) throws {
+    try write { db in try Store.setMeta(db, "folder", folder.url.path) }
+  }
+}
+
+// MARK: - Syncing
+
+extension Store {
+  /// Publishes the outbox, imports what the folder holds, and writes this office's head.
+  ///
+  /// Files already applied are not read again (a file is re-read only if its
+  /// size or time changes). Bad files are set aside with a reason and retried
+  /// next time; they never stop good files.
+  ///
+  /// - Throws: `SamhandError.wrongStore` when the folder belongs to another
+  ///   store, `.io` when the folder cannot be read or written. Nothing
+  ///   committed locally is lost in either case.
+  @discardableResult
+  public func sync(with folder: SharedFolder, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
+    var report = SyncReport()
+    let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
+    let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
+    if FileManager.default.fileExists(atPath: folder.identityURL.path) {
+      let found = try folder.identity()
+      guard found.storeID == storeID else {
+        throw SamhandError(
+          .wrongStore, "\(folder.url.path) belongs to store \(found.storeID), this replica to \(storeID)",
+          fileURL: folder.identityURL)
+      }
+    } else {
+      // A wiped or new copy of the folder: restore the identity file.
+      try folder.writeIdentity(identity)
+    }
+
+    progress?(SyncProgress(phase: .listing, done: 0, total: 0))
+    let (entries, ignored) = try folder.listChangesets()
+    report.ignored = ignored
+
+    // Which files need reading: those never settled, or changed since.
+    let settled = try read { db in
+      var settled: [String: (Int64, Int64)] = [:]
+      for row in try Row.fetchAll(db, sql: "SELECT path, size, modified FROM folder_files") {
+        settled[row[0]] = (row[1], row[2])
+      }
+      return settled
+    }
+    var candidates: [SharedFolder.Entry] = []
+    var ownPresent = Set<UInt64>()
+    for entry in entries {
+      switch entry.kind {
+      case .temporary, .foreign:
+        report.ignored += 1
+        continue
+      case .changeset(let sequence):
+        if entry.office == replica { ownPresent.insert(sequence) }
+      case .conflictCopy:
+        break
+      }
+      if let known = settled[entry.relativePath], known == (entry.size, entry.modified) { continue }
+      candidates.append(entry)
+    }
+
+    // Read and check the candidates.
+    var received: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
+    for (index, entry) in candidates.enumerated() {
+      progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
+      do {
+        let bytes = try AtomicFile.read(entry.url)
+        let changeset = try ChangesetFile.decode(bytes, fileURL: entry.url)
+        try Store.checkName(entry, matches: changeset)
+        guard changeset.storeID == storeID else {
+          throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))", changesetID: changeset.id, fileURL: entry.url)
+        }
+        received.append((entry, changeset, bytes))
+      } catch let error as SamhandError where error.code != .storage {
+        report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+      }
+    }
+
+    // Our own files: anything we did not write is a collision, unless we
+    // are recovering our history onto a new machine.
+    var toAccept: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
+    for item in received {
+      if item.changeset.author == replica && !recovering {
+        if let mine = try changesetBytes(item.changeset.id) {
+          if mine == item.bytes {
+            if case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+            try settle(item.entry)
+          } else {
+            report.collisions.append(try recordCollision(item.changeset.id, known: mine, other: item.bytes, path: item.entry.relativePath))
+          }
+        } else {
+          // A file under our name that we never wrote: another installation.
+          report.collisions.append(
+            try recordCollision(item.changeset.id, known: [], other: item.bytes, path: item.entry.relativePath))
+        }
+        continue
+      }
+      toAccept.append(item)
+    }
+
+    // Apply: buffer everything, then drain in causal order.
+    for (index, item) in toAccept.enumerated() {
+      progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
+      do {
+        let result = try accept(item.changeset, bytes: item.bytes, fileURL: item.entry.url, applyNow: false)
+        if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+        try settle(item.entry)
+      } catch let error as SamhandError where error.code == .slugCollision {
+        let known = try knownBytes(item.changeset.id) ?? []
+        report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
+      }
+    }
+    let drained = try drainPending()
+    report.imported = drained.applied
+    report.rejected = drained.rejected
+    report.waiting = try pending()
+
+    // Publish, unless another installation writes as this office.
+    let blocked = try read { db in
+      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ?", arguments: [replica.rawValue]) ?? 0
+    }
+    if blocked > 0 {
+      report.publishingBlocked =
+        "another installation is writing as '\(replica)' (\(blocked) colliding changeset\(blocked == 1 ? "" : "s")); publishing is stopped until this is sorted out"
+    } else {
+      let unpublished = Set(try outbox())
+      let own = try read { db in
+        try Int64.fetchAll(db, sql: "SELECT seq FROM changesets WHERE author = ? ORDER BY seq", arguments: [replica.rawValue])
+      }.map { Changeset.ID(author: replica, sequence: UInt64($0)) }
+      let missing = own.filter { !ownPresent.contains($0.sequence) }
+      for (index, id) in missing.enumerated() {
+        progress?(SyncProgress(phase: .publishing, done: index, total: missing.count))
+        guard let bytes = try changesetBytes(id) else { continue }
+        let url = folder.changesetURL(id)
+        try AtomicFile.write(bytes, to: url)
+        try settle(path: SharedFolder.Entry.relativePath(id), url: url)
+        if unpublished.contains(id) { report.published.append(id) } else { report.republished.append(id) }
+      }
+      try markPublished(Array(unpublished))
+    }
+
+    // Files set aside this time replace those of the last sync.
+    try write { db in
+      try db.execute(sql: "DELETE FROM set_aside")
+      let now = Int64(Date().timeIntervalSince1970 * 1000)
+      for problem in report.setAside {
+        try db.execute(
+          sql: "INSERT OR REPLACE INTO set_aside(path, code, reason, since) VALUES (?, ?, ?, ?)",
+          arguments: [problem.path, "set-aside", problem.reason, now])
+      }
+    }
+
+    progress?(SyncProgress(phase: .finishing, done: 0, total: 1))
+    let snapshot = try snapshot()
+    let head = Head(
+      office: replica, frontier: snapshot.frontier, snapshotHash: snapshot.sha256,
+      timestamp: Int64(Date().timeIntervalSince1970 * 1000))
+    try AtomicFile.write([UInt8](head.canonicalJSON), to: folder.headURL(for: replica))
+    report.head = head
+    if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
+    return report
+  }
+
+  /// Checks that a file's name agrees with its header.
+  static func checkName(_ entry: SharedFolder.Entry, matches changeset: Changeset) throws {
+    let sequence: UInt64
+    switch entry.kind {
+    case .changeset(let value), .conflictCopy(let value): sequence = value
+    default: return
+    }
+    guard changeset.author == entry.office, changeset.sequence == sequence else {
+      throw SamhandError(
+        .corruptChangeset,
+        "renamed or misplaced: the name says \(entry.office)#\(sequence), the file's header says \(changeset.id)",
+        changesetID: changeset.id, fileURL: entry.url)
+    }
+  }
+
+  static func reason(_ error: SamhandError, entry: SharedFolder.Entry) -> String {
+    var reason = error.message
+    if let offset = error.offset, error.code == .corruptChangeset { reason += " (at byte \(offset))" }
+    if entry.size == 0 { reason = "empty file (a sync tool may still be writing it)" }
+    if case .conflictCopy = entry.kind { reason = "conflict copy that is not a good changeset: " + reason }
+    return reason
+  }
+
+  private func settle(_ entry: SharedFolder.Entry) throws {
+    try write { db in
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
+        arguments: [entry.relativePath, entry.size, entry.modified])
+    }
+  }
+
+  private func settle(path: String, url: URL) throws {
+    let values = try? url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey])
+    let modified = values?.contentModificationDate.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) } ?? 0
+    try write { db in
+      try db.execute(
+        sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
+        arguments: [path, Int64(values?.fileSize ?? 0), modified])
+    }
+  }
+
+  private func knownBytes(_ id: Changeset.ID) throws -> [UInt8]? {
+    if let bytes = try changesetBytes(id) { return bytes }
+    return try read { db in
+      try Data.fetchOne(
+        db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?", arguments: [id.author.rawValue, Int64(id.sequence)])
+    }.map { [UInt8]($0) }
+  }
+
+  private func recordCollision(_ id: Changeset.ID, known: [UInt8], other: [UInt8], path: String) throws -> Collision {
+    let knownHash = known.isEmpty ? "(none: not written by this installation)" : Data(SHA256.hash(data: known)).hexString
+    let otherHash = Data(SHA256.hash(data: other)).hexString
+    try write { db in
+      try db.execute(
+        sql: "INSERT OR IGNORE INTO collisions(author, seq, known_hash, other_hash, path, since) VALUES (?, ?, ?, ?, ?, ?)",
+        arguments: [id.author.rawValue, Int64(id.sequence), Data(knownHash.utf8), Data(otherHash.utf8), path, Int64(Date().timeIntervalSince1970 * 1000)])
+    }
+    return Collision(changeset: id, knownHash: knownHash, otherHash: otherHash, path: path)
+  }
+
+  /// Collisions recorded by earlier syncs.
+  public func collisions() throws -> [Collision] {
+    try read { db in
+      try Row.fetchAll(db, sql: "SELECT author, seq, known_hash, other_hash, path FROM collisions ORDER BY author, seq").compactMap { row in
+        guard let author = ReplicaID(rawValue: row[0]) else { return nil }
+        return Collision(
+          changeset: Changeset.ID(author: author, sequence: UInt64(row[1] as Int64)),
+          knownHash: String(decoding: row[2] as Data, as: UTF8.self),
+          otherHash: String(decoding: row[3] as Data, as: UTF8.self), path: row[4])
+      }
+    }
+  }
+
+  /// Files the last sync set aside, with the reasons.
+  public func setAsideFiles() throws -> [FolderProblem] {
+    try read { db in
+      try Row.fetchAll(db, sql: "SELECT path, reason FROM set_aside ORDER BY path").map {
+        FolderProblem(path: $0[0], reason: $0[1])
+      }
+    }
+  }
+}
+
+extension SharedFolder.Entry {
+  static func relativePath(_ id: Changeset.ID) -> String {
+    "\(SharedFolder.changesetsDirectory)/\(id.author.rawValue)/\(ChangesetFile.fileName(sequence: id.sequence))"
+  }
+}
