@@ -49,11 +49,11 @@ public struct Changeset: Hashable, Sendable {
   public var lamport: UInt64
   /// Wall-clock time of the commit, in milliseconds since 1970. For display only.
   public var timestamp: Int64
-  public var operations: [Operation]
+  public var edits: [Edit]
 
   public init(
     storeID: StoreID, author: ReplicaID, sequence: UInt64, dependencies: VersionVector,
-    lamport: UInt64, timestamp: Int64, operations: [Operation]
+    lamport: UInt64, timestamp: Int64, edits: [Edit]
   ) {
     self.storeID = storeID
     self.author = author
@@ -61,7 +61,7 @@ public struct Changeset: Hashable, Sendable {
     self.dependencies = dependencies
     self.lamport = lamport
     self.timestamp = timestamp
-    self.operations = operations
+    self.edits = edits
   }
 
   public var id: ID { ID(author: author, sequence: sequence) }

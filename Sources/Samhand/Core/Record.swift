@@ -78,7 +78,7 @@ public struct HistoryEntry: Hashable, Sendable {
   public var lamport: UInt64
   /// Commit time in milliseconds since 1970, for display only.
   public var timestamp: Int64
-  public var operations: [Operation]
+  public var edits: [Edit]
   /// Why the changeset was rejected, if it was.
   public var rejected: String?
 }

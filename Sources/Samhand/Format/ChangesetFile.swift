@@ -40,7 +40,7 @@ public enum ChangesetFile {
   /// Encodes a changeset as the bytes of its file.
   public static func encode(_ changeset: Changeset) -> [UInt8] {
     var payload = BinaryWriter()
-    encodeOperations(changeset.operations, to: &payload)
+    encodeEdits(changeset.edits, to: &payload)
     let compressed = Zlib.deflate(payload.bytes)
 
     var header = BinaryWriter()
@@ -69,9 +69,9 @@ public enum ChangesetFile {
     return file.bytes
   }
 
-  static func encodeOperations(_ operations: [Operation], to out: inout BinaryWriter) {
-    out.varint(UInt64(operations.count))
-    for operation in operations {
+  static func encodeEdits(_ edits: [Edit], to out: inout BinaryWriter) {
+    out.varint(UInt64(edits.count))
+    for operation in edits {
       switch operation {
       case .set(let record, let field, let value):
         out.byte(1); writeRecord(record, &out); out.string(field); encodeValue(value, to: &out)
@@ -146,9 +146,9 @@ public enum ChangesetFile {
       throw corrupt("payload checksum does not match", digestStart)
     }
     var reader = BinaryReader(payload)
-    let operations: [Operation]
+    let edits: [Edit]
     do throws(BinaryReader.Failure) {
-      operations = try decodeOperations(&reader)
+      edits = try decodeEdits(&reader)
       guard reader.isAtEnd else {
         throw BinaryReader.Failure(message: "\(reader.remaining) stray bytes after the operations", offset: reader.offset)
       }
@@ -158,7 +158,7 @@ public enum ChangesetFile {
     return Changeset(
       storeID: header.storeID, author: header.author, sequence: header.sequence,
       dependencies: header.dependencies, lamport: header.lamport, timestamp: header.timestamp,
-      operations: operations)
+      edits: edits)
   }
 
   /// Verifies the whole-file checksum and reads the header.
@@ -246,28 +246,28 @@ public enum ChangesetFile {
     }
   }
 
-  static func decodeOperations(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> [Operation] {
+  static func decodeEdits(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> [Edit] {
     let count = try reader.count(minimumSize: 3)
-    var operations: [Operation] = []
-    operations.reserveCapacity(count)
+    var edits: [Edit] = []
+    edits.reserveCapacity(count)
     for _ in 0..<count {
       let at = reader.offset
       let tag = try reader.byte()
       let record = RecordRef(try reader.string(), try reader.string())
       switch tag {
-      case 1: operations.append(.set(record, field: try reader.string(), value: try decodeValue(&reader)))
-      case 2: operations.append(.add(record, field: try reader.string(), element: try reader.string()))
-      case 3: operations.append(.remove(record, field: try reader.string(), element: try reader.string()))
+      case 1: edits.append(.set(record, field: try reader.string(), value: try decodeValue(&reader)))
+      case 2: edits.append(.add(record, field: try reader.string(), element: try reader.string()))
+      case 3: edits.append(.remove(record, field: try reader.string(), element: try reader.string()))
       case 4:
-        operations.append(
+        edits.append(
           .put(record, field: try reader.string(), key: try reader.string(), value: try decodeValue(&reader)))
-      case 5: operations.append(.removeKey(record, field: try reader.string(), key: try reader.string()))
-      case 6: operations.append(.touch(record))
-      case 7: operations.append(.delete(record))
+      case 5: edits.append(.removeKey(record, field: try reader.string(), key: try reader.string()))
+      case 6: edits.append(.touch(record))
+      case 7: edits.append(.delete(record))
       default: throw BinaryReader.Failure(message: "unknown operation tag \(tag)", offset: at)
       }
     }
-    return operations
+    return edits
   }
 
   static func decodeValue(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> Value {

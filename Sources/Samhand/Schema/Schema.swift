@@ -155,3 +155,28 @@ extension Schema {
     }
   }
 }
+
+// MARK: - Changesets
+
+extension Schema {
+  /// Why a changeset breaks the schema, or nil when it conforms.
+  ///
+  /// A conforming changeset is one that a local transaction would have
+  /// produced: known collections and fields, right kinds, canonical values.
+  public func violation(in changeset: Changeset) -> String? {
+    var transaction = Transaction(schema: self)
+    for operation in changeset.edits {
+      do {
+        try transaction.append(operation)
+      } catch let error as SamhandError {
+        return error.message
+      } catch {
+        return "\(error)"
+      }
+      if transaction.edits.last != operation {
+        return "\(operation.record) field '\(operation.field ?? "")' holds a value not in canonical form"
+      }
+    }
+    return nil
+  }
+}

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-/// The merge: how one changeset's operations change the stored state.
+/// The merge: how one changeset's edits change the stored state.
 ///
 /// State is kept as *entries* and *markers*:
 /// - An entry is one value at a path (field; field and set element; field
@@ -21,10 +21,10 @@ import GRDB
 /// changesets are applied in.
 extension Store {
   func applyEffects(of changeset: Changeset, _ db: Database) throws {
-    // Group operations by record, keeping their order within a record.
+    // Group edits by record, keeping their order within a record.
     var order: [RecordRef] = []
-    var byRecord: [RecordRef: [Operation]] = [:]
-    for operation in changeset.operations {
+    var byRecord: [RecordRef: [Edit]] = [:]
+    for operation in changeset.edits {
       if byRecord[operation.record] == nil { order.append(operation.record) }
       byRecord[operation.record, default: []].append(operation)
     }
@@ -37,12 +37,12 @@ extension Store {
     let deleteContextBlob = Store.encodeVector(deleteContext)
 
     for record in order {
-      let operations = byRecord[record]!
+      let edits = byRecord[record]!
       let endsDeleted: Bool = {
-        if case .delete = operations.last! { return true }
+        if case .delete = edits.last! { return true }
         return false
       }()
-      for operation in operations {
+      for operation in edits {
         switch operation {
         case .set(_, let field, let value):
           try supersede(record, field, "", changeset, db)

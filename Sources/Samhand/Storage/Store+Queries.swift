@@ -167,15 +167,15 @@ extension Store {
       try Row.fetchAll(db, sql: "SELECT author, seq, lamport, wall, bytes, rejected FROM changesets")
     }
     return try historyEntries(rows) { collection == nil || $0.record.collection == collection }
-      .filter { !$0.operations.isEmpty || collection == nil }
+      .filter { !$0.edits.isEmpty || collection == nil }
   }
 
-  private func historyEntries(_ rows: [Row], including: (Operation) -> Bool) throws -> [HistoryEntry] {
+  private func historyEntries(_ rows: [Row], including: (Edit) -> Bool) throws -> [HistoryEntry] {
     try rows.map { row in
       let changeset = try ChangesetFile.decode([UInt8](row[4] as Data))
       return HistoryEntry(
         changeset: changeset.id, lamport: changeset.lamport, timestamp: changeset.timestamp,
-        operations: changeset.operations.filter(including), rejected: row[5])
+        edits: changeset.edits.filter(including), rejected: row[5])
     }.sorted { lhs, rhs in
       lhs.lamport != rhs.lamport ? lhs.lamport < rhs.lamport : lhs.changeset < rhs.changeset
     }

@@ -39,15 +39,15 @@ extension Store {
   public func transact(_ body: (inout Transaction) throws -> Void) throws -> Changeset? {
     var transaction = Transaction(schema: schema)
     try body(&transaction)
-    guard !transaction.operations.isEmpty else { return nil }
-    let operations = transaction.operations
+    guard !transaction.edits.isEmpty else { return nil }
+    let edits = transaction.edits
     let timestamp = Int64((Date().timeIntervalSince1970 * 1000).rounded())
     return try write { db in
       let frontier = try Store.readFrontier(db)
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
       let changeset = Changeset(
         storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
-        lamport: lamport + 1, timestamp: timestamp, operations: operations)
+        lamport: lamport + 1, timestamp: timestamp, edits: edits)
       let bytes = ChangesetFile.encode(changeset)
       try applyEffects(of: changeset, db)
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
@@ -202,25 +202,8 @@ extension Store {
     return result
   }
 
-  /// Why a changeset breaks the schema, or nil when it conforms.
-  ///
-  /// A conforming changeset is one that a local transaction would have
-  /// produced: known collections and fields, right kinds, canonical values.
   func validate(_ changeset: Changeset) -> String? {
-    var transaction = Transaction(schema: schema)
-    for operation in changeset.operations {
-      do {
-        try transaction.append(operation)
-      } catch let error as SamhandError {
-        return error.message
-      } catch {
-        return "\(error)"
-      }
-      if transaction.operations.last != operation {
-        return "\(operation.record) field '\(operation.field ?? "")' holds a value not in canonical form"
-      }
-    }
-    return nil
+    schema.violation(in: changeset)
   }
 
   static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {

@@ -91,6 +91,23 @@ public final class Store: Sendable {
     return try Store(directory: directory, database: database)
   }
 
+  /// Creates a replica held in memory only, for reading a folder without a store of one's own.
+  static func createInMemory(replica: ReplicaID, storeID: StoreID, schema: Schema) throws -> Store {
+    let database = try DatabaseQueue()
+    try database.write { db in
+      try createTables(db)
+      let meta: [(String, String)] = [
+        ("format", String(storeFormatVersion)), ("replica", replica.rawValue),
+        ("store_id", storeID.rawValue), ("schema", String(decoding: schema.canonicalJSON, as: UTF8.self)),
+        ("lamport", "0"), ("recovering", "1"),
+      ]
+      for (key, value) in meta {
+        try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+      }
+    }
+    return try Store(directory: URL(fileURLWithPath: "/dev/null"), database: database)
+  }
+
   /// Opens an existing replica.
   ///
   /// - Throws: `SamhandError.storeNotFound` when `directory` holds no store.

@@ -8,7 +8,7 @@ import Foundation
 /// Unicode NFC, so `ø` typed on macOS and on Windows is the same letter.
 public struct Transaction: Sendable {
   public let schema: Schema
-  public private(set) var operations: [Operation] = []
+  public private(set) var edits: [Edit] = []
 
   init(schema: Schema) { self.schema = schema }
 
@@ -24,21 +24,21 @@ public struct Transaction: Sendable {
     }
     let conformed = try Schema.conform(
       Transaction.normalized(value), to: definition.kind, collection: collection, recordID: record.id, field: field)
-    operations.append(.set(record, field: field, value: conformed))
+    edits.append(.set(record, field: field, value: conformed))
   }
 
   /// Adds an element to a set field.
   public mutating func add(_ collection: String, _ id: String, _ field: String, _ element: String) throws {
     let record = try reference(collection, id)
     try expect(.set, record, field)
-    operations.append(.add(record, field: field, element: try Transaction.text(element, what: "set element", record, field)))
+    edits.append(.add(record, field: field, element: try Transaction.text(element, what: "set element", record, field)))
   }
 
   /// Removes an element from a set field (as far as this replica has seen it added).
   public mutating func remove(_ collection: String, _ id: String, _ field: String, _ element: String) throws {
     let record = try reference(collection, id)
     try expect(.set, record, field)
-    operations.append(.remove(record, field: field, element: try Transaction.text(element, what: "set element", record, field)))
+    edits.append(.remove(record, field: field, element: try Transaction.text(element, what: "set element", record, field)))
   }
 
   /// Sets one key of a map field.
@@ -53,29 +53,29 @@ public struct Transaction: Sendable {
       throw SamhandError(.schemaViolation, "\(record) field '\(field).\(key)': numbers must be finite",
         collection: collection, recordID: record.id, field: field)
     }
-    operations.append(.put(record, field: field, key: key, value: conformed))
+    edits.append(.put(record, field: field, key: key, value: conformed))
   }
 
   /// Removes one key of a map field.
   public mutating func removeKey(_ collection: String, _ id: String, _ field: String, key: String) throws {
     let record = try reference(collection, id)
     try expect(.map, record, field)
-    operations.append(.removeKey(record, field: field, key: try Transaction.text(key, what: "map key", record, field)))
+    edits.append(.removeKey(record, field: field, key: try Transaction.text(key, what: "map key", record, field)))
   }
 
   /// Creates a record with no fields, or keeps an existing one alive (for
   /// example to resolve a delete conflict in favour of keeping the record).
   public mutating func touch(_ collection: String, _ id: String) throws {
-    operations.append(.touch(try reference(collection, id)))
+    edits.append(.touch(try reference(collection, id)))
   }
 
   /// Deletes a record as far as this replica has seen it.
   public mutating func delete(_ collection: String, _ id: String) throws {
-    operations.append(.delete(try reference(collection, id)))
+    edits.append(.delete(try reference(collection, id)))
   }
 
   /// Appends an operation that was built elsewhere, after checking it against the schema.
-  public mutating func append(_ operation: Operation) throws {
+  public mutating func append(_ operation: Edit) throws {
     let record = operation.record
     switch operation {
     case .set(_, let field, let value): try set(record.collection, record.id, field, value)

@@ -111,10 +111,18 @@ extension Store {
   ///   committed locally is lost in either case.
   @discardableResult
   public func sync(with folder: SharedFolder, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
+    try exchange(with: folder, writing: true, progress: progress)
+  }
+
+  /// A sync; with `writing` false it only reads the folder (no identity
+  /// file, no publishing, no head).
+  func exchange(with folder: SharedFolder, writing: Bool, progress: (@Sendable (SyncProgress) -> Void)?) throws -> SyncReport {
     var report = SyncReport()
     let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
-    if FileManager.default.fileExists(atPath: folder.identityURL.path) {
+    if !writing {
+      _ = try folder.identity()
+    } else if FileManager.default.fileExists(atPath: folder.identityURL.path) {
       let found = try folder.identity()
       guard found.storeID == storeID else {
         throw SamhandError(
@@ -154,8 +162,11 @@ extension Store {
       candidates.append(entry)
     }
 
-    // Read and check the candidates.
+    // Read and check the candidates, originals before sync tools' copies.
+    candidates = candidates.filter { if case .changeset = $0.kind { true } else { false } }
+      + candidates.filter { if case .conflictCopy = $0.kind { true } else { false } }
     var received: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
+    var damagedOwn = Set<UInt64>()
     for (index, entry) in candidates.enumerated() {
       progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
       do {
@@ -167,9 +178,15 @@ extension Store {
         }
         received.append((entry, changeset, bytes))
       } catch let error as SamhandError where error.code != .storage {
+        if entry.office == replica, case .changeset(let sequence) = entry.kind, try changesetBytes(Changeset.ID(author: replica, sequence: sequence)) != nil {
+          // Our own file, damaged in the folder: we hold the good bytes, so write it again.
+          damagedOwn.insert(sequence)
+          continue
+        }
         report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
       }
     }
+    ownPresent.subtract(damagedOwn)
 
     // Our own files: anything we did not write is a collision, unless we
     // are recovering our history onto a new machine.
@@ -209,6 +226,9 @@ extension Store {
     report.imported = drained.applied
     report.rejected = drained.rejected
     report.waiting = try pending()
+
+    report.setAside.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    guard writing else { return report }
 
     // Publish, unless another installation writes as this office.
     let blocked = try read { db in

@@ -21,9 +21,9 @@ public struct RecordRef: Hashable, Comparable, Sendable, CustomStringConvertible
 
 /// One write inside a changeset.
 ///
-/// All operations of a changeset share its dot and its context (the
+/// All edits of a changeset share its dot and its context (the
 /// author's version vector when it wrote).
-public enum Operation: Hashable, Sendable {
+public enum Edit: Hashable, Sendable {
   /// Sets a scalar field. Supersedes the values the author had seen.
   case set(RecordRef, field: String, value: Value)
   /// Adds an element to a set field.
@@ -48,7 +48,7 @@ public enum Operation: Hashable, Sendable {
     }
   }
 
-  /// The field written, or nil for record-level operations.
+  /// The field written, or nil for record-level edits.
   public var field: String? {
     switch self {
     case .set(_, let field, _), .add(_, let field, _), .remove(_, let field, _),

@@ -1,0 +1,141 @@
+import Crypto
+import Foundation
+
+/// The result of checking every file in a shared folder.
+public struct FolderVerification: Sendable, Hashable {
+  /// Everything wrong, sorted by path. Empty when the folder is sound.
+  public var problems: [FolderProblem] = []
+  /// Good changeset files.
+  public var changesets: Int = 0
+  /// Offices with at least one changeset.
+  public var offices: [ReplicaID] = []
+  public var heads: [Head] = []
+  /// Groups of offices at the same frontier whose snapshot hashes differ.
+  public var divergentHeads: [[Head]] = []
+  /// Names passed over: temporary files and files Samhand does not own.
+  public var ignored: Int = 0
+
+  public var isSound: Bool { problems.isEmpty }
+}
+
+// MARK: - Reading without a store
+
+extension SharedFolder {
+  /// Reads, verifies and merges the folder in memory, and returns the
+  /// snapshot a replica at the same frontier would produce. Writes nothing.
+  ///
+  /// Bad files are left out, as a replica would set them aside.
+  public func snapshot() throws -> Snapshot {
+    try snapshotWithReport().snapshot
+  }
+
+  /// The folder's snapshot and the report of reading it.
+  public func snapshotWithReport() throws -> (snapshot: Snapshot, report: SyncReport) {
+    let identity = try identity()
+    let reader = try Store.createInMemory(replica: "reader", storeID: identity.storeID, schema: identity.schema)
+    let report = try reader.exchange(with: self, writing: false, progress: nil)
+    return (try reader.snapshot(), report)
+  }
+
+  /// Checks every file in the folder without changing anything.
+  ///
+  /// Reports unreadable or damaged changeset files, names that disagree with
+  /// headers, files of another store, different changesets under one
+  /// office and sequence number, conflict copies that differ from the
+  /// original, gaps in an office's sequence and missing dependencies,
+  /// changesets that break the schema, malformed heads, and offices at the
+  /// same frontier whose snapshot hashes differ.
+  public func verify() -> FolderVerification {
+    var result = FolderVerification()
+    let identity: Identity
+    do {
+      identity = try self.identity()
+    } catch let error as SamhandError {
+      result.problems.append(FolderProblem(path: SharedFolder.identityFileName, reason: error.message))
+      return result
+    } catch {
+      result.problems.append(FolderProblem(path: SharedFolder.identityFileName, reason: "\(error)"))
+      return result
+    }
+    let entries: [Entry]
+    do {
+      (entries, result.ignored) = try listChangesets()
+    } catch {
+      result.problems.append(FolderProblem(path: SharedFolder.changesetsDirectory, reason: "\(error)"))
+      return result
+    }
+    var hashes: [Changeset.ID: [(hash: Data, path: String)]] = [:]
+    var good: [Changeset.ID: Changeset] = [:]
+    for entry in entries {
+      switch entry.kind {
+      case .temporary, .foreign:
+        result.ignored += 1
+        continue
+      case .changeset, .conflictCopy:
+        break
+      }
+      do {
+        let bytes = try AtomicFile.read(entry.url)
+        let changeset = try ChangesetFile.decode(bytes, fileURL: entry.url)
+        try Store.checkName(entry, matches: changeset)
+        guard changeset.storeID == identity.storeID else {
+          throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))")
+        }
+        hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
+        if case .changeset = entry.kind {
+          good[changeset.id] = changeset
+          if let violation = identity.schema.violation(in: changeset) {
+            result.problems.append(FolderProblem(path: entry.relativePath, reason: "breaks the schema and will be rejected: \(violation)"))
+          }
+        }
+      } catch let error as SamhandError {
+        result.problems.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+      } catch {
+        result.problems.append(FolderProblem(path: entry.relativePath, reason: "\(error)"))
+      }
+    }
+    for (id, copies) in hashes where Set(copies.map(\.hash)).count > 1 {
+      let paths = copies.map(\.path).sorted().joined(separator: ", ")
+      result.problems.append(
+        FolderProblem(
+          path: copies.map(\.path).sorted()[0],
+          reason: "different changesets claim to be \(id) (\(paths)); two installations may be writing as '\(id.author)'"))
+    }
+    // Gaps and missing dependencies.
+    var highest: [ReplicaID: UInt64] = [:]
+    for id in good.keys { highest[id.author] = max(highest[id.author] ?? 0, id.sequence) }
+    for (office, top) in highest {
+      let missing = (1...top).filter { good[Changeset.ID(author: office, sequence: $0)] == nil }
+      if !missing.isEmpty {
+        let list = missing.prefix(10).map(String.init).joined(separator: ", ") + (missing.count > 10 ? ", …" : "")
+        result.problems.append(
+          FolderProblem(
+            path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
+            reason: "\(missing.count) changeset\(missing.count == 1 ? "" : "s") missing from the sequence (\(list)); offices will wait for them"))
+      }
+    }
+    for (id, changeset) in good {
+      for entry in changeset.dependencies.sorted where entry.replica != id.author && entry.counter > (highest[entry.replica] ?? 0) {
+        result.problems.append(
+          FolderProblem(
+            path: Entry.relativePath(id),
+            reason: "depends on \(entry.replica)#\(entry.counter), which the folder does not hold"))
+      }
+    }
+    result.changesets = good.count
+    result.offices = highest.keys.sorted()
+    let (heads, headProblems) = self.heads()
+    result.heads = heads
+    result.problems += headProblems
+    result.divergentHeads = SharedFolder.divergentHeads(heads)
+    for group in result.divergentHeads {
+      let offices = group.map { "\($0.office) (\($0.snapshotHash.prefix(12)))" }.joined(separator: ", ")
+      result.problems.append(
+        FolderProblem(
+          path: SharedFolder.headsDirectory,
+          reason: "offices at the same frontier report different snapshots: \(offices)"))
+    }
+    result.problems.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+    return result
+  }
+}

@@ -1,0 +1,370 @@
+import Foundation
+import Samhand
+import SamhandTestSupport
+import XCTest
+
+/// Offices, each with a store and its own copy of the shared folder.
+private final class Cooperation {
+  let root = TemporaryDirectory("sync")
+  var stores: [ReplicaID: Store] = [:]
+  var folders: [ReplicaID: SharedFolder] = [:]
+  let offices: [ReplicaID]
+
+  /// - Parameter shared: all offices use one folder (SMB style) instead of a copy each.
+  init(_ offices: [ReplicaID], shared: Bool = false) throws {
+    self.offices = offices
+    let first = offices[0]
+    let firstFolder = SharedFolder(root.path(shared ? "shared" : "folder-\(first)"))
+    stores[first] = try Store.create(folder: firstFolder, at: root.path("store-\(first)"), replica: first, schema: .planning)
+    folders[first] = firstFolder
+    for office in offices.dropFirst() {
+      let folder = SharedFolder(root.path(shared ? "shared" : "folder-\(office)"))
+      if !shared {
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(
+          at: firstFolder.url.appendingPathComponent("samhand.json"), to: folder.url.appendingPathComponent("samhand.json"))
+      }
+      stores[office] = try Store.join(folder: folder, at: root.path("store-\(office)"), replica: office).0
+      folders[office] = folder
+    }
+  }
+
+  subscript(office: ReplicaID) -> Store { stores[office]! }
+
+  @discardableResult
+  func sync(_ office: ReplicaID) throws -> SyncReport { try self[office].sync(with: folders[office]!) }
+
+  func syncAll() throws { for office in offices { try sync(office) } }
+
+  /// Copies every file to every folder copy.
+  func spreadAll(copier: inout FolderCopier) throws {
+    for _ in 0..<2 {
+      for from in offices {
+        for to in offices where from != to { try copier.copy(from: folders[from]!.url, to: folders[to]!.url) }
+      }
+    }
+  }
+}
+
+private let thirteen = Office.cooperation.map(\.slug)
+
+final class SyncTests: XCTestCase {
+  func testSync_thirteenOfficesWithOwnCopiesConverge() throws {
+    let seed = UInt64(ProcessInfo.processInfo.environment["SAMHAND_SEED"] ?? "") ?? 20_261_121
+    print("SyncTests seed \(seed) (replay with SAMHAND_SEED=\(seed))")
+    var random = SeededRandom(seed: seed)
+    var copier = FolderCopier(seed: seed &+ 1)
+    let cooperation = try Cooperation(thirteen)
+    let statuses = ["ny", "under-arbeid", "avsluttet"]
+    for round in 0..<6 {
+      for office in thirteen where random.unit() < 0.6 {
+        try cooperation[office].transact { tx in
+          let shared = "sak-\(random.int(0..<4))"
+          try tx.set("cases", shared, "status", .text(random.element(statuses)))
+          try tx.add("cases", shared, "participants", office.rawValue)
+          try tx.put("projects", "veilederkorpset", "funding", key: office.rawValue, .integer(Int64(10_000 * (round + 1))))
+          try tx.set("membership", "\(office)-\(round)", "role", .text("planveileder"))
+          if random.unit() < 0.2 { try tx.delete("cases", "sak-\(random.int(0..<4))") }
+        }
+        try cooperation.sync(office)
+      }
+      // The sync tool moves some files, some of them half-written.
+      for _ in 0..<20 {
+        let from = random.element(thirteen), to = random.element(thirteen)
+        guard from != to else { continue }
+        try copier.copy(from: cooperation.folders[from]!.url, to: cooperation.folders[to]!.url, fraction: 0.5, tornChance: 0.3)
+      }
+      for office in thirteen where random.unit() < 0.5 { try cooperation.sync(office) }
+    }
+    try cooperation.spreadAll(copier: &copier)
+    try cooperation.syncAll()
+    try cooperation.spreadAll(copier: &copier)
+    try cooperation.syncAll()
+    try cooperation.spreadAll(copier: &copier)
+
+    let snapshots = try thirteen.map { try cooperation[$0].snapshot() }
+    let reference = snapshots[0]
+    XCTAssertGreaterThan(reference.frontier.total, 13)
+    for (office, snapshot) in zip(thirteen, snapshots) {
+      XCTAssertEqual(snapshot.bytes, reference.bytes, "\(office) differs")
+      XCTAssertEqual(try cooperation[office].pending(), [], "\(office) still waits")
+    }
+    // Every head agrees, and a reader of the folder alone sees the same.
+    let (heads, problems) = cooperation.folders["ks"]!.heads()
+    XCTAssertEqual(problems, [])
+    XCTAssertEqual(Set(heads.map(\.snapshotHash)), [reference.sha256])
+    XCTAssertEqual(try cooperation.folders["kdd"]!.snapshot().bytes, reference.bytes)
+  }
+
+  func testSync_oneSharedDirectoryAsOnSMB() throws {
+    let cooperation = try Cooperation(["ks", "kdd", "vestland"], shared: true)
+    try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("Regional planstrategi")) }
+    try cooperation["vestland"].transact { try $0.add("cases", "sak-1", "participants", "vestland") }
+    try cooperation.syncAll()
+    try cooperation.syncAll()
+    let snapshot = try cooperation["ks"].snapshot()
+    XCTAssertEqual(try cooperation["kdd"].snapshot(), snapshot)
+    XCTAssertEqual(try cooperation["vestland"].snapshot(), snapshot)
+    XCTAssertEqual(
+      try cooperation["kdd"].record("cases", "sak-1")?.fields,
+      ["title": .value(.text("Regional planstrategi")), "participants": .set(["vestland"])])
+  }
+
+  func testSync_appliedFilesAreNotReadAgain() throws {
+    let cooperation = try Cooperation(["ks", "kdd"], shared: true)
+    for index in 0..<20 { try cooperation["ks"].transact { try $0.set("cases", "sak-\(index)", "title", .text("Sak \(index)")) } }
+    try cooperation.sync("ks")
+    XCTAssertEqual(try cooperation.sync("kdd").imported.count, 20)
+    // Make applied files unreadable: a sync that re-read them would fail.
+    let folder = cooperation.folders["ks"]!.changesetsURL(for: "ks")
+    for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+      chmod(folder.appendingPathComponent(name).path, 0)
+    }
+    defer {
+      for name in (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? [] {
+        chmod(folder.appendingPathComponent(name).path, 0o644)
+      }
+    }
+    try cooperation["ks"].transact { try $0.set("cases", "sak-new", "title", .text("Ny")) }
+    chmod(folder.path, 0o755)
+    try cooperation.sync("ks")
+    let report = try cooperation.sync("kdd")
+    if getuid() != 0 {
+      XCTAssertEqual(report.setAside, [])
+    }
+    XCTAssertEqual(report.imported.map(\.sequence), [21])
+  }
+
+  func testSync_syncToolArtifactsAreHarmless() throws {
+    let cooperation = try Cooperation(["ks", "vestland"], shared: true)
+    try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("Felles løft")) }
+    try cooperation.sync("ks")
+    let root = cooperation.folders["ks"]!.url
+    let ks = root.appendingPathComponent("changesets/ks")
+    let original = try Data(contentsOf: ks.appendingPathComponent("000000000001.changeset"))
+    let junk = Data("not a changeset".utf8)
+    let artifacts: [(String, Data)] = [
+      ("changesets/ks/.syncthing.000000000002.changeset.tmp", junk),
+      ("changesets/ks/~syncthing~000000000002.changeset.tmp", junk),
+      ("changesets/ks/~$000000000002.changeset", junk),
+      ("changesets/ks/.~lock.000000000002.changeset#", junk),
+      ("changesets/ks/000000000001.sync-conflict-20261121-101500-ABCDEFG.changeset", original),
+      ("changesets/ks/000000000001 (HOST's conflicted copy 2026-11-21).changeset", original),
+      ("changesets/ks/000000000001-HOSTNAME.changeset", original),
+      ("changesets 2/ks/000000000001.changeset", original),
+      ("changesets/ks/desktop.ini", junk),
+      ("changesets/.DS_Store", junk),
+      ("Thumbs.db", junk),
+      ("desktop.ini", junk),
+      ("changesets/ks/.DS_Store", junk),
+      ("changesets/unknown folder/file.txt", junk),
+      ("changesets/ks/empty.changeset", Data()),
+    ]
+    for (path, bytes) in artifacts {
+      let url = root.appendingPathComponent(path)
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try bytes.write(to: url)
+    }
+    try FileManager.default.createDirectory(at: root.appendingPathComponent("changesets/ks/subfolder"), withIntermediateDirectories: true)
+    let report = try cooperation.sync("vestland")
+    XCTAssertEqual(report.imported, [Changeset.ID(author: "ks", sequence: 1)])
+    XCTAssertEqual(report.setAside, [])
+    XCTAssertEqual(report.collisions, [])
+    XCTAssertEqual(report.harmlessCopies, 3)
+    XCTAssertGreaterThanOrEqual(report.ignored, 8)
+    XCTAssertEqual(try cooperation["vestland"].record("cases", "sak-1")?.fields["title"], .value(.text("Felles løft")))
+    // The owner sees its own conflict copies as harmless too, and keeps publishing.
+    let own = try cooperation.sync("ks")
+    XCTAssertEqual(own.collisions, [])
+    XCTAssertNil(own.publishingBlocked)
+    // A conflict copy that is not a good changeset is reported.
+    try junk.write(to: ks.appendingPathComponent("000000000001 (other's conflicted copy).changeset"))
+    let bad = try cooperation.sync("vestland")
+    XCTAssertEqual(bad.setAside.map(\.path), ["changesets/ks/000000000001 (other's conflicted copy).changeset"])
+    XCTAssertTrue(bad.setAside[0].reason.contains("conflict copy"), bad.setAside[0].reason)
+  }
+
+  func testSync_badFilesAreSetAsideAndRetried() throws {
+    let cooperation = try Cooperation(["ks", "vestland"], shared: true)
+    for index in 1...8 { try cooperation["ks"].transact { try $0.set("cases", "sak-\(index)", "title", .text("Sak \(index)")) } }
+    try cooperation.sync("ks")
+    let ks = cooperation.folders["ks"]!.changesetsURL(for: "ks")
+    func url(_ sequence: UInt64) -> URL { ks.appendingPathComponent(ChangesetFile.fileName(sequence: sequence)) }
+    var originals: [UInt64: Data] = [:]
+    for sequence: UInt64 in 3...8 { originals[sequence] = try Data(contentsOf: url(sequence)) }
+
+    // 3: truncated; 4: a flipped bit; 5: a wrong trailing checksum;
+    // 6: an unknown format version; 7: sequence does not match the name;
+    // 8: another store's changeset.
+    try originals[3]!.prefix(originals[3]!.count / 2).write(to: url(3))
+    var flipped = originals[4]!
+    flipped[flipped.count / 2] ^= 0x10
+    try flipped.write(to: url(4))
+    var checksum = originals[5]!
+    checksum[checksum.count - 1] ^= 0xFF
+    try checksum.write(to: url(5))
+    var version = originals[6]!
+    version[9] = 99
+    try version.write(to: url(6))
+    try originals[8]!.write(to: url(7))
+    let other = TemporaryDirectory("other-store")
+    let stranger = try Store.create(
+      folder: SharedFolder(other.path("folder")), at: other.path("store"), replica: "ks", schema: .planning)
+    for index in 1...8 { try stranger.transact { try $0.set("cases", "x\(index)", "title", .text("x")) } }
+    try Data(try stranger.changesetBytes(Changeset.ID(author: "ks", sequence: 8))!).write(to: url(8))
+
+    let report = try cooperation.sync("vestland")
+    XCTAssertEqual(report.imported.map(\.sequence), [1, 2])
+    let reasons = Dictionary(uniqueKeysWithValues: report.setAside.map { ($0.path, $0.reason) })
+    XCTAssertEqual(reasons.count, 6, "\(reasons)")
+    func reason(_ sequence: UInt64) -> String { reasons["changesets/ks/\(ChangesetFile.fileName(sequence: sequence))"] ?? "" }
+    XCTAssertTrue(reason(3).contains("checksum"), reason(3))
+    XCTAssertTrue(reason(4).contains("checksum"), reason(4))
+    XCTAssertTrue(reason(5).contains("checksum"), reason(5))
+    XCTAssertTrue(reason(6).contains("format version 99"), reason(6))
+    XCTAssertTrue(reason(7).contains("the name says ks#7, the file's header says ks#8"), reason(7))
+    XCTAssertTrue(reason(8).contains("another store"), reason(8))
+    XCTAssertEqual(try cooperation["vestland"].setAsideFiles().count, 6)
+
+    // Status-wise the rest keeps flowing: a new good changeset from another office applies.
+    try cooperation["vestland"].transact { try $0.set("cases", "v-1", "title", .text("Vestland")) }
+    try cooperation.sync("vestland")
+
+    // The sync tool finishes its work: the files are good now and are retried.
+    for sequence: UInt64 in 3...8 { try originals[sequence]!.write(to: url(sequence)) }
+    let retried = try cooperation.sync("vestland")
+    XCTAssertEqual(retried.imported.map(\.sequence), [3, 4, 5, 6, 7, 8])
+    XCTAssertEqual(retried.setAside, [])
+    XCTAssertEqual(try cooperation["vestland"].setAsideFiles(), [])
+    try cooperation.sync("ks")
+    XCTAssertEqual(try cooperation["ks"].snapshot(), try cooperation["vestland"].snapshot())
+  }
+
+  func testSync_slugCollisionStopsPublishing() throws {
+    let root = TemporaryDirectory("collision")
+    let folder = SharedFolder(root.path("shared"))
+    let first = try Store.create(folder: folder, at: root.path("vestland-a"), replica: "vestland", schema: .planning)
+    try first.transact { try $0.set("cases", "sak-1", "title", .text("Fra maskin A")) }
+    try first.sync(with: folder)
+    // A second installation as vestland, joined before the first published more.
+    let second = try Store.join(folder: folder, at: root.path("vestland-b"), replica: "vestland").0
+    try first.transact { try $0.set("cases", "sak-2", "title", .text("A igjen")) }
+    try second.transact { try $0.set("cases", "sak-3", "title", .text("Fra maskin B")) }
+    try first.sync(with: folder)  // writes vestland #2
+    let fileA = try Data(contentsOf: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2)))
+    let report = try second.sync(with: folder)
+    XCTAssertEqual(report.collisions.count, 1, "\(report)")
+    let collision = try XCTUnwrap(report.collisions.first)
+    XCTAssertEqual(collision.changeset, Changeset.ID(author: "vestland", sequence: 2))
+    XCTAssertNotEqual(collision.knownHash, collision.otherHash)
+    XCTAssertEqual(collision.knownHash.count, 64)
+    XCTAssertEqual(collision.otherHash.count, 64)
+    XCTAssertNotNil(report.publishingBlocked)
+    XCTAssertEqual(report.published, [])
+    // B wrote nothing over A's file, and merged nothing of it silently.
+    XCTAssertEqual(try Data(contentsOf: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2))), fileA)
+    XCTAssertNil(try second.record("cases", "sak-2"))
+    try second.transact { try $0.set("cases", "sak-4", "title", .text("Venter")) }
+    let blocked = try second.sync(with: folder)
+    XCTAssertNotNil(blocked.publishingBlocked)
+    XCTAssertEqual(blocked.published, [])
+    XCTAssertEqual(try second.collisions().count, 1)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 3)).path))
+  }
+
+  func testSync_collisionOverwrittenOnSMBIsDetectedByTheOther() throws {
+    let root = TemporaryDirectory("collision-smb")
+    let folder = SharedFolder(root.path("shared"))
+    let first = try Store.create(folder: folder, at: root.path("vestland-a"), replica: "vestland", schema: .planning)
+    try first.transact { try $0.set("cases", "sak-1", "title", .text("A")) }
+    try first.sync(with: folder)
+    let other = TemporaryDirectory("collision-other")
+    let second = try Store.join(folder: folder, at: other.path("b"), replica: "vestland").0
+    try second.transact { try $0.set("cases", "sak-2", "title", .text("B")) }
+    try first.transact { try $0.set("cases", "sak-3", "title", .text("A2")) }
+    try second.sync(with: folder)
+    // A's copy of #2 lands over B's (as a rename on an SMB share would).
+    let bytesA = try XCTUnwrap(try first.changesetBytes(Changeset.ID(author: "vestland", sequence: 2)))
+    try Data(bytesA).write(to: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2)))
+    let report = try second.sync(with: folder)
+    XCTAssertEqual(report.collisions.map(\.changeset), [Changeset.ID(author: "vestland", sequence: 2)])
+    XCTAssertNotNil(report.publishingBlocked)
+    // A third office sees a changeset it already applied change under the same name, and reports it.
+    let third = TemporaryDirectory("collision-third")
+    let ks = try Store.join(folder: folder, at: third.path("ks"), replica: "ks").0
+    try Data(try second.changesetBytes(Changeset.ID(author: "vestland", sequence: 2))!).write(
+      to: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2)))
+    let seen = try ks.sync(with: folder)
+    XCTAssertEqual(seen.collisions.map(\.changeset), [Changeset.ID(author: "vestland", sequence: 2)])
+    XCTAssertNil(seen.publishingBlocked, "ks itself is not colliding")
+  }
+
+  func testSync_recoveryOnNewMachineContinuesSequence() throws {
+    let cooperation = try Cooperation(["ks", "vestland"], shared: true)
+    for index in 1...3 { try cooperation["vestland"].transact { try $0.set("cases", "v-\(index)", "title", .text("V\(index)")) } }
+    try cooperation["ks"].transact { try $0.set("cases", "k-1", "title", .text("K1")) }
+    try cooperation.syncAll()
+    let before = try cooperation["vestland"].snapshot()
+    // The machine is lost; vestland is installed again against the same folder.
+    let fresh = TemporaryDirectory("reinstall")
+    let (recovered, report) = try Store.join(folder: cooperation.folders["vestland"]!, at: fresh.path("store"), replica: "vestland")
+    XCTAssertEqual(report.collisions, [])
+    XCTAssertEqual(try recovered.frontier()["vestland"], 3)
+    XCTAssertEqual(try recovered.snapshot().bytes, before.bytes)
+    let next = try XCTUnwrap(try recovered.transact { try $0.set("cases", "v-4", "title", .text("V4")) })
+    XCTAssertEqual(next.sequence, 4)
+    let published = try recovered.sync(with: cooperation.folders["vestland"]!)
+    XCTAssertEqual(published.published, [next.id])
+    XCTAssertEqual(published.republished, [])
+    XCTAssertEqual(published.collisions, [])
+  }
+
+  func testSync_wipedFolderIsRefilledByTheOffices() throws {
+    let cooperation = try Cooperation(["ks", "kdd", "vestland"], shared: true)
+    try cooperation["ks"].transact { try $0.set("projects", "p1", "name", .text("Veilederkorpset")) }
+    try cooperation["kdd"].transact { try $0.put("projects", "p1", "funding", key: "kdd", .integer(500_000)) }
+    try cooperation["vestland"].transact { try $0.add("projects", "p1", "participants", "vestland") }
+    try cooperation.syncAll()
+    try cooperation.syncAll()
+    let expected = try cooperation["ks"].snapshot()
+    let folder = cooperation.folders["ks"]!
+    try FileManager.default.removeItem(at: folder.url)
+    try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+
+    var republished = 0
+    for office in cooperation.offices { republished += try cooperation.sync(office).republished.count }
+    XCTAssertEqual(republished, 3)
+    XCTAssertNoThrow(try folder.identity())
+    let fresh = TemporaryDirectory("fresh")
+    let (rebuilt, _) = try Store.join(folder: folder, at: fresh.path("store"), replica: "agder")
+    XCTAssertEqual(try rebuilt.snapshot().bytes, expected.bytes)
+    XCTAssertEqual(try folder.snapshot().bytes, expected.bytes)
+  }
+
+  func testSync_wrongFolderIsRefused() throws {
+    let cooperation = try Cooperation(["ks"], shared: true)
+    let other = TemporaryDirectory("other")
+    let otherFolder = SharedFolder(other.path("folder"))
+    _ = try Store.create(folder: otherFolder, at: other.path("store"), replica: "kdd", schema: .planning)
+    XCTAssertThrowsError(try cooperation["ks"].sync(with: otherFolder)) { error in
+      XCTAssertTrue(SamhandError.wrongStore ~= error, "\(error)")
+    }
+  }
+
+  func testVerify_reportsProblemsAndChangesNothing() throws {
+    let cooperation = try Cooperation(["ks", "vestland"], shared: true)
+    try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("x")) }
+    try cooperation["ks"].transact { try $0.set("cases", "sak-2", "title", .text("y")) }
+    try cooperation.syncAll()
+    let folder = cooperation.folders["ks"]!
+    XCTAssertEqual(folder.verify().problems, [])
+    XCTAssertEqual(folder.verify().changesets, 2)
+    let first = folder.changesetURL(Changeset.ID(author: "ks", sequence: 1))
+    try Data([1, 2, 3]).write(to: first)
+    let before = FolderCopier.files(under: folder.url)
+    let result = folder.verify()
+    XCTAssertEqual(FolderCopier.files(under: folder.url), before)
+    XCTAssertTrue(result.problems.contains { $0.path == "changesets/ks/000000000001.changeset" }, "\(result.problems)")
+    XCTAssertTrue(result.problems.contains { $0.reason.contains("missing from the sequence") }, "\(result.problems)")
+  }
+}
