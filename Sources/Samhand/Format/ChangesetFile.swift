@@ -161,6 +161,14 @@ public enum ChangesetFile {
       edits: edits)
   }
 
+  /// The header bytes and the inflated payload of a file: what must stay
+  /// byte-identical for a format version, whatever zlib compresses to.
+  package static func sections(_ bytes: [UInt8]) throws -> [[UInt8]] {
+    let (header, payloadRange) = try decodeHeader(bytes)
+    let payload = try Zlib.inflate(bytes[payloadRange], expectedSize: header.payloadSize)
+    return [Array(bytes[0..<payloadRange.lowerBound]), payload]
+  }
+
   /// Verifies the whole-file checksum and reads the header.
   ///
   /// - Returns: the header and the byte range of the compressed payload.

@@ -37,11 +37,16 @@ extension Store {
   /// - Throws: `SamhandError.schemaViolation` for a write that breaks the schema.
   @discardableResult
   public func transact(_ body: (inout Transaction) throws -> Void) throws -> Changeset? {
+    try transact(timestamp: Int64((Date().timeIntervalSince1970 * 1000).rounded()), body)
+  }
+
+  /// A transaction with a given wall-clock time, for fixed scenarios such as golden files.
+  @discardableResult
+  package func transact(timestamp: Int64, _ body: (inout Transaction) throws -> Void) throws -> Changeset? {
     var transaction = Transaction(schema: schema)
     try body(&transaction)
     guard !transaction.edits.isEmpty else { return nil }
     let edits = transaction.edits
-    let timestamp = Int64((Date().timeIntervalSince1970 * 1000).rounded())
     return try write { db in
       let frontier = try Store.readFrontier(db)
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0

@@ -76,10 +76,17 @@ extension Store {
   public static func create(
     folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema
   ) throws -> Store {
+    try create(folder: folder, at: directory, replica: replica, schema: schema, storeID: .random())
+  }
+
+  /// Creates a new store with a given id, for fixed scenarios such as golden files.
+  package static func create(
+    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, storeID: StoreID
+  ) throws -> Store {
     guard folder.isUninitialised else {
       throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
     }
-    let identity = SharedFolder.Identity(storeID: .random(), schema: schema)
+    let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
     let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: schema)
     try folder.initialise(identity)
     try store.setFolder(folder)

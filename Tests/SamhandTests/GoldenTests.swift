@@ -1,0 +1,86 @@
+import Foundation
+import Samhand
+import SamhandTestSupport
+import XCTest
+
+/// The golden files in `Fixtures/golden/v1/` pin the changeset format, the
+/// folder layout and the snapshot encoding. Regenerate them only together
+/// with a format version bump: `Tools/make-golden.sh`.
+final class GoldenTests: XCTestCase {
+  private var golden: URL { fixturesDirectory().appendingPathComponent("golden/v\(ChangesetFile.formatVersion)") }
+  private var goldenFolder: SharedFolder { SharedFolder(golden.appendingPathComponent("folder")) }
+
+  /// Runs the fixed scenario into a temporary folder.
+  private func scenario() throws -> (SharedFolder, TemporaryDirectory) {
+    let directory = TemporaryDirectory("golden")
+    let folder = SharedFolder(directory.path("folder"))
+    try GoldenScenario.write(folder: folder, workspace: directory.path("stores"))
+    return (folder, directory)
+  }
+
+  private func changesetFiles(_ folder: SharedFolder) -> [String] {
+    FolderCopier.files(under: folder.url).filter { $0.hasPrefix("changesets/") }
+  }
+
+  func testGolden_writeWhenAsked() throws {
+    guard ProcessInfo.processInfo.environment["SAMHAND_WRITE_GOLDEN"] == "1" else { return }
+    let (folder, _directory) = try scenario()
+    _ = _directory
+    try? FileManager.default.removeItem(at: golden)
+    try FileManager.default.createDirectory(at: goldenFolder.url.appendingPathComponent("changesets"), withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      at: folder.url.appendingPathComponent("samhand.json"), to: goldenFolder.url.appendingPathComponent("samhand.json"))
+    for path in changesetFiles(folder) {
+      let target = goldenFolder.url.appendingPathComponent(path)
+      try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try FileManager.default.copyItem(at: folder.url.appendingPathComponent(path), to: target)
+    }
+    try folder.snapshot().bytes.write(to: golden.appendingPathComponent("snapshot.json"))
+    print("wrote golden files to \(golden.path)")
+  }
+
+  func testGolden_existForTheCurrentFormatVersion() {
+    XCTAssertTrue(
+      FileManager.default.fileExists(atPath: goldenFolder.url.appendingPathComponent("samhand.json").path),
+      "no golden folder for changeset format \(ChangesetFile.formatVersion): a format change needs a version bump and new golden files (Tools/make-golden.sh)")
+  }
+
+  func testGolden_changesetFilesDecodeToTheScenario() throws {
+    let (folder, directory) = try scenario()
+    defer { _ = directory }
+    let expected = changesetFiles(folder)
+    XCTAssertEqual(changesetFiles(goldenFolder), expected, "the scenario writes other files than the golden folder holds")
+    XCTAssertEqual(expected.count, 5)
+    for path in expected {
+      let goldenBytes = [UInt8](try Data(contentsOf: goldenFolder.url.appendingPathComponent(path)))
+      let freshBytes = [UInt8](try Data(contentsOf: folder.url.appendingPathComponent(path)))
+      let decoded = try ChangesetFile.decode(goldenBytes)
+      XCTAssertEqual(decoded, try ChangesetFile.decode(freshBytes), "\(path) decodes differently: format changed without a version bump?")
+      // Header and uncompressed payload must be the same bytes; only zlib's
+      // output may differ between zlib versions.
+      XCTAssertEqual(try ChangesetFile.sections(goldenBytes), try ChangesetFile.sections(freshBytes), "\(path): encoding changed")
+    }
+  }
+
+  func testGolden_folderIdentity() throws {
+    let identity = try goldenFolder.identity()
+    XCTAssertEqual(identity.storeID, GoldenScenario.storeID)
+    XCTAssertEqual(identity.schema, .planning)
+    let (folder, directory) = try scenario()
+    defer { _ = directory }
+    XCTAssertEqual(
+      try Data(contentsOf: goldenFolder.url.appendingPathComponent("samhand.json")),
+      try Data(contentsOf: folder.url.appendingPathComponent("samhand.json")))
+  }
+
+  func testGolden_snapshotOfTheGoldenFolder() throws {
+    let expected = try Data(contentsOf: golden.appendingPathComponent("snapshot.json"))
+    XCTAssertEqual(try goldenFolder.snapshot().bytes, expected)
+    let text = String(decoding: expected, as: UTF8.self)
+    XCTAssertTrue(text.hasPrefix("{\"collections\":{\"cases\":{\"sak-2025-014\":"), text)
+    XCTAssertTrue(text.contains("\"kind\":\"delete\""), "the open update/delete conflict is in the snapshot")
+    XCTAssertTrue(text.contains("\"key\":\"kdd\""), "the open map-key conflict is in the snapshot")
+    XCTAssertFalse(text.contains("\n"))
+    XCTAssertEqual(goldenFolder.verify().problems, [])
+  }
+}
