@@ -39,6 +39,12 @@ let package = Package(
       name: "SamhandTestSupport",
       dependencies: ["Samhand"]
     ),
+    // Figures for the store and replication: `swift run -c release samhand-bench`.
+    .executableTarget(
+      name: "samhand-bench",
+      dependencies: ["Samhand", "SamhandTestSupport"],
+      path: "Tools/SamhandBench"
+    ),
     // Applies changesets in a child process that the crash test kills.
     .executableTarget(
       name: "SamhandCrashChild",

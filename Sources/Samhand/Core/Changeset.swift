@@ -50,6 +50,21 @@ public struct Changeset: Hashable, Sendable {
   /// Wall-clock time of the commit, in milliseconds since 1970. For display only.
   public var timestamp: Int64
   public var edits: [Edit]
+  /// Signatures over the file's header and payload, by the author's key.
+  /// Carried in the file's signature block; empty until trust is set up.
+  public var signatures: [Signature] = []
+
+  /// A signature in a changeset file.
+  public struct Signature: Hashable, Sendable {
+    /// The fingerprint of the signing key.
+    public var keyID: String
+    public var bytes: [UInt8]
+
+    public init(keyID: String, bytes: [UInt8]) {
+      self.keyID = keyID
+      self.bytes = bytes
+    }
+  }
 
   public init(
     storeID: StoreID, author: ReplicaID, sequence: UInt64, dependencies: VersionVector,

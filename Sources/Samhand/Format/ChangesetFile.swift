@@ -7,7 +7,8 @@ import Foundation
 ///
 /// ```
 /// magic "SHCS\r\n\u{1A}\n" | version u16 | header length u32 | header
-/// | zlib payload | SHA-256 of every byte before it
+/// | zlib payload | signature block length u32 | signature block
+/// | SHA-256 of every byte before it
 /// ```
 public enum ChangesetFile {
   /// The format version this Samhand writes.
@@ -44,6 +45,7 @@ public enum ChangesetFile {
     let compressed = Zlib.deflate(payload.bytes)
 
     var header = BinaryWriter()
+    header.varint(0)  // flags: none defined in version 1
     header.string(changeset.storeID.rawValue)
     header.string(changeset.author.rawValue)
     header.varint(changeset.sequence)
@@ -65,8 +67,24 @@ public enum ChangesetFile {
     file.uint32(UInt32(header.bytes.count))
     file.raw(header.bytes)
     file.raw(compressed)
+    var signatures = BinaryWriter()
+    signatures.varint(UInt64(changeset.signatures.count))
+    for signature in changeset.signatures {
+      signatures.string(signature.keyID)
+      signatures.varint(UInt64(signature.bytes.count))
+      signatures.raw(signature.bytes)
+    }
+    file.uint32(UInt32(signatures.bytes.count))
+    file.raw(signatures.bytes)
     file.raw(SHA256.hash(data: file.bytes))
     return file.bytes
+  }
+
+  /// The bytes a signature covers: everything before the signature block
+  /// (magic, version, header and compressed payload).
+  public static func signedBytes(of bytes: [UInt8]) throws -> ArraySlice<UInt8> {
+    let (_, payloadRange) = try decodeHeader(bytes)
+    return bytes[0..<payloadRange.upperBound]
   }
 
   static func encodeEdits(_ edits: [Edit], to out: inout BinaryWriter) {
@@ -120,6 +138,8 @@ public enum ChangesetFile {
     public var dependencies: VersionVector
     public var payloadSize: Int
     public var compressedSize: Int
+    /// The signatures in the file's signature block (none before trust is set up).
+    public var signatures: [Changeset.Signature]
   }
 
   /// Decodes and verifies a changeset file.
@@ -155,10 +175,12 @@ public enum ChangesetFile {
     } catch {
       throw corrupt("payload: \(error.message)", error.offset)
     }
-    return Changeset(
+    var changeset = Changeset(
       storeID: header.storeID, author: header.author, sequence: header.sequence,
       dependencies: header.dependencies, lamport: header.lamport, timestamp: header.timestamp,
       edits: edits)
+    changeset.signatures = header.signatures
+    return changeset
   }
 
   /// The header bytes and the inflated payload of a file: what must stay
@@ -202,6 +224,12 @@ public enum ChangesetFile {
         throw corrupt("header length \(headerLength) exceeds the file", headerStart - 4)
       }
       var header = BinaryReader(bytes, from: headerStart, to: headerStart + headerLength)
+      let flags = try header.varint()
+      guard flags == 0 else {
+        throw SamhandError(
+          .unsupportedFormat, "changeset uses flags \(flags) that this Samhand does not know; upgrade Samhand to read it",
+          fileURL: fileURL, offset: headerStart)
+      }
       let storeText = try header.string()
       guard let storeID = StoreID(rawValue: storeText) else {
         throw corrupt("invalid store id '\(storeText)'", headerStart)
@@ -237,9 +265,22 @@ public enum ChangesetFile {
       _ = try header.take(digestSize)
       guard header.isAtEnd else { throw corrupt("\(header.remaining) stray bytes in the header", header.offset) }
       let payloadStart = headerStart + headerLength
-      guard compressedSize == UInt64(bytes.count - digestSize - payloadStart) else {
-        throw corrupt("compressed payload is \(bytes.count - digestSize - payloadStart) bytes, header says \(compressedSize)", payloadStart)
+      guard compressedSize <= UInt64(bytes.count - digestSize - payloadStart) else {
+        throw corrupt("compressed payload of \(compressedSize) bytes exceeds the file", payloadStart)
       }
+      let payloadEnd = payloadStart + Int(compressedSize)
+      var trailer = BinaryReader(bytes, from: payloadEnd, to: bytes.count - digestSize)
+      let signatureLength = Int(try trailer.uint32())
+      guard signatureLength == trailer.remaining else {
+        throw corrupt("signature block is \(trailer.remaining) bytes, its length says \(signatureLength)", payloadEnd)
+      }
+      var signatures: [Changeset.Signature] = []
+      for _ in 0..<(try trailer.count(minimumSize: 2)) {
+        let keyID = try trailer.string()
+        let length = try trailer.count()
+        signatures.append(Changeset.Signature(keyID: keyID, bytes: Array(try trailer.take(length))))
+      }
+      guard trailer.isAtEnd else { throw corrupt("stray bytes in the signature block", trailer.offset) }
       // zlib cannot expand by more than about 1032 to 1.
       guard payloadSize <= UInt64(maximumPayloadSize), payloadSize <= compressedSize * 1100 + 64 else {
         throw corrupt("payload size \(payloadSize) is impossible for \(compressedSize) compressed bytes", payloadStart)
@@ -247,8 +288,8 @@ public enum ChangesetFile {
       let result = Header(
         formatVersion: version, storeID: storeID, author: author, sequence: sequence, lamport: lamport,
         timestamp: timestamp, dependencies: dependencies, payloadSize: Int(payloadSize),
-        compressedSize: Int(compressedSize))
-      return (result, payloadStart..<(bytes.count - digestSize))
+        compressedSize: Int(compressedSize), signatures: signatures)
+      return (result, payloadStart..<payloadEnd)
     } catch let failure as BinaryReader.Failure {
       throw corrupt("header: \(failure.message)", failure.offset)
     }

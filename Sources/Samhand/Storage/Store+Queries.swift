@@ -8,17 +8,20 @@ extension Store {
   public func record(_ collection: String, _ id: String) throws -> Record? {
     try schema.checkCollection(collection, recordID: id)
     let id = id.precomposedStringWithCanonicalMapping
-    return try read { db in
-      let entries = try Row.fetchAll(
-        db, sql: "SELECT field, key, author, counter, lamport, value, shadow FROM entries WHERE collection = ? AND record = ?",
-        arguments: [collection, id]
-      ).map(RawEntry.init)
-      let markers = try Row.fetchAll(
-        db, sql: "SELECT author, counter, lamport, deleted FROM markers WHERE collection = ? AND record = ?",
-        arguments: [collection, id]
-      ).map(RawMarker.init)
-      return try assemble(RecordRef(collection, id), entries: entries, markers: markers, db)
-    }
+    return try read { db in try loadRecord(RecordRef(collection, id), db) }
+  }
+
+  /// Reads one record's entries and markers and assembles it.
+  func loadRecord(_ ref: RecordRef, _ db: Database) throws -> Record? {
+    let entries = try Row.fetchAll(
+      db, sql: "SELECT field, key, author, counter, lamport, value, shadow FROM entries WHERE collection = ? AND record = ?",
+      arguments: [ref.collection, ref.id]
+    ).map(RawEntry.init)
+    let markers = try Row.fetchAll(
+      db, sql: "SELECT author, counter, lamport, deleted FROM markers WHERE collection = ? AND record = ?",
+      arguments: [ref.collection, ref.id]
+    ).map(RawMarker.init)
+    return try assemble(ref, entries: entries, markers: markers, db)
   }
 
   /// Every visible record of a collection, sorted by id bytes.
@@ -63,15 +66,7 @@ extension Store {
             """,
           arguments: [collection, collection])
         for id in flagged.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-          let entries = try Row.fetchAll(
-            db, sql: "SELECT field, key, author, counter, lamport, value, shadow FROM entries WHERE collection = ? AND record = ?",
-            arguments: [collection, id]
-          ).map(RawEntry.init)
-          let markers = try Row.fetchAll(
-            db, sql: "SELECT author, counter, lamport, deleted FROM markers WHERE collection = ? AND record = ?",
-            arguments: [collection, id]
-          ).map(RawMarker.init)
-          if let record = try assemble(RecordRef(collection, id), entries: entries, markers: markers, db) {
+          if let record = try loadRecord(RecordRef(collection, id), db) {
             result += record.conflicts
           }
         }

@@ -104,15 +104,19 @@ extension Store {
   }
 
   /// Checks a decoded changeset against what is known, then applies or buffers it.
-  func accept(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true) throws -> ReceiveResult {
+  func accept(
+    _ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true,
+    alsoInTransaction: ((Database) throws -> Void)? = nil
+  ) throws -> ReceiveResult {
     guard changeset.storeID == storeID else {
       throw SamhandError(
         .wrongStore, "changeset belongs to store \(changeset.storeID), this replica to \(storeID)",
         changesetID: changeset.id, fileURL: fileURL)
     }
     let hash = Data(SHA256.hash(data: bytes))
-    return try write { db in
+    return try write(durable: false) { db in
       var result = ReceiveResult()
+      try alsoInTransaction?(db)
       let known = try Row.fetchOne(
         db, sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?",
         arguments: [changeset.author.rawValue, Int64(changeset.sequence), changeset.author.rawValue, Int64(changeset.sequence)])
@@ -173,7 +177,7 @@ extension Store {
       }
       if ready.isEmpty { return result }
       for (author, sequence) in ready {
-        let step = try write { db -> ReceiveResult in
+        let step = try write(durable: false) { db -> ReceiveResult in
           guard let row = try Row.fetchOne(
             db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
             arguments: [author.rawValue, Int64(sequence)])

@@ -213,8 +213,24 @@ public final class Store: Sendable {
   }
 
   /// Runs a write in one transaction, turning database failures into `SamhandError.storage`.
-  func write<T>(_ body: (Database) throws -> T) throws -> T {
-    do { return try database.write(body) } catch let error as DatabaseError {
+  ///
+  /// - Parameter durable: whether the commit must survive a power cut
+  ///   (`synchronous = FULL`, an fsync per commit). Local writes are durable.
+  ///   Imports need not be: any commit survives a crash of the process, and
+  ///   what a power cut takes back is read again from the shared folder,
+  ///   since the record of which files were read rolls back with it.
+  func write<T>(durable: Bool = true, _ body: (Database) throws -> T) throws -> T {
+    do {
+      return try database.writeWithoutTransaction { db in
+        try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        var result: T?
+        try db.inTransaction(.immediate) {
+          result = try body(db)
+          return .commit
+        }
+        return result!
+      }
+    } catch let error as DatabaseError {
       throw SamhandError(.storage, "database write failed: \(error.message ?? "\(error)")", fileURL: directory)
     }
   }

@@ -217,21 +217,29 @@ extension Store {
       toAccept.append(item)
     }
 
-    // Apply: buffer everything, then drain in causal order.
+    // Apply what is ready at once (in name order, most files are), buffer
+    // the rest, then drain the buffer in causal order. The file is marked
+    // as read in the same transaction that applies or buffers it.
+    var applied = ReceiveResult()
     for (index, item) in toAccept.enumerated() {
       progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
       do {
-        let result = try accept(item.changeset, bytes: item.bytes, fileURL: item.entry.url, applyNow: false)
+        let entry = item.entry
+        let result = try accept(item.changeset, bytes: item.bytes, fileURL: entry.url) { db in
+          try db.execute(
+            sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
+            arguments: [entry.relativePath, entry.size, entry.modified])
+        }
+        applied.merge(result)
         if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
-        try settle(item.entry)
       } catch let error as SamhandError where error.code == .slugCollision {
         let known = try knownBytes(item.changeset.id) ?? []
         report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
       }
     }
-    let drained = try drainPending()
-    report.imported = drained.applied
-    report.rejected = drained.rejected
+    applied.merge(try drainPending())
+    report.imported = applied.applied
+    report.rejected = applied.rejected
     report.waiting = try pending()
 
     report.setAside.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }

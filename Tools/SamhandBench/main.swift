@@ -1,0 +1,101 @@
+// Figures for the store core and replication, printed as a table.
+//
+//   swift run -c release samhand-bench apply [COUNT] [RUNS]   time to apply COUNT single-field changesets
+//   swift run -c release samhand-bench bytes [WRITES]          bytes per field write in changeset files
+import Foundation
+import Samhand
+import SamhandTestSupport
+
+func median(_ values: [Double]) -> Double {
+  let sorted = values.sorted()
+  return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+  let start = DispatchTime.now().uptimeNanoseconds
+  try body()
+  return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+/// COUNT changesets of one field each, applied to a fresh replica, several runs.
+func applyBenchmark(count: Int, runs: Int) throws {
+  let directory = TemporaryDirectory("bench-apply")
+  let source = try Store.create(
+    folder: SharedFolder(directory.path("folder")), at: directory.path("source"), replica: "ks", schema: .planning)
+  var files: [[UInt8]] = []
+  for index in 0..<count {
+    let changeset = try source.transact {
+      try $0.set("cases", "sak-\(index % 500)", "status", .text(["ny", "under-arbeid", "avsluttet"][index % 3]))
+    }!
+    files.append(try source.changesetBytes(changeset.id)!)
+  }
+  var times: [Double] = []
+  for run in 0..<runs {
+    let target = try Store.join(folder: SharedFolder(directory.path("folder")), at: directory.path("target-\(run)"), replica: "kdd").0
+    let elapsed = try seconds {
+      for file in files { try target.receive(file) }
+    }
+    let applied = try target.frontier()["ks"]
+    precondition(applied == UInt64(count), "applied \(applied) of \(count)")
+    times.append(elapsed)
+    print(String(format: "run %d: %.3f s (%.0f changesets/s)", run + 1, elapsed, Double(count) / elapsed))
+  }
+  print(String(format: "apply %d single-field changesets: median %.3f s over %d runs (%.1f µs each)", count, median(times), runs, median(times) / Double(count) * 1e6))
+}
+
+/// A realistic batch of field writes (membership, cases, projects), in one
+/// changeset and in changesets of 10 writes, compressed and not.
+func bytesBenchmark(writes: Int) throws {
+  let directory = TemporaryDirectory("bench-bytes")
+  let store = try Store.create(
+    folder: SharedFolder(directory.path("folder")), at: directory.path("store"), replica: "vestland", schema: .planning)
+  var random = SeededRandom(seed: 42)
+  let first = ["Solveig", "Anders", "Marit", "Håkon", "Ingrid", "Eirik", "Kari", "Ola", "Sigrid", "Torbjørn"]
+  let last = ["Brekke", "Lien", "Haugen", "Fjeld", "Nygård", "Strand", "Bakke", "Aasen", "Moen", "Dahl"]
+  let groups = ["kommuneplanens-samfunnsdel", "kommuneplanens-arealdel", "reguleringsplan"]
+  let sentences = [
+    "Oppstartsamling med fylkesplansjefene i Oslo.", "Gruppen har ansvar for faglig opplegg innenfor sin plantype.",
+    "Erfaringsutveksling om regionalt planforum og plannettverk.", "Felles løft for samfunnsdelen med kobling til fireårshjulet.",
+  ]
+  func edits(_ count: Int, into tx: inout Transaction, offset: Int) throws {
+    for index in 0..<count {
+      let n = offset + index
+      switch n % 8 {
+      case 0: try tx.set("membership", "m-\(n / 8)", "person", .text("\(random.element(first)) \(random.element(last))"))
+      case 1: try tx.set("membership", "m-\(n / 8)", "email", .text("\(random.element(first).lowercased()).\(random.element(last).lowercased())@vestland.example"))
+      case 2: try tx.add("membership", "m-\(n / 8)", "groups", random.element(groups))
+      case 3: try tx.set("membership", "m-\(n / 8)", "role", .text("planveileder"))
+      case 4: try tx.set("cases", "sak-\(n / 8)", "notes", .text(random.element(sentences)))
+      case 5: try tx.set("cases", "sak-\(n / 8)", "deadline", .text("2026-0\(random.int(1..<10))-1\(random.int(0..<10))"))
+      case 6: try tx.put("projects", "p-\(n / 80)", "funding", key: random.element(Office.cooperation).slug.rawValue, .integer(Int64(random.int(1..<60)) * 10_000))
+      default: try tx.set("cases", "sak-\(n / 8)", "status", .text("under-arbeid"))
+      }
+    }
+  }
+  let one = try store.transact { try edits(writes, into: &$0, offset: 0) }!
+  let oneBytes = try store.changesetBytes(one.id)!
+  let (header, payload) = try headerAndPayload(oneBytes)
+  var tenTotal = 0
+  for batch in 0..<(writes / 10) {
+    let changeset = try store.transact { try edits(10, into: &$0, offset: writes + batch * 10) }!
+    tenTotal += try store.changesetBytes(changeset.id)!.count
+  }
+  print("\(writes) realistic field writes (membership, cases, projects):")
+  print(String(format: "  one changeset:   %7d bytes on disk = %.1f bytes/write (uncompressed payload %d = %.1f bytes/write, header %d)", oneBytes.count, Double(oneBytes.count) / Double(writes), payload, Double(payload) / Double(writes), header))
+  print(String(format: "  10 writes each:  %7d bytes on disk = %.1f bytes/write", tenTotal, Double(tenTotal) / Double(writes)))
+}
+
+func headerAndPayload(_ bytes: [UInt8]) throws -> (Int, Int) {
+  let (header, range) = try ChangesetFile.decodeHeader(bytes)
+  return (range.lowerBound, header.payloadSize)
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "apply":
+  try applyBenchmark(count: arguments.dropFirst().first.flatMap(Int.init) ?? 10_000, runs: arguments.dropFirst(2).first.flatMap(Int.init) ?? 3)
+case "bytes":
+  try bytesBenchmark(writes: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000)
+default:
+  print("usage: samhand-bench apply [COUNT] [RUNS] | bytes [WRITES]")
+}
