@@ -84,3 +84,47 @@ final class GoldenTests: XCTestCase {
     XCTAssertEqual(goldenFolder.verify().problems, [])
   }
 }
+
+final class SnapshotHistoryTests: XCTestCase {
+  private var goldenFolder: SharedFolder {
+    SharedFolder(fixturesDirectory().appendingPathComponent("golden/v\(ChangesetFile.formatVersion)/folder"))
+  }
+
+  func testSnapshot_atAnEarlierFrontierMatchesWhatAReplicaHadThen() throws {
+    let directory = TemporaryDirectory("as-of")
+    let folder = SharedFolder(directory.path("folder"))
+    let ks = try Store.create(folder: folder, at: directory.path("ks"), replica: "ks", schema: .planning)
+    try ks.transact { try $0.set("cases", "sak-1", "status", .text("ny")) }
+    try ks.transact { try $0.add("cases", "sak-1", "participants", "ks") }
+    let then = try ks.snapshot()
+    try ks.transact { try $0.set("cases", "sak-1", "status", .text("avsluttet")) }
+    try ks.transact { try $0.delete("cases", "sak-1") }
+    XCTAssertEqual(try ks.snapshot(at: then.frontier).bytes, then.bytes)
+    try ks.sync(with: folder)
+    XCTAssertEqual(try folder.snapshot(at: then.frontier).bytes, then.bytes)
+    XCTAssertEqual(try ks.snapshot(at: try ks.frontier()).bytes, try ks.snapshot().bytes)
+    XCTAssertThrowsError(try ks.snapshot(at: VersionVector(["ks": 99]))) { error in
+      XCTAssertTrue(SamhandError.invalidArgument ~= error)
+    }
+  }
+
+  func testSnapshot_asOfADate() throws {
+    // The golden scenario's changesets are at 08:01 (ks), 08:02 (vestland),
+    // 08:03 (agder), 08:04 (kdd) and 08:05 (ks) on 1 June 2026.
+    let formatter = ISO8601DateFormatter()
+    let before = try goldenFolder.snapshot(asOf: formatter.date(from: "2026-06-01T07:00:00Z")!)
+    XCTAssertEqual(before.frontier, VersionVector())
+    let early = try goldenFolder.snapshot(asOf: formatter.date(from: "2026-06-01T08:02:30Z")!)
+    XCTAssertEqual(early.frontier, VersionVector(["ks": 1, "vestland": 1]))
+    XCTAssertEqual(early.records["cases"]?.first?.fields["status"], .value(.text("under-arbeid")))
+    let all = try goldenFolder.snapshot(asOf: formatter.date(from: "2026-06-02T00:00:00Z")!)
+    XCTAssertEqual(all.bytes, try goldenFolder.snapshot().bytes)
+  }
+
+  func testSnapshot_aFrontierThatIsNotCausallyCompleteIsRefused() throws {
+    // kdd#1 depends on ks#1, so {kdd: 1} alone is not a state anyone had.
+    XCTAssertThrowsError(try goldenFolder.snapshot(at: VersionVector(["kdd": 1]))) { error in
+      XCTAssertTrue("\(error)".contains("not causally complete"), "\(error)")
+    }
+  }
+}

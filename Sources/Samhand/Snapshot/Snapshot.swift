@@ -18,9 +18,37 @@ public struct Snapshot: Sendable, Hashable {
   public var frontier: VersionVector
   /// The canonical JSON bytes.
   public var bytes: Data
+  /// The schema the records follow.
+  public var schema: Schema
+  /// The visible records of each collection of the schema, sorted by id bytes.
+  public var records: [String: [Record]]
+  /// Every open conflict, sorted by collection, record, field and key.
+  public var conflicts: [Conflict]
 
   /// SHA-256 of `bytes`, in lowercase hex.
   public var sha256: String { Data(SHA256.hash(data: bytes)).hexString }
+
+  /// Builds a snapshot (and its canonical bytes) from merged records.
+  init(frontier: VersionVector, schema: Schema, records: [String: [Record]]) {
+    self.frontier = frontier
+    self.schema = schema
+    self.records = records
+    var collections: [(String, CanonicalJSON.Node)] = []
+    var conflicts: [Conflict] = []
+    for name in schema.collectionNames {
+      let list = records[name] ?? []
+      collections.append((name, .object(list.map { ($0.id, Snapshot.node($0.fields)) })))
+      conflicts += list.flatMap(\.conflicts)
+    }
+    self.conflicts = conflicts
+    let root = CanonicalJSON.Node.object([
+      ("format", .integer(Int64(Snapshot.formatVersion))),
+      ("frontier", Snapshot.node(frontier)),
+      ("collections", .object(collections)),
+      ("conflicts", .array(conflicts.map(Snapshot.node))),
+    ])
+    bytes = CanonicalJSON.encode(root)
+  }
 }
 
 extension Store {
@@ -28,21 +56,92 @@ extension Store {
   public func snapshot() throws -> Snapshot {
     try read { db in
       let frontier = try Store.readFrontier(db)
-      var collections: [(String, CanonicalJSON.Node)] = []
-      var conflicts: [Conflict] = []
-      for name in schema.collectionNames {
-        let records = try allRecords(in: name, db)
-        collections.append((name, .object(records.map { ($0.id, Snapshot.node($0.fields)) })))
-        conflicts += records.flatMap(\.conflicts)
-      }
-      let root = CanonicalJSON.Node.object([
-        ("format", .integer(Int64(Snapshot.formatVersion))),
-        ("frontier", Snapshot.node(frontier)),
-        ("collections", .object(collections)),
-        ("conflicts", .array(conflicts.map(Snapshot.node))),
-      ])
-      return Snapshot(frontier: frontier, bytes: CanonicalJSON.encode(root))
+      var records: [String: [Record]] = [:]
+      for name in schema.collectionNames { records[name] = try allRecords(in: name, db) }
+      return Snapshot(frontier: frontier, schema: schema, records: records)
     }
+  }
+
+  /// The snapshot as it was at an earlier frontier, rebuilt from history.
+  ///
+  /// The result is byte-identical to the snapshot any replica produced when
+  /// it stood at exactly that frontier.
+  ///
+  /// - Throws: `SamhandError.invalidArgument` when the frontier is ahead of
+  ///   this replica or is not causally complete (it holds a changeset
+  ///   without something that changeset depends on).
+  public func snapshot(at frontier: VersionVector) throws -> Snapshot {
+    let current = try self.frontier()
+    guard frontier.isIncluded(in: current) else {
+      throw SamhandError(.invalidArgument, "frontier \(frontier) is ahead of this replica's \(current)")
+    }
+    let rows = try read { db in
+      try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changesets ORDER BY author, seq")
+    }
+    let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema)
+    var files: [(bytes: [UInt8], url: URL?)] = []
+    for row in rows {
+      guard let author = ReplicaID(rawValue: row[0]), frontier.contains(Dot(author, UInt64(row[1] as Int64))) else { continue }
+      files.append(([UInt8](row[2] as Data), nil))
+    }
+    let (_, failures) = try replay.receive(files: files)
+    if let failure = failures.first { throw failure.1 }
+    let reached = try replay.frontier()
+    guard reached == frontier else {
+      let waiting = try replay.pending().map(\.description).joined(separator: ", ")
+      throw SamhandError(
+        .invalidArgument,
+        "frontier \(frontier) is not causally complete: \(waiting) depend on changesets outside it")
+    }
+    return try replay.snapshot()
+  }
+
+  /// The snapshot as it stood at a date: every changeset committed at or
+  /// before `date` whose dependencies were too.
+  ///
+  /// Wall-clock times come from the offices' clocks. A changeset committed
+  /// "before" the date but depending on one committed after it (a clock set
+  /// wrong) is left out, with everything that depends on it.
+  public func snapshot(asOf date: Date) throws -> Snapshot {
+    try snapshot(at: try frontier(asOf: date))
+  }
+
+  /// The largest causally complete frontier of changesets committed at or before `date`.
+  public func frontier(asOf date: Date) throws -> VersionVector {
+    let limit = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    let rows = try read { db in
+      try Row.fetchAll(db, sql: "SELECT author, seq, wall, bytes FROM changesets ORDER BY author, seq")
+    }
+    // Per office, the longest prefix of its sequence committed by the date.
+    var bound = VersionVector()
+    var dependencies: [Dot: VersionVector] = [:]
+    var stopped = Set<ReplicaID>()
+    for row in rows {
+      guard let author = ReplicaID(rawValue: row[0]) else { continue }
+      let sequence = UInt64(row[1] as Int64)
+      guard !stopped.contains(author), (row[2] as Int64) <= limit, sequence == bound[author] + 1 else {
+        stopped.insert(author)
+        continue
+      }
+      bound[author] = sequence
+      dependencies[Dot(author, sequence)] = try ChangesetFile.decodeHeader([UInt8](row[3] as Data)).0.dependencies
+    }
+    // Cut each office back until every changeset's dependencies are inside.
+    var changed = true
+    while changed {
+      changed = false
+      for (replica, top) in bound.counters {
+        var keep = top
+        while keep > 0, let needs = dependencies[Dot(replica, keep)], !needs.isIncluded(in: bound) {
+          keep -= 1
+        }
+        if keep != top {
+          bound[replica] = keep
+          changed = true
+        }
+      }
+    }
+    return bound
   }
 }
 

@@ -31,10 +31,27 @@ extension SharedFolder {
 
   /// The folder's snapshot and the report of reading it.
   public func snapshotWithReport() throws -> (snapshot: Snapshot, report: SyncReport) {
+    let (reader, report) = try self.reader()
+    return (try reader.snapshot(), report)
+  }
+
+  /// The folder's snapshot as it was at a frontier (for example one an
+  /// office's head reported). See `Store.snapshot(at:)`.
+  public func snapshot(at frontier: VersionVector) throws -> Snapshot {
+    try reader().store.snapshot(at: frontier)
+  }
+
+  /// The folder's snapshot as it stood at a date. See `Store.snapshot(asOf:)`.
+  public func snapshot(asOf date: Date) throws -> Snapshot {
+    try reader().store.snapshot(asOf: date)
+  }
+
+  /// A replica in memory that has read everything good in the folder.
+  func reader() throws -> (store: Store, report: SyncReport) {
     let identity = try identity()
     let reader = try Store.createInMemory(replica: "reader", storeID: identity.storeID, schema: identity.schema)
     let report = try reader.exchange(with: self, writing: false, progress: nil)
-    return (try reader.snapshot(), report)
+    return (reader, report)
   }
 
   /// Checks every file in the folder without changing anything.
