@@ -348,6 +348,18 @@ final class SyncTests: XCTestCase {
     }
   }
 
+  func testSync_unmountedFolderIsAnErrorAndCreatesNothing() throws {
+    let cooperation = try Cooperation(["ks"], shared: true)
+    try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("x")) }
+    let gone = SharedFolder(cooperation.root.path("not-mounted"))
+    XCTAssertThrowsError(try cooperation["ks"].sync(with: gone)) { error in
+      XCTAssertTrue(SamhandError.io ~= error, "\(error)")
+      XCTAssertTrue("\(error)".contains("not there"), "\(error)")
+    }
+    XCTAssertFalse(FileManager.default.fileExists(atPath: gone.url.path))
+    XCTAssertEqual(try cooperation["ks"].outbox().count, 1, "the write waits for the next sync")
+  }
+
   func testVerify_reportsProblemsAndChangesNothing() throws {
     let cooperation = try Cooperation(["ks", "vestland"], shared: true)
     try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("x")) }

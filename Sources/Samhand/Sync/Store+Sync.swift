@@ -87,8 +87,13 @@ extension Store {
       throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
     }
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
-    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: schema)
+    if FileManager.default.fileExists(atPath: directory.appendingPathComponent(databaseFileName).path) {
+      throw SamhandError(.storeExists, "a store already exists in \(directory.path)", fileURL: directory)
+    }
+    // The folder first: if the store cannot be made, the folder is still a
+    // valid, empty store that this office (or another) can join.
     try folder.initialise(identity)
+    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: schema)
     try store.setFolder(folder)
     return store
   }
@@ -127,6 +132,12 @@ extension Store {
     var report = SyncReport()
     let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+      throw SamhandError(
+        .io, "the shared folder \(folder.url.path) is not there (not mounted, moved, or offline?); nothing was synced",
+        fileURL: folder.url)
+    }
     if !writing {
       _ = try folder.identity()
     } else if FileManager.default.fileExists(atPath: folder.identityURL.path) {
@@ -281,14 +292,30 @@ extension Store {
     }
 
     progress?(SyncProgress(phase: .finishing, done: 0, total: 1))
-    let snapshot = try snapshot()
+    let (frontier, hash) = try snapshotHash()
     let head = Head(
-      office: replica, frontier: snapshot.frontier, snapshotHash: snapshot.sha256,
+      office: replica, frontier: frontier, snapshotHash: hash,
       timestamp: Int64(Date().timeIntervalSince1970 * 1000))
     try AtomicFile.write([UInt8](head.canonicalJSON), to: folder.headURL(for: replica))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
     return report
+  }
+
+  /// The frontier and the SHA-256 of the snapshot there, computed again
+  /// only when the frontier has moved since the last time.
+  public func snapshotHash() throws -> (VersionVector, String) {
+    let frontier = try self.frontier()
+    let key = String(decoding: Store.encodeVector(frontier).base64EncodedData(), as: UTF8.self)
+    let cached = try read { db in (try Store.meta(db, "hash_frontier"), try Store.meta(db, "hash")) }
+    if cached.0 == key, let hash = cached.1 { return (frontier, hash) }
+    let snapshot = try snapshot()
+    let snapshotKey = String(decoding: Store.encodeVector(snapshot.frontier).base64EncodedData(), as: UTF8.self)
+    try write(durable: false) { db in
+      try Store.setMeta(db, "hash_frontier", snapshotKey)
+      try Store.setMeta(db, "hash", snapshot.sha256)
+    }
+    return (snapshot.frontier, snapshot.sha256)
   }
 
   /// Checks that a file's name agrees with its header.
