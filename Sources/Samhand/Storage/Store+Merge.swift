@@ -107,7 +107,7 @@ extension Store {
   /// same changeset writes the record again afterwards).
   private func hideEntries(of record: RecordRef, covered context: VersionVector, shadow: Bool, _ db: Database) throws {
     let rows = try Row.fetchAll(
-      db, sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ?",
+      try db.cachedStatement(sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ?"),
       arguments: [record.collection, record.id])
     let change = try db.cachedStatement(
       sql: shadow
@@ -146,7 +146,7 @@ extension Store {
 
   private func dropShadows(of record: RecordRef, seenBy context: VersionVector, _ db: Database) throws {
     let rows = try Row.fetchAll(
-      db, sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ? AND shadow = 1",
+      try db.cachedStatement(sql: "SELECT field, key, author, counter FROM entries WHERE collection = ? AND record = ? AND shadow = 1"),
       arguments: [record.collection, record.id])
     for row in rows {
       let author: String = row[2]

@@ -118,7 +118,8 @@ extension Store {
       var result = ReceiveResult()
       try alsoInTransaction?(db)
       let known = try Row.fetchOne(
-        db, sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?",
+        try db.cachedStatement(
+          sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?"),
         arguments: [changeset.author.rawValue, Int64(changeset.sequence), changeset.author.rawValue, Int64(changeset.sequence)])
       if let known {
         let knownHash: Data = known[0]
@@ -155,7 +156,7 @@ extension Store {
       let ready: [(ReplicaID, UInt64)] = try read { db in
         var frontier = try Store.readFrontier(db)
         var waiting: [(ReplicaID, UInt64, VersionVector)] = []
-        for row in try Row.fetchAll(db, sql: "SELECT author, seq, deps FROM pending ORDER BY author, seq") {
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT author, seq, deps FROM pending ORDER BY author, seq")) {
           guard let author = ReplicaID(rawValue: row[0]) else { continue }
           waiting.append((author, UInt64(row[1] as Int64), try Store.decodeVector(row[2])))
         }
@@ -216,15 +217,16 @@ extension Store {
   }
 
   static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
-    try db.execute(
-      sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, bytes, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    try db.cachedStatement(
+      sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, bytes, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    ).execute(
       arguments: [
         changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), changeset.timestamp,
         Data(SHA256.hash(data: bytes)), Data(bytes), rejected, published,
       ])
-    try db.execute(
-      sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET counter = excluded.counter",
-      arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
+    try db.cachedStatement(
+      sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET counter = excluded.counter"
+    ).execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
     let lamport = UInt64(try meta(db, "lamport") ?? "0") ?? 0
     if changeset.lamport > lamport { try setMeta(db, "lamport", String(changeset.lamport)) }
   }

@@ -191,18 +191,18 @@ public final class Store: Sendable {
 
   static func readFrontier(_ db: Database) throws -> VersionVector {
     var vector = VersionVector()
-    for row in try Row.fetchAll(db, sql: "SELECT replica, counter FROM frontier") {
+    for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT replica, counter FROM frontier")) {
       if let replica = ReplicaID(rawValue: row[0]) { vector[replica] = UInt64(row[1] as Int64) }
     }
     return vector
   }
 
   static func meta(_ db: Database, _ key: String) throws -> String? {
-    try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key])
+    try String.fetchOne(try db.cachedStatement(sql: "SELECT value FROM meta WHERE key = ?"), arguments: [key])
   }
 
   static func setMeta(_ db: Database, _ key: String, _ value: String) throws {
-    try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    try db.cachedStatement(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)").execute(arguments: [key, value])
   }
 
   /// Runs a read, turning database failures into `SamhandError.storage`.
@@ -222,7 +222,7 @@ public final class Store: Sendable {
   func write<T>(durable: Bool = true, _ body: (Database) throws -> T) throws -> T {
     do {
       return try database.writeWithoutTransaction { db in
-        try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+        try db.cachedStatement(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
         var result: T?
         try db.inTransaction(.immediate) {
           result = try body(db)
