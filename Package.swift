@@ -56,6 +56,7 @@ let package = Package(
         "Samhand",
         "SamhandTestSupport",
         "SamhandCrashChild",
+        .product(name: "GRDB", package: "GRDB.swift"),
         .product(name: "PropertyBased", package: "swift-property-based"),
       ]
     ),

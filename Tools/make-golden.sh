@@ -5,5 +5,5 @@
 # golden tests, which is the point of them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SAMHAND_WRITE_GOLDEN=1 swift test --filter GoldenTests/testGolden_writeWhenAsked
+SAMHAND_WRITE_GOLDEN=1 swift test --filter 'GoldenTests/testGolden_writeWhenAsked|SnapshotExportTests'
 git status --short Fixtures/golden

@@ -26,7 +26,9 @@ final class GoldenTests: XCTestCase {
     guard ProcessInfo.processInfo.environment["SAMHAND_WRITE_GOLDEN"] == "1" else { return }
     let (folder, _directory) = try scenario()
     _ = _directory
-    try? FileManager.default.removeItem(at: golden)
+    // Only what this test writes: the export tests keep their own golden files here.
+    try? FileManager.default.removeItem(at: goldenFolder.url)
+    try? FileManager.default.removeItem(at: golden.appendingPathComponent("snapshot.json"))
     try FileManager.default.createDirectory(at: goldenFolder.url.appendingPathComponent("changesets"), withIntermediateDirectories: true)
     try FileManager.default.copyItem(
       at: folder.url.appendingPathComponent("samhand.json"), to: goldenFolder.url.appendingPathComponent("samhand.json"))
