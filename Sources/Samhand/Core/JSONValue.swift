@@ -80,7 +80,8 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
   }
 
-  static func describe(_ error: DecodingError) -> String {
+  /// A short description of a JSON decoding failure, for error messages.
+  public static func describe(_ error: DecodingError) -> String {
     switch error {
     case .dataCorrupted(let context):
       if let underlying = context.underlyingError as NSError?,

@@ -47,7 +47,7 @@ public struct SamhandError: Error, Sendable, CustomStringConvertible {
 
   public var description: String {
     var parts: [String] = []
-    if let fileURL { parts.append(fileURL.path) }
+    if let fileURL, !message.contains(fileURL.path) { parts.append(fileURL.path) }
     if let line { parts.append("line \(line)") }
     if let changesetID { parts.append("changeset \(changesetID)") }
     if let offset { parts.append("byte \(offset)") }

@@ -28,7 +28,20 @@ public enum Value: Hashable, Sendable, CustomStringConvertible {
   public var description: String {
     switch self {
     case .text(let text): text
+    case .date(let day): day.description
     default: CanonicalJSON.encode(self)
+    }
+  }
+
+  /// The value as JSON: dates as `"YYYY-MM-DD"` strings.
+  public var json: JSONValue {
+    switch self {
+    case .null: .null
+    case .bool(let flag): .bool(flag)
+    case .integer(let integer): .integer(integer)
+    case .number(let double): .number(double)
+    case .text(let text): .string(text)
+    case .date(let day): .string(day.description)
     }
   }
 

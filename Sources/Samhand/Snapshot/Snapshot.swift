@@ -76,7 +76,7 @@ extension Store {
       throw SamhandError(.invalidArgument, "frontier \(frontier) is ahead of this replica's \(current)")
     }
     let rows = try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changesets ORDER BY author, seq")
+      try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changeset_files ORDER BY author, seq")
     }
     let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema)
     var files: [(bytes: [UInt8], url: URL?)] = []
@@ -110,7 +110,7 @@ extension Store {
   public func frontier(asOf date: Date) throws -> VersionVector {
     let limit = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     let rows = try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, wall, bytes FROM changesets ORDER BY author, seq")
+      try Row.fetchAll(db, sql: "SELECT author, seq, wall, deps FROM changesets ORDER BY author, seq")
     }
     // Per office, the longest prefix of its sequence committed by the date.
     var bound = VersionVector()
@@ -124,7 +124,7 @@ extension Store {
         continue
       }
       bound[author] = sequence
-      dependencies[Dot(author, sequence)] = try ChangesetFile.decodeHeader([UInt8](row[3] as Data)).0.dependencies
+      dependencies[Dot(author, sequence)] = try Store.decodeVector(row[3])
     }
     // Cut each office back until every changeset's dependencies are inside.
     var changed = true

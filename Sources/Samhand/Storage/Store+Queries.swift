@@ -83,7 +83,7 @@ extension Store {
     func timestamp(_ dot: Dot) throws -> Int64 {
       if let known = timestamps[dot] { return known }
       let wall = try Int64.fetchOne(
-        db, sql: "SELECT wall FROM changesets WHERE author = ? AND seq = ?",
+        try db.cachedStatement(sql: "SELECT wall FROM changesets WHERE author = ? AND seq = ?"),
         arguments: [dot.replica.rawValue, Int64(dot.counter)]) ?? 0
       timestamps[dot] = wall
       return wall
@@ -102,18 +102,27 @@ extension Store {
       case .map:
         var map: [String: Value] = [:]
         for (key, siblings) in byKey {
+          guard siblings.count > 1 else {
+            map[key] = siblings[0].value ?? .null
+            continue
+          }
           let ordered = try siblings.map { try $0.sibling(timestamp($0.dot)) }.sorted { $0.precedes($1) }
           map[key] = ordered[0].value ?? .null
-          if ordered.count > 1 {
+          do {
             conflicts.append(Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: key, siblings: ordered))
           }
         }
         fields[field] = .map(map)
       default:
         guard let siblings = byKey[""] else { continue }
+        // Times are looked up only for siblings in conflict.
+        guard siblings.count > 1 else {
+          fields[field] = .value(siblings[0].value ?? .null)
+          continue
+        }
         let ordered = try siblings.map { try $0.sibling(timestamp($0.dot)) }.sorted { $0.precedes($1) }
         fields[field] = .value(ordered[0].value ?? .null)
-        if ordered.count > 1 {
+        do {
           conflicts.append(Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: nil, siblings: ordered))
         }
       }
@@ -146,8 +155,9 @@ extension Store {
       try Row.fetchAll(
         db,
         sql: """
-          SELECT c.author, c.seq, c.lamport, c.wall, c.bytes, c.rejected FROM touches t
+          SELECT c.author, c.seq, c.lamport, c.wall, f.bytes, c.rejected FROM touches t
           JOIN changesets c ON c.author = t.author AND c.seq = t.seq
+          JOIN changeset_files f ON f.author = t.author AND f.seq = t.seq
           WHERE t.collection = ? AND t.record = ?
           """,
         arguments: [collection, id])
@@ -159,7 +169,12 @@ extension Store {
   public func history(collection: String? = nil) throws -> [HistoryEntry] {
     if let collection { try schema.checkCollection(collection) }
     let rows = try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, lamport, wall, bytes, rejected FROM changesets")
+      try Row.fetchAll(
+        db,
+        sql: """
+          SELECT c.author, c.seq, c.lamport, c.wall, f.bytes, c.rejected FROM changesets c
+          JOIN changeset_files f ON f.author = c.author AND f.seq = c.seq
+          """)
     }
     return try historyEntries(rows) { collection == nil || $0.record.collection == collection }
       .filter { !$0.edits.isEmpty || collection == nil }
@@ -184,7 +199,7 @@ extension Store {
   public func changesetBytes(_ id: Changeset.ID) throws -> [UInt8]? {
     try read { db in
       try Data.fetchOne(
-        db, sql: "SELECT bytes FROM changesets WHERE author = ? AND seq = ?",
+        db, sql: "SELECT bytes FROM changeset_files WHERE author = ? AND seq = ?",
         arguments: [id.author.rawValue, Int64(id.sequence)]
       ).map { [UInt8]($0) }
     }

@@ -67,9 +67,11 @@ extension Store {
   /// Receives one changeset file from another replica (or this one's own, recovered).
   ///
   /// Verifies and decodes it; applies it if everything it depends on is
-  /// applied, else buffers it; then applies any buffered changesets it
-  /// unblocked. Each changeset is applied in its own database transaction.
-  /// Receiving the same file twice is a no-op.
+  /// applied, else buffers it; then applies every buffered changeset that
+  /// is ready: those it unblocked, and any that an earlier call left behind
+  /// when it was killed in the middle of draining the buffer. Each
+  /// changeset is applied in its own database transaction. Receiving the
+  /// same file twice changes nothing else.
   ///
   /// - Throws: `SamhandError.corruptChangeset`, `.unsupportedFormat`,
   ///   `.wrongStore` for a file that is not a good changeset of this store;
@@ -79,9 +81,11 @@ extension Store {
   public func receive(_ bytes: [UInt8], fileURL: URL? = nil) throws -> ReceiveResult {
     let changeset = try ChangesetFile.decode(bytes, fileURL: fileURL)
     var result = try accept(changeset, bytes: bytes, fileURL: fileURL)
-    if !result.applied.isEmpty || !result.rejected.isEmpty {
-      result.merge(try drainPending())
-    }
+    // Drain after every file, even a duplicate or one that must wait: a drain
+    // cut short by a crash leaves ready changesets in the buffer, and neither
+    // their files (now duplicates) nor those that depend on them (buffered)
+    // would ever apply them otherwise.
+    result.merge(try drainPending())
     return result
   }
 
@@ -218,12 +222,14 @@ extension Store {
 
   static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
     try db.cachedStatement(
-      sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, bytes, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+      sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, deps, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ).execute(
       arguments: [
         changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), changeset.timestamp,
-        Data(SHA256.hash(data: bytes)), Data(bytes), rejected, published,
+        Data(SHA256.hash(data: bytes)), encodeVector(changeset.dependencies), rejected, published,
       ])
+    try db.cachedStatement(sql: "INSERT INTO changeset_files(author, seq, bytes) VALUES (?, ?, ?)")
+      .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence), Data(bytes)])
     try db.cachedStatement(
       sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET counter = excluded.counter"
     ).execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])

@@ -148,9 +148,14 @@ public final class Store: Sendable {
         CREATE TABLE frontier(replica TEXT PRIMARY KEY, counter INTEGER NOT NULL);
         CREATE TABLE changesets(
           author TEXT NOT NULL, seq INTEGER NOT NULL, lamport INTEGER NOT NULL,
-          wall INTEGER NOT NULL, hash BLOB NOT NULL, bytes BLOB NOT NULL,
+          wall INTEGER NOT NULL, hash BLOB NOT NULL, deps BLOB NOT NULL,
           rejected TEXT, published INTEGER NOT NULL DEFAULT 0,
           PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        -- The exact file bytes, apart, so that reading a changeset's
+        -- metadata never reads a large file.
+        CREATE TABLE changeset_files(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
+          PRIMARY KEY(author, seq));
         CREATE INDEX changesets_unpublished ON changesets(published) WHERE published = 0;
         CREATE TABLE pending(
           author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import Samhand
+
+/// The `samhand` command: one office's replica of the planning cooperation's store.
+@main
+struct SamhandCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "samhand",
+    abstract: "Edit, sync and review an offline-first replicated document store.",
+    discussion: """
+      Each office keeps a full replica (a store folder) and replicates by \
+      dropping changeset files into a shared folder: an SMB share, a OneDrive, \
+      Dropbox or Syncthing folder, or a USB stick.
+
+      Commands that work on a replica take --store DIR; without it they use \
+      the environment variable SAMHAND_STORE. --json prints machine-readable \
+      JSON on stdout. Errors go to stderr with a non-zero exit code \
+      (64 for a wrong command line, 1 for everything else).
+
+      A session of two offices, editing offline and syncing:
+
+        samhand init --store vestland --replica vestland --folder /mnt/delt
+        samhand init --store ks --replica ks --folder /mnt/delt
+        export SAMHAND_STORE=vestland
+        samhand set cases sak-1 title='Felles løft' participants+=vestland
+        samhand sync
+        samhand sync --store ks
+        samhand get --store ks cases sak-1
+
+      See it all at once: samhand demo
+      """,
+    subcommands: [
+      Init.self, SetCommand.self, Delete.self, Get.self, List.self, Apply.self,
+      Sync.self, Status.self, Conflicts.self, Resolve.self, Review.self, Log.self,
+      SnapshotCommand.self, ReportCommand.self, Verify.self, Inspect.self, Demo.self,
+    ]
+  )
+
+  /// Runs the command, turning library errors into a message on stderr and a
+  /// non-zero exit code instead of argument-parser's generic report.
+  static func main() async {
+    do {
+      var command = try parseAsRoot()
+      if var command = command as? AsyncParsableCommand {
+        try await command.run()
+      } else {
+        try command.run()
+      }
+    } catch let error as SamhandError {
+      Console.error(error)
+      Foundation.exit(ExitCode.failure.rawValue)
+    } catch let failure as CommandFailure {
+      if !failure.message.isEmpty { Console.error(failure.message) }
+      Foundation.exit(failure.exitCode.rawValue)
+    } catch {
+      exit(withError: error)
+    }
+  }
+}
+
+/// A failure the command reports itself: the message goes to stderr.
+struct CommandFailure: Error {
+  var message: String
+  var exitCode: ExitCode = .failure
+
+  init(_ message: String, exitCode: ExitCode = .failure) {
+    self.message = message
+    self.exitCode = exitCode
+  }
+}

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Foundation
+import Samhand
+
+extension SamhandCommand {
+  struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Show this replica's state and how far behind each office is.",
+      discussion: """
+        Shows the office's slug, its frontier (the changesets it has applied), \
+        the outbox not yet published, changesets waiting for dependencies, \
+        files the last sync set aside, open conflicts, and for each office \
+        that has synced: its frontier as it last reported it, how many \
+        changesets it lacks of all those known, and whether offices at the \
+        same frontier report the same snapshot hash (they must).
+
+        Examples:
+          samhand status
+          samhand status --store ~/samhand/kdd --json
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+      try global.validateStore()
+    }
+
+    struct OfficeRow {
+      var office: ReplicaID
+      var frontier: VersionVector
+      var behind: UInt64
+      var snapshot: String?
+      var time: Int64?
+      var isSelf: Bool
+    }
+
+    func run() async throws {
+      let store = try global.openStore()
+      let frontier = try store.frontier()
+      let outbox = try store.outbox()
+      let waiting = try store.pending()
+      let rejected = try store.rejected()
+      let setAside = try store.setAsideFiles()
+      let collisions = try store.collisions()
+      let conflicts = try store.conflicts()
+      // Cached per frontier by the library: cheap when nothing changed.
+      let (_, snapshotHash) = try store.snapshotHash()
+      let folder = try store.folder()
+      var folderReachable = false
+      var heads: [Head] = []
+      var headProblems: [FolderProblem] = []
+      if let folder, FileManager.default.fileExists(atPath: folder.url.path) {
+        folderReachable = true
+        (heads, headProblems) = folder.heads()
+      }
+
+      // Everything known to exist: our frontier and every office's report.
+      var known = frontier
+      for head in heads { known.formUnion(head.frontier) }
+      func behind(_ vector: VersionVector) -> UInt64 {
+        known.counters.reduce(0) {
+          $0 + ($1.value > vector[$1.key] ? $1.value - vector[$1.key] : 0)
+        }
+      }
+      var rows = [
+        OfficeRow(
+          office: store.replica, frontier: frontier, behind: behind(frontier),
+          snapshot: snapshotHash,
+          time: nil, isSelf: true)
+      ]
+      for head in heads where head.office != store.replica {
+        rows.append(
+          OfficeRow(
+            office: head.office, frontier: head.frontier, behind: behind(head.frontier),
+            snapshot: head.snapshotHash, time: head.timestamp, isSelf: false))
+      }
+      rows.sort { $0.office < $1.office }
+      // Offices at the same frontier must agree; our live state counts too.
+      var reported = heads.filter { $0.office != store.replica }
+      reported.append(
+        Head(office: store.replica, frontier: frontier, snapshotHash: snapshotHash, timestamp: 0))
+      let divergent = SharedFolder.divergentHeads(reported)
+
+      if global.json {
+        Console.json(
+          .object([
+            "office": .string(store.replica.rawValue),
+            "store": .string(store.directory.path),
+            "store_id": .string(store.storeID.rawValue),
+            "folder": folder.map { .string($0.url.path) } ?? .null,
+            "folder_reachable": .bool(folderReachable),
+            "frontier": frontier.jsonValue,
+            "changesets": .integer(Int64(frontier.total)),
+            "snapshot": .string(snapshotHash),
+            "outbox": .array(outbox.map(\.jsonValue)),
+            "waiting": .array(waiting.map(\.jsonValue)),
+            "rejected": .array(
+              rejected.sorted { $0.key < $1.key }.map {
+                .object(["changeset": $0.key.jsonValue, "reason": .string($0.value)])
+              }),
+            "set_aside": .array(setAside.map(\.jsonValue)),
+            "collisions": .array(
+              collisions.map {
+                .object([
+                  "changeset": $0.changeset.jsonValue, "path": .string($0.path),
+                  "message": .string($0.description),
+                ])
+              }),
+            "conflicts": .integer(Int64(conflicts.count)),
+            "offices": .array(
+              rows.map { row in
+                .object([
+                  "office": .string(row.office.rawValue),
+                  "frontier": row.frontier.jsonValue,
+                  "behind": .integer(Int64(row.behind)),
+                  "snapshot": row.snapshot.map { .string($0) } ?? .null,
+                  "time": row.time.map { .string(TimeText.iso(milliseconds: $0)) } ?? .null,
+                  "self": .bool(row.isSelf),
+                ])
+              }),
+            "head_problems": .array(headProblems.map(\.jsonValue)),
+            "snapshots_agree": .bool(divergent.isEmpty),
+            "divergent": .array(divergent.map { .array($0.map { .string($0.office.rawValue) }) }),
+          ]))
+        return
+      }
+
+      Console.line("Office:      \(OfficeNames.labelled(store.replica))")
+      Console.line("Store:       \(store.directory.path)")
+      if let folder {
+        Console.line(
+          "Folder:      \(folder.url.path)\(folderReachable ? "" : "   (not reachable now)")")
+      } else {
+        Console.line("Folder:      none set")
+      }
+      Console.line("Frontier:    \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
+      Console.line("Snapshot:    \(snapshotHash)")
+      Console.line(
+        "Outbox:      \(outbox.isEmpty ? "empty" : "\(Words.count(outbox.count, "changeset")) not yet published (\(SyncSummary.list(outbox))): run 'samhand sync'")"
+      )
+      Console.line(
+        "Waiting:     \(waiting.isEmpty ? "none" : "\(Words.count(waiting.count, "changeset")) waiting for dependencies (\(SyncSummary.list(waiting)))")"
+      )
+      if !rejected.isEmpty {
+        Console.line(
+          "Rejected:    \(Words.count(rejected.count, "changeset")) broke the schema and changed nothing:"
+        )
+        for (id, reason) in rejected.sorted(by: { $0.key < $1.key }) {
+          Console.line("  \(id): \(reason)")
+        }
+      }
+      Console.line(
+        "Set aside:   \(setAside.isEmpty ? "none" : Words.count(setAside.count, "file") + " at the last sync:")"
+      )
+      for problem in setAside { Console.line("  \(problem.path): \(problem.reason)") }
+      if !collisions.isEmpty {
+        Console.line(
+          "Collisions:  \(collisions.count): another installation may be writing as '\(store.replica)'"
+        )
+        for collision in collisions { Console.line("  \(collision)") }
+      }
+      Console.line(
+        "Conflicts:   \(conflicts.isEmpty ? "none" : "\(conflicts.count) open: see 'samhand conflicts' or 'samhand review'")"
+      )
+      Console.line(
+        "Offices (frontier as each last reported it; behind: changesets it lacks of all known):")
+      let width = rows.map(\.office.rawValue.count).max() ?? 0
+      for row in rows {
+        let name = row.office.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
+        let at = Words.count(Int(row.frontier.total), "changeset")
+        let when =
+          row.isSelf
+          ? "this replica, now" : "reported \(TimeText.local(milliseconds: row.time ?? 0))"
+        var state = "up to date"
+        if row.behind > 0 {
+          let lacking = known.sorted.compactMap { entry -> String? in
+            let missing =
+              entry.counter > row.frontier[entry.replica]
+              ? entry.counter - row.frontier[entry.replica] : 0
+            return missing > 0 ? "\(entry.replica) \(missing)" : nil
+          }
+          state = "behind by \(row.behind) (\(lacking.joined(separator: ", ")))"
+        }
+        Console.line(
+          "  \(name)  \(at.padding(toLength: 15, withPad: " ", startingAt: 0))  \(when.padding(toLength: 28, withPad: " ", startingAt: 0))  \(state)"
+        )
+      }
+      if heads.isEmpty && folderReachable {
+        Console.line("  (no office has reported to the folder yet)")
+      }
+      for problem in headProblems { Console.line("  \(problem.path): \(problem.reason)") }
+      if divergent.isEmpty {
+        Console.line("Snapshots:   offices at the same frontier report the same snapshot hash")
+      } else {
+        for group in divergent {
+          let offices = group.map { "\($0.office) (\($0.snapshotHash.prefix(12)))" }.joined(
+            separator: ", ")
+          Console.line(
+            "Snapshots:   DIFFERENT at the same frontier \(group[0].frontier): \(offices)")
+        }
+      }
+    }
+  }
+}

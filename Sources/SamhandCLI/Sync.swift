@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Samhand
+
+extension SamhandCommand {
+  struct Sync: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Publish this office's changesets and import everyone else's.",
+      discussion: """
+        Writes the outbox to the shared folder, reads every new file there, \
+        applies changesets whose dependencies have arrived (others wait), and \
+        sets bad files aside with a reason. Reports how many changesets were \
+        published, imported and are waiting, and which files were set aside.
+
+        A progress bar appears on stderr when it is a terminal and the sync \
+        takes more than a moment. The exit code is 1 when another installation \
+        is writing as this office (publishing is then stopped).
+
+        Examples:
+          samhand sync
+          samhand sync --store ~/samhand/ks --json
+          samhand sync --folder /media/usb/samhand    (another copy, this time only)
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(
+      help: ArgumentHelp(
+        "Sync with this copy of the shared folder instead of the one set at init.",
+        valueName: "shared"))
+    var folder: String?
+
+    func validate() throws {
+      try global.validateStore()
+    }
+
+    func run() async throws {
+      let store = try global.openStore()
+      let shared = try Sync.folder(folder, of: store)
+      let progress = ProgressBar(label: "sync")
+      let report: SyncReport
+      do {
+        report = try store.sync(with: shared, progress: progress.update)
+        progress.finish()
+      } catch {
+        progress.finish()
+        throw error
+      }
+      let summary = SyncSummary(report)
+      let conflicts = try store.conflicts().count
+      if global.json {
+        guard case .object(var object) = summary.jsonValue else { return }
+        object["office"] = .string(store.replica.rawValue)
+        object["folder"] = .string(shared.url.path)
+        object["conflicts"] = .integer(Int64(conflicts))
+        Console.json(.object(object))
+      } else {
+        Console.line("Synced \(store.replica) with \(shared.url.path)")
+        summary.printCounts()
+        let frontier = try store.frontier()
+        Console.line("  now at:     \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
+        if conflicts > 0 {
+          Console.line(
+            "  conflicts:  \(conflicts) open: see 'samhand conflicts' or 'samhand review'")
+        }
+      }
+      if report.publishingBlocked != nil || !report.collisions.isEmpty {
+        throw CommandFailure(
+          report.publishingBlocked
+            ?? "two installations may be writing as the same office: see the collisions above")
+      }
+    }
+
+    /// The folder to sync with: the one given, else the store's own.
+    static func folder(_ path: String?, of store: Store) throws -> SharedFolder {
+      if let path { return SharedFolder(URL(fileURLWithPath: path)) }
+      guard let folder = try store.folder() else {
+        throw CommandFailure(
+          "the store \(store.directory.path) has no shared folder: pass --folder SHARED")
+      }
+      return folder
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import Samhand
+
+/// What a sync did, for people and for `--json`.
+struct SyncSummary {
+  var report: SyncReport
+
+  init(_ report: SyncReport) { self.report = report }
+
+  var jsonValue: JSONValue {
+    .object([
+      "published": .array(report.published.map(\.jsonValue)),
+      "republished": .array(report.republished.map(\.jsonValue)),
+      "imported": .array(report.imported.map(\.jsonValue)),
+      "rejected": .array(
+        report.rejected.sorted { $0.key < $1.key }.map {
+          .object(["changeset": $0.key.jsonValue, "reason": .string($0.value)])
+        }),
+      "waiting": .array(report.waiting.map(\.jsonValue)),
+      "set_aside": .array(report.setAside.map(\.jsonValue)),
+      "collisions": .array(
+        report.collisions.map {
+          .object([
+            "changeset": $0.changeset.jsonValue, "path": .string($0.path),
+            "known_hash": .string($0.knownHash), "other_hash": .string($0.otherHash),
+            "message": .string($0.description),
+          ])
+        }),
+      "harmless_copies": .integer(Int64(report.harmlessCopies)),
+      "ignored": .integer(Int64(report.ignored)),
+      "publishing_blocked": report.publishingBlocked.map { .string($0) } ?? .null,
+      "head": report.head?.jsonValue ?? .null,
+      "counts": .object([
+        "published": .integer(Int64(report.published.count + report.republished.count)),
+        "imported": .integer(Int64(report.imported.count)),
+        "rejected": .integer(Int64(report.rejected.count)),
+        "waiting": .integer(Int64(report.waiting.count)),
+        "set_aside": .integer(Int64(report.setAside.count)),
+        "collisions": .integer(Int64(report.collisions.count)),
+      ]),
+    ])
+  }
+
+  /// `vestland#3, vestland#4` or `vestland#3 … vestland#40 (38)`.
+  static func list(_ ids: [Changeset.ID], limit: Int = 6) -> String {
+    guard ids.count > limit else { return ids.map(\.description).joined(separator: ", ") }
+    return ids.prefix(limit).map(\.description).joined(separator: ", ")
+      + ", … (\(ids.count - limit) more)"
+  }
+
+  /// The counts, one line each.
+  func printCounts() {
+    let published = report.published + report.republished
+    Console.line(
+      "  published:  \(Words.count(published.count, "changeset"))\(published.isEmpty ? "" : " (\(SyncSummary.list(published)))")"
+    )
+    if !report.republished.isEmpty {
+      Console.line(
+        "              \(report.republished.count) of them written again because the folder had lost them"
+      )
+    }
+    let authors = Set(report.imported.map(\.author)).sorted().map(\.rawValue)
+    Console.line(
+      "  imported:   \(Words.count(report.imported.count, "changeset"))\(authors.isEmpty ? "" : " from \(authors.joined(separator: ", "))")"
+    )
+    Console.line(
+      "  waiting:    \(Words.count(report.waiting.count, "changeset"))\(report.waiting.isEmpty ? "" : " for changesets not yet in the folder (\(SyncSummary.list(report.waiting)))")"
+    )
+    Console.line("  set aside:  \(Words.count(report.setAside.count, "file"))")
+    printProblems()
+  }
+
+  /// Set-aside files, rejected changesets and collisions, with reasons.
+  func printProblems() {
+    for problem in report.setAside {
+      Console.line("    \(problem.path): \(problem.reason)")
+    }
+    for (id, reason) in report.rejected.sorted(by: { $0.key < $1.key }) {
+      Console.line("  rejected:   \(id): \(reason)")
+    }
+    for collision in report.collisions {
+      Console.warning("collision: \(collision)")
+    }
+    if let blocked = report.publishingBlocked {
+      Console.warning(blocked)
+    }
+  }
+}
