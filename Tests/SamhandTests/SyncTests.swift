@@ -360,6 +360,23 @@ final class SyncTests: XCTestCase {
     XCTAssertEqual(try cooperation["ks"].outbox().count, 1, "the write waits for the next sync")
   }
 
+  func testVerify_flagsOfficesAtOneFrontierWithDifferentSnapshots() throws {
+    let cooperation = try Cooperation(["ks", "vestland"], shared: true)
+    try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("x")) }
+    try cooperation.syncAll()
+    try cooperation.syncAll()
+    let folder = cooperation.folders["ks"]!
+    XCTAssertEqual(SharedFolder.divergentHeads(folder.heads().heads), [])
+    // vestland's head claims the same frontier with another snapshot hash.
+    let ks = try XCTUnwrap(folder.heads().heads.first { $0.office == "ks" })
+    let forged = Head(office: "vestland", frontier: ks.frontier, snapshotHash: String(repeating: "0", count: 64), timestamp: 0)
+    try Data(forged.canonicalJSON).write(to: folder.headURL(for: "vestland"))
+    let groups = SharedFolder.divergentHeads(folder.heads().heads)
+    XCTAssertEqual(groups.map { $0.map(\.office) }, [["ks", "vestland"]])
+    let problems = folder.verify().problems
+    XCTAssertTrue(problems.contains { $0.reason.contains("different snapshots") }, "\(problems)")
+  }
+
   func testVerify_reportsProblemsAndChangesNothing() throws {
     let cooperation = try Cooperation(["ks", "vestland"], shared: true)
     try cooperation["ks"].transact { try $0.set("cases", "sak-1", "title", .text("x")) }
