@@ -45,6 +45,12 @@ let package = Package(
       dependencies: ["Samhand", "SamhandTestSupport"],
       path: "Tools/SamhandBench"
     ),
+    // An example program that uses only the public API (run by .ci/run).
+    .executableTarget(
+      name: "samhand-example",
+      dependencies: ["Samhand"],
+      path: "Tools/SamhandExample"
+    ),
     // Applies changesets in a child process that the crash test kills.
     .executableTarget(
       name: "SamhandCrashChild",
