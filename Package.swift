@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
   name: "Samhand",
-  platforms: [.macOS(.v14)],
+  platforms: [.macOS(.v15)],
   products: [
     .library(name: "Samhand", targets: ["Samhand"]),
     .executable(name: "samhand", targets: ["SamhandCLI"]),

@@ -40,7 +40,7 @@ extension SamhandCommand {
       let progress = ProgressBar(label: "sync")
       let report: SyncReport
       do {
-        report = try store.sync(with: shared, progress: progress.update)
+        report = try await store.sync(with: shared, progress: progress.update)
         progress.finish()
       } catch {
         progress.finish()

@@ -47,7 +47,16 @@ extension Store {
     try body(&transaction)
     guard !transaction.edits.isEmpty else { return nil }
     let edits = transaction.edits
-    return try write { db in
+    guard hasObservers else { return try commit(edits, timestamp: timestamp) }
+    let before = try conflicts(of: Array(Set(edits.map(\.record))))
+    let changeset = try commit(edits, timestamp: timestamp)
+    try notify(.local, changesets: [changeset.id], conflictsBefore: before)
+    return changeset
+  }
+
+  /// Stores and applies one local changeset in one database transaction.
+  private func commit(_ edits: [Edit], timestamp: Int64) throws -> Changeset {
+    try write { db in
       let frontier = try Store.readFrontier(db)
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
       let changeset = Changeset(
@@ -154,9 +163,17 @@ extension Store {
   }
 
   /// Applies every buffered changeset whose dependencies are met, each in its own transaction.
-  func drainPending() throws -> ReceiveResult {
+  func drainPending(_ cancellation: SyncCancellation? = nil) throws -> ReceiveResult {
     var result = ReceiveResult()
+    try drainPending(into: &result, cancellation)
+    return result
+  }
+
+  /// Drains the buffer, adding to `result` as it goes, so a cancelled
+  /// drain still reports what it applied.
+  func drainPending(into result: inout ReceiveResult, _ cancellation: SyncCancellation?) throws {
     while true {
+      try cancellation?.check()
       let ready: [(ReplicaID, UInt64)] = try read { db in
         var frontier = try Store.readFrontier(db)
         var waiting: [(ReplicaID, UInt64, VersionVector)] = []
@@ -180,8 +197,9 @@ extension Store {
         }
         return chosen
       }
-      if ready.isEmpty { return result }
+      if ready.isEmpty { return }
       for (author, sequence) in ready {
+        try cancellation?.check()
         let step = try write(durable: false) { db -> ReceiveResult in
           guard let row = try Row.fetchOne(
             db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",

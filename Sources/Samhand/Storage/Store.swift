@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 
 /// One office's full replica: a SQLite database in a folder of its own.
 ///
@@ -21,6 +22,8 @@ public final class Store: Sendable {
   public let storeID: StoreID
   public let schema: Schema
   let database: DatabaseQueue
+  /// Subscribers to `changes()`, by subscription.
+  let observers = Mutex<[UUID: AsyncStream<StoreChange>.Continuation]>([:])
 
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"

@@ -123,13 +123,18 @@ extension Store {
   ///   committed locally is lost in either case.
   @discardableResult
   public func sync(with folder: SharedFolder, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
-    try exchange(with: folder, writing: true, progress: progress)
+    try synchronized { try exchange(with: folder, writing: true, progress: progress) }
   }
 
   /// A sync; with `writing` false it only reads the folder (no identity
   /// file, no publishing, no head).
-  func exchange(with folder: SharedFolder, writing: Bool, progress: (@Sendable (SyncProgress) -> Void)?) throws -> SyncReport {
+  func exchange(
+    with folder: SharedFolder, writing: Bool, progress: (@Sendable (SyncProgress) -> Void)?,
+    cancellation: SyncCancellation? = nil
+  ) throws -> SyncReport {
     var report = SyncReport()
+    let watching = hasObservers
+    let conflictsBefore = watching ? try conflicts() : []
     let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
     var isDirectory: ObjCBool = false
@@ -186,6 +191,7 @@ extension Store {
     var received: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
     var damagedOwn = Set<UInt64>()
     for (index, entry) in candidates.enumerated() {
+      try cancellation?.check()
       progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
       do {
         let bytes = try AtomicFile.read(entry.url)
@@ -232,23 +238,30 @@ extension Store {
     // the rest, then drain the buffer in causal order. The file is marked
     // as read in the same transaction that applies or buffers it.
     var applied = ReceiveResult()
-    for (index, item) in toAccept.enumerated() {
-      progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
-      do {
-        let entry = item.entry
-        let result = try accept(item.changeset, bytes: item.bytes, fileURL: entry.url) { db in
-          try db.execute(
-            sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-            arguments: [entry.relativePath, entry.size, entry.modified])
+    do {
+      for (index, item) in toAccept.enumerated() {
+        try cancellation?.check()
+        progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
+        do {
+          let entry = item.entry
+          let result = try accept(item.changeset, bytes: item.bytes, fileURL: entry.url) { db in
+            try db.execute(
+              sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
+              arguments: [entry.relativePath, entry.size, entry.modified])
+          }
+          applied.merge(result)
+          if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+        } catch let error as SamhandError where error.code == .slugCollision {
+          let known = try knownBytes(item.changeset.id) ?? []
+          report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
         }
-        applied.merge(result)
-        if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
-      } catch let error as SamhandError where error.code == .slugCollision {
-        let known = try knownBytes(item.changeset.id) ?? []
-        report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
       }
+      try drainPending(into: &applied, cancellation)
+    } catch let error as CancellationError {
+      if watching { try? notify(.sync, changesets: applied.applied, conflictsBefore: conflictsBefore) }
+      throw error
     }
-    applied.merge(try drainPending())
+    if watching { try notify(.sync, changesets: applied.applied, conflictsBefore: conflictsBefore) }
     report.imported = applied.applied
     report.rejected = applied.rejected
     report.waiting = try pending()
