@@ -150,6 +150,55 @@ final class MergeTests: XCTestCase {
     }
   }
 
+  func testMerge_writingToARecordInDeleteConflictKeepsItWhole() throws {
+    let cluster = try Cluster(["kdd", "vestland", "agder"])
+    try cluster["kdd"].transact { try $0.set("cases", "sak-1", "title", .text("Planstrategi")) }
+    try cluster.syncAll()
+    try cluster["kdd"].transact { try $0.delete("cases", "sak-1") }
+    try cluster["vestland"].transact { try $0.set("cases", "sak-1", "title", .text("fra vestland")) }
+    try cluster["agder"].transact { try $0.set("cases", "sak-1", "title", .text("fra agder")) }
+    try cluster.syncAll()
+    let record = try XCTUnwrap(try cluster["kdd"].record("cases", "sak-1"))
+    XCTAssertEqual(record.conflicts.map(\.kind), [.value, .delete], "field conflicts come before the delete")
+    // Keeping the record leaves the title conflict open for its own choice.
+    try cluster["kdd"].resolveDelete("cases", "sak-1", keep: true)
+    let kept = try XCTUnwrap(try cluster["kdd"].record("cases", "sak-1"))
+    XCTAssertEqual(kept.conflicts.map(\.kind), [.value])
+    XCTAssertEqual(Set(kept.conflicts[0].siblings.compactMap(\.value)), [.text("fra vestland"), .text("fra agder")])
+    try cluster["kdd"].resolve("cases", "sak-1", field: "title", pick: "agder")
+    try cluster.syncAll()
+    for store in cluster.stores.values {
+      XCTAssertEqual(try store.conflicts(), [])
+      XCTAssertEqual(try store.record("cases", "sak-1")?.fields["title"], .value(.text("fra agder")))
+    }
+  }
+
+  func testMerge_resolvingAFieldDuringADeleteConflictLosesNoOtherField() throws {
+    let cluster = try Cluster(["kdd", "vestland", "agder"])
+    try cluster["kdd"].transact {
+      try $0.set("cases", "sak-1", "title", .text("Planstrategi"))
+      try $0.set("cases", "sak-1", "notes", .text("Oppstart i mai"))
+      try $0.add("cases", "sak-1", "participants", "kdd")
+      try $0.put("projects", "p1", "funding", key: "kdd", .integer(1))
+    }
+    try cluster.syncAll()
+    try cluster["kdd"].transact { try $0.delete("cases", "sak-1") }
+    try cluster["vestland"].transact { try $0.set("cases", "sak-1", "status", .text("a")) }
+    try cluster["agder"].transact { try $0.set("cases", "sak-1", "status", .text("b")) }
+    try cluster.syncAll()
+    // Resolving the status is a write: it keeps the record, with everything it showed.
+    try cluster["vestland"].resolve("cases", "sak-1", field: "status", with: .text("avklart"))
+    try cluster.syncAll()
+    for store in cluster.stores.values {
+      XCTAssertEqual(try store.conflicts(), [])
+      let record = try XCTUnwrap(try store.record("cases", "sak-1"))
+      XCTAssertEqual(record.fields["title"], .value(.text("Planstrategi")))
+      XCTAssertEqual(record.fields["notes"], .value(.text("Oppstart i mai")))
+      XCTAssertEqual(record.fields["participants"], .set(["kdd"]))
+      XCTAssertEqual(record.fields["status"], .value(.text("avklart")))
+    }
+  }
+
   func testMerge_updateDeleteConflictResolvedByDeleting() throws {
     let cluster = try Cluster(["kdd", "vestland"])
     try cluster["kdd"].transact { try $0.set("cases", "sak-1", "title", .text("Planstrategi")) }

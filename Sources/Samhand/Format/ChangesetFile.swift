@@ -208,14 +208,22 @@ public enum ChangesetFile {
     var reader = BinaryReader(bytes, from: magic.count, to: bytes.count - digestSize)
     do {
       let version = try reader.uint16()
+      let digest = Array(SHA256.hash(data: bytes[0..<(bytes.count - digestSize)]))
+      let sealed = digest == Array(bytes[(bytes.count - digestSize)...])
       guard version == formatVersion else {
+        // A whole file of a newer version is refused as such; damage to the
+        // version bytes (or a torn newer file) shows in the checksum.
+        guard sealed else {
+          throw corrupt(
+            "file checksum does not match and its format version \(version) is unknown: damaged, or still being written",
+            magic.count)
+        }
         throw SamhandError(
           .unsupportedFormat,
           "changeset format version \(version) is not supported (this Samhand reads version \(formatVersion)); upgrade Samhand to read it",
           fileURL: fileURL, offset: magic.count)
       }
-      let digest = Array(SHA256.hash(data: bytes[0..<(bytes.count - digestSize)]))
-      guard digest == Array(bytes[(bytes.count - digestSize)...]) else {
+      guard sealed else {
         throw corrupt("file checksum does not match: truncated, still being written, or damaged", bytes.count - digestSize)
       }
       let headerLength = Int(try reader.uint32())

@@ -135,7 +135,10 @@ extension Store {
       }.sorted { $0.precedes($1) }
       conflicts.append(Conflict(kind: .delete, collection: ref.collection, recordID: ref.id, field: nil, key: nil, siblings: siblings))
     }
+    // Value conflicts first, by field and key; the record's delete conflict
+    // last, since keeping the record needs its field conflicts settled.
     conflicts.sort { lhs, rhs in
+      if (lhs.kind == .delete) != (rhs.kind == .delete) { return rhs.kind == .delete }
       let left = (lhs.field ?? "", lhs.key ?? ""), right = (rhs.field ?? "", rhs.key ?? "")
       if left.0 != right.0 { return left.0.utf8.lexicographicallyPrecedes(right.0.utf8) }
       return left.1.utf8.lexicographicallyPrecedes(right.1.utf8)

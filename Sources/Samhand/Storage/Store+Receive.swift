@@ -61,7 +61,7 @@ extension Store {
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
       let changeset = Changeset(
         storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
-        lamport: lamport + 1, timestamp: timestamp, edits: edits)
+        lamport: lamport + 1, timestamp: timestamp, edits: edits + (try preservingEdits(for: edits, db)))
       let bytes = ChangesetFile.encode(changeset)
       try applyEffects(of: changeset, db)
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)

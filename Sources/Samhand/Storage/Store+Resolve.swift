@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 // MARK: - Resolving conflicts
 
@@ -45,6 +46,10 @@ extension Store {
   /// Resolves an update/delete conflict: keep the record with every field
   /// it shows now, or delete it as far as this replica has seen.
   ///
+  /// Keeping is a write to the record, and any write to a record in a
+  /// delete conflict keeps it (see `Store.transact(_:)`): open field
+  /// conflicts on the record stay open for their own resolution.
+  ///
   /// - Throws: `SamhandError.notFound` when the record has no delete conflict.
   @discardableResult
   public func resolveDelete(_ collection: String, _ id: String, keep: Bool) throws -> Changeset? {
@@ -57,17 +62,66 @@ extension Store {
         try transaction.delete(collection, id)
         return
       }
-      // Re-write what the record shows, so the fields the delete had hidden
-      // survive once the delete is superseded.
+      // Any write keeps a record in a delete conflict, with what it shows
+      // (see `preservingEdits`); a touch is the smallest write.
       try transaction.touch(collection, id)
+    }
+  }
+}
+
+// MARK: - Writes to a record in a delete conflict
+
+extension Store {
+  /// Edits that carry a record in a delete conflict over into a write.
+  ///
+  /// A write to a record supersedes a concurrent delete, and the values
+  /// that delete had hidden would go with it. So when a transaction writes
+  /// to a record in a delete conflict (to resolve a field, or keep the
+  /// record), it also writes again every value the record shows that the
+  /// transaction does not write itself: scalar fields, set elements and map
+  /// keys. Values in an open field conflict are left alone; their siblings
+  /// stay in conflict.
+  func preservingEdits(for edits: [Edit], _ db: Database) throws -> [Edit] {
+    var last: [RecordRef: Edit] = [:]
+    for edit in edits { last[edit.record] = edit }
+    let writes = last.filter { if case .delete = $0.value { false } else { true } }.keys
+    guard !writes.isEmpty else { return [] }
+    let deleted = Set(
+      try Row.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT collection, record FROM markers WHERE deleted = 1")).map {
+        RecordRef($0[0], $0[1])
+      })
+    var extra: [Edit] = []
+    for ref in writes.sorted() where deleted.contains(ref) {
+      guard let record = try loadRecord(ref, db), record.hasDeleteConflict else { continue }
+      var written = Set<[String]>()
+      for edit in edits where edit.record == ref {
+        switch edit {
+        case .set(_, let field, _): written.insert([field])
+        case .add(_, let field, let key), .remove(_, let field, let key), .put(_, let field, let key, _),
+          .removeKey(_, let field, let key):
+          written.insert([field, key])
+        case .touch, .delete: break
+        }
+      }
+      for conflict in record.conflicts where conflict.kind == .value {
+        written.insert(conflict.key.map { [conflict.field!, $0] } ?? [conflict.field!])
+      }
       for (field, value) in record.fields.sorted(by: { $0.key < $1.key }) {
         switch value {
-        case .value(let value): try transaction.set(collection, id, field, value)
-        case .set(let elements): for element in elements { try transaction.add(collection, id, field, element) }
+        case .value(let value) where !written.contains([field]):
+          extra.append(.set(ref, field: field, value: value))
+        case .set(let elements):
+          for element in elements where !written.contains([field, element]) {
+            extra.append(.add(ref, field: field, element: element))
+          }
         case .map(let map):
-          for (key, value) in map.sorted(by: { $0.key < $1.key }) { try transaction.put(collection, id, field, key: key, value) }
+          for (key, value) in map.sorted(by: { $0.key < $1.key }) where !written.contains([field, key]) {
+            extra.append(.put(ref, field: field, key: key, value: value))
+          }
+        default: break
         }
       }
     }
+    return extra
   }
 }

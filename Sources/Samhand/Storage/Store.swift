@@ -174,6 +174,7 @@ public final class Store: Sendable {
           counter INTEGER NOT NULL, lamport INTEGER NOT NULL, deleted INTEGER NOT NULL,
           context BLOB,
           PRIMARY KEY(collection, record, author, counter)) WITHOUT ROWID;
+        CREATE INDEX markers_deleted ON markers(collection, record) WHERE deleted = 1;
         CREATE TABLE touches(
           collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
           seq INTEGER NOT NULL,
