@@ -14,7 +14,8 @@ public struct Record: Hashable, Sendable {
   public var id: String
   /// Fields that hold something; a field never written is absent.
   public var fields: [String: FieldValue]
-  /// Open conflicts on this record, sorted by field and key.
+  /// Open conflicts on this record: field conflicts sorted by field and
+  /// key, then the record's delete conflict, if any.
   public var conflicts: [Conflict]
 
   public var ref: RecordRef { RecordRef(collection, id) }

@@ -219,7 +219,7 @@ extension Store {
   }
 
   /// Marks own changesets as published to the shared folder.
-  public func markPublished(_ ids: [Changeset.ID]) throws {
+  package func markPublished(_ ids: [Changeset.ID]) throws {
     try write { db in
       for id in ids {
         try db.execute(

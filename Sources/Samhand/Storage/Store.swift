@@ -4,9 +4,10 @@ import Synchronization
 
 /// One office's full replica: a SQLite database in a folder of its own.
 ///
-/// All state lives in the database; a `Store` value holds no mutable state
-/// of its own, and every read or write goes through GRDB's serial
-/// `DatabaseQueue`, so a store can be shared between tasks.
+/// All replica state lives in the database, and every read or write goes
+/// through GRDB's serial `DatabaseQueue`; the only other state, the list of
+/// `changes()` subscribers, sits behind a mutex. So a store can be shared
+/// between tasks.
 ///
 /// ```swift
 /// let store = try Store.create(at: folder, replica: "vestland", storeID: .random(), schema: schema)
