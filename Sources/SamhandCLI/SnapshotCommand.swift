@@ -81,7 +81,7 @@ extension SamhandCommand {
       switch delimiter {
       case ",": ","
       case ";": ";"
-      case "tab", "\t", "\t": "\t"
+      case "tab", "\\t", "\t": "\t"
       default: throw ValidationError("--delimiter must be ',', ';' or 'tab', not '\(delimiter)'")
       }
     }

@@ -283,3 +283,23 @@ final class MergeTests: XCTestCase {
     XCTAssertEqual(Office.cooperation.count, 13)
   }
 }
+
+final class ValueNormalisationTests: XCTestCase {
+  func testNegativeZeroIsStoredAsZeroEverywhere() throws {
+    let directory = TemporaryDirectory("zero")
+    let store = try Store.create(
+      folder: SharedFolder(directory.path("folder")), at: directory.path("store"), replica: "ks",
+      schema: try Schema(json: Data(#"{"collections":{"c":{"fields":{"n":"number","m":"map"}}}}"#.utf8)))
+    let changeset = try XCTUnwrap(try store.transact {
+      try $0.set("c", "r", "n", .number(-0.0))
+      try $0.put("c", "r", "m", key: "k", .number(-0.0))
+    })
+    for edit in changeset.edits {
+      switch edit {
+      case .set(_, _, .number(let value)), .put(_, _, _, .number(let value)):
+        XCTAssertEqual(value.sign, .plus, "\(edit)")
+      default: XCTFail("unexpected \(edit)")
+      }
+    }
+  }
+}

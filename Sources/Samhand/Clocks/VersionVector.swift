@@ -1,17 +1,22 @@
 /// For each replica, the highest counter seen: a vector clock.
 ///
 /// A missing replica counts as zero. Vectors compare by causality:
-/// `a <= b` when every entry of `a` is at most the entry of `b`.
+/// `a.isIncluded(in: b)` when every entry of `a` is at most the entry of `b`.
 public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
   /// Entries with a counter above zero.
   public private(set) var counters: [ReplicaID: UInt64]
 
+  /// Creates an empty vector, which covers no changesets.
   public init() { counters = [:] }
 
+  /// Creates a vector from counters by replica, leaving out entries of zero.
   public init(_ counters: [ReplicaID: UInt64]) {
     self.counters = counters.filter { $0.value > 0 }
   }
 
+  /// The counter of a replica, or zero when it has no entry.
+  ///
+  /// Setting a counter to zero removes the replica's entry.
   public subscript(replica: ReplicaID) -> UInt64 {
     get { counters[replica] ?? 0 }
     set {
@@ -31,6 +36,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     }
   }
 
+  /// The vector holding, for each replica, the higher of the two counters.
   public func union(_ other: VersionVector) -> VersionVector {
     var copy = self
     copy.formUnion(other)
@@ -55,6 +61,7 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     counters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
   }
 
+  /// The entries in slug order, as `{ks:3, vestland:2}`.
   public var description: String {
     "{" + sorted.map { "\($0.replica):\($0.counter)" }.joined(separator: ", ") + "}"
   }

@@ -1,7 +1,10 @@
 /// A calendar day without time or zone, written as ISO 8601 `YYYY-MM-DD`.
 public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
+  /// The year, from 1 to 9999.
   public let year: Int
+  /// The month, from 1 (January) to 12.
   public let month: Int
+  /// The day of the month, from 1.
   public let day: Int
 
   /// Creates a day, or returns nil when it is not a real calendar date.
@@ -33,6 +36,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
     self.init(year: year, month: month, day: day)
   }
 
+  /// The day as ISO 8601 text, `YYYY-MM-DD`, with leading zeros.
   public var description: String {
     func pad(_ value: Int, _ width: Int) -> String {
       let digits = String(value)
@@ -41,6 +45,7 @@ public struct Day: Hashable, Comparable, Sendable, CustomStringConvertible {
     return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
   }
 
+  /// Calendar order: the earlier day first.
   public static func < (lhs: Day, rhs: Day) -> Bool {
     (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
   }

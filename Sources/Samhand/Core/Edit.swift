@@ -1,13 +1,17 @@
 /// A reference to one record: its collection and id.
 public struct RecordRef: Hashable, Comparable, Sendable, CustomStringConvertible {
+  /// The name of the record's collection.
   public var collection: String
+  /// The record's id within its collection.
   public var id: String
 
+  /// Creates a reference from a collection name and a record id, used as given.
   public init(_ collection: String, _ id: String) {
     self.collection = collection
     self.id = id
   }
 
+  /// The reference as `collection/id`.
   public var description: String { "\(collection)/\(id)" }
 
   /// Byte order of collection, then id: the same on every platform.
@@ -39,6 +43,7 @@ public enum Edit: Hashable, Sendable {
   /// Deletes a record, as far as the author had seen it.
   case delete(RecordRef)
 
+  /// The record the edit writes to.
   public var record: RecordRef {
     switch self {
     case .set(let record, _, _), .add(let record, _, _), .remove(let record, _, _),

@@ -5,14 +5,22 @@ import Foundation
 /// Keeps whole numbers apart from fractional ones, which `JSONSerialization`
 /// does not do the same way on every platform.
 public enum JSONValue: Hashable, Sendable, Codable {
+  /// JSON `null`.
   case null
+  /// `true` or `false`.
   case bool(Bool)
+  /// A whole number that fits in `Int64`.
   case integer(Int64)
+  /// Any other number: one with a fraction, or too large for `Int64`.
   case number(Double)
+  /// A string.
   case string(String)
+  /// An array of values.
   case array([JSONValue])
+  /// An object: its members by key, in no particular order.
   case object([String: JSONValue])
 
+  /// Decodes whatever JSON value the decoder holds.
   public init(from decoder: any Decoder) throws {
     if var array = try? decoder.unkeyedContainer() {
       var items: [JSONValue] = []
@@ -42,6 +50,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
   }
 
+  /// Encodes the value as the JSON it holds.
   public func encode(to encoder: any Encoder) throws {
     var single = encoder.singleValueContainer()
     switch self {
@@ -64,6 +73,9 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
   }
 
+  /// Parses one JSON document from text.
+  ///
+  /// - Throws: `SamhandError.invalidArgument` when the text is not JSON.
   public static func parse(_ text: String) throws -> JSONValue {
     try parse(Data(text.utf8))
   }

@@ -6,6 +6,7 @@
 public struct ReplicaID: RawRepresentable, Hashable, Comparable, Codable, Sendable,
   CustomStringConvertible, ExpressibleByStringLiteral
 {
+  /// The slug, such as `vestland`.
   public let rawValue: String
 
   /// Creates a replica id, or returns nil when `rawValue` is not a valid slug.
@@ -24,11 +25,18 @@ public struct ReplicaID: RawRepresentable, Hashable, Comparable, Codable, Sendab
     self = id
   }
 
+  /// Creates a replica id from a slug literal, such as `"vestland"`.
+  ///
+  /// A literal that is not a valid slug is a programming error and stops the
+  /// program; use ``init(validating:)`` for slugs from input.
   public init(stringLiteral value: String) {
     precondition(ReplicaID.isValid(value), "invalid replica slug literal '\(value)'")
     self.rawValue = value
   }
 
+  /// Decodes a replica id from its slug.
+  ///
+  /// - Throws: `DecodingError.dataCorrupted` when the text is not a valid slug.
   public init(from decoder: any Decoder) throws {
     let raw = try decoder.singleValueContainer().decode(String.self)
     guard let id = ReplicaID(rawValue: raw) else {
@@ -38,11 +46,13 @@ public struct ReplicaID: RawRepresentable, Hashable, Comparable, Codable, Sendab
     self = id
   }
 
+  /// Encodes the replica id as its slug.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.singleValueContainer()
     try container.encode(rawValue)
   }
 
+  /// The slug, the same as `rawValue`.
   public var description: String { rawValue }
 
   /// Byte order of the slug, the same on every platform.

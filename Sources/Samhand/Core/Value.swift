@@ -5,11 +5,17 @@ import Foundation
 /// Numbers are finite; `-0.0` is stored as `0.0` so that equal values have
 /// equal encodings.
 public enum Value: Hashable, Sendable, CustomStringConvertible {
+  /// No value. Every scalar field accepts it.
   case null
+  /// `true` or `false`, for a `bool` field.
   case bool(Bool)
+  /// A whole number, for an `integer` field; a `number` field stores it as `.number`.
   case integer(Int64)
+  /// A finite floating-point number, for a `number` field.
   case number(Double)
+  /// A text, for a `text` field; a `date` field reads `YYYY-MM-DD` text as `.date`.
   case text(String)
+  /// A calendar day, for a `date` field.
   case date(Day)
 
   /// The kind name used in schemas and error messages.

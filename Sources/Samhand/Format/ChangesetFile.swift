@@ -129,14 +129,23 @@ public enum ChangesetFile {
 
   /// What a file claims about itself, read without inflating the payload.
   public struct Header: Hashable, Sendable {
+    /// The file's format version.
     public var formatVersion: UInt16
+    /// The store the changeset belongs to.
     public var storeID: StoreID
+    /// The office that wrote the changeset.
     public var author: ReplicaID
+    /// The changeset's sequence number among its author's changesets.
     public var sequence: UInt64
+    /// The changeset's Lamport stamp.
     public var lamport: UInt64
+    /// Wall-clock time of the commit, in milliseconds since 1970.
     public var timestamp: Int64
+    /// The author's version vector when it wrote: what the changeset depends on.
     public var dependencies: VersionVector
+    /// The size of the payload once inflated, in bytes.
     public var payloadSize: Int
+    /// The size of the compressed payload in the file, in bytes.
     public var compressedSize: Int
     /// The signatures in the file's signature block (none before trust is set up).
     public var signatures: [Changeset.Signature]

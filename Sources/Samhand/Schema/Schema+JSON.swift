@@ -5,7 +5,8 @@ import Foundation
 extension Schema {
   /// Reads a schema from its JSON form, rejecting unknown keys and kinds.
   ///
-  /// - Throws: `SamhandError.invalidSchema` naming the collection, field and key.
+  /// - Throws: `SamhandError.invalidSchema` naming the collection, field and key;
+  ///   `SamhandError.unsupportedFormat` when it names a format other than 1.
   public init(json data: Data) throws {
     let root: JSONValue
     do {

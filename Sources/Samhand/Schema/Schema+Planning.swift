@@ -65,6 +65,7 @@ extension Schema {
 
 /// An office in the cooperation, as listed in the fixtures.
 public struct Office: Hashable, Sendable {
+  /// The office's slug, which its replica writes as.
   public var slug: ReplicaID
   /// The display name, with its Norwegian letters.
   public var name: String

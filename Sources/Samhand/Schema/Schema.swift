@@ -15,18 +15,31 @@ import Foundation
 public struct Schema: Hashable, Sendable {
   /// The kind of a field.
   public enum FieldKind: String, Hashable, Sendable, CaseIterable {
+    /// A kind of field, named as in a schema's JSON.
+    ///
+    /// The scalar kinds hold one value each: `text` a string, `integer` a
+    /// whole number, `number` a finite floating-point number, `bool` true or
+    /// false, `date` a calendar day (``Day``). A `set` holds text elements
+    /// and a `map` holds a value for each text key.
     case text, integer, number, bool, date, set, map
 
     /// Whether the field holds one value (as opposed to a set or a map).
     public var isScalar: Bool { self != .set && self != .map }
   }
 
+  /// The definition of one field: its kind and, for a map, the kind of its values.
   public struct Field: Hashable, Sendable {
+    /// What the field holds.
     public var kind: FieldKind
     /// For a map: the kind of its values, or nil for any scalar value.
     public var values: FieldKind?
+    /// What the field is for, in words; optional.
     public var description: String?
 
+    /// Creates a field definition.
+    ///
+    /// Nothing is checked here; ``Schema/init(collections:description:)``
+    /// checks that only a map names `values`, and that they are a scalar kind.
     public init(_ kind: FieldKind, values: FieldKind? = nil, description: String? = nil) {
       self.kind = kind
       self.values = values
@@ -34,19 +47,31 @@ public struct Schema: Hashable, Sendable {
     }
   }
 
+  /// The definition of one collection: the fields its records may have.
   public struct Collection: Hashable, Sendable {
+    /// The collection's fields, by name.
     public var fields: [String: Field]
+    /// What the collection holds, in words; optional.
     public var description: String?
 
+    /// Creates a collection definition. Its names are checked when a schema is created from it.
     public init(fields: [String: Field], description: String? = nil) {
       self.fields = fields
       self.description = description
     }
   }
 
+  /// The collections, by name.
   public var collections: [String: Collection]
+  /// What the schema is for, in words; optional.
   public var description: String?
 
+  /// Creates a schema, checking its names and map value kinds.
+  ///
+  /// - Throws: `SamhandError.invalidSchema` when a collection or field name
+  ///   is not 1–64 lowercase letters, digits and `_` starting with a letter,
+  ///   or is `id`; or when a field that is not a map names `values`, or a
+  ///   map names a kind of values that is not scalar.
   public init(collections: [String: Collection], description: String? = nil) throws {
     self.collections = collections
     self.description = description

@@ -15,7 +15,9 @@ import Foundation
 /// try Data(report.html.utf8).write(to: URL(fileURLWithPath: "rapport.html"))
 /// ```
 public struct Report: Sendable {
+  /// The page's title.
   public var title: String
+  /// The merged state the report is on.
   public var snapshot: Snapshot
   /// The offices' heads, as read from the shared folder.
   public var heads: [Head]

@@ -4,8 +4,8 @@ import GRDB
 
 /// The merged state at a frontier, in canonical JSON.
 ///
-/// Two replicas at the same frontier produce the same bytes (ARCHITECTURE
-/// invariant 8). The shape, specified in `Docs/FORMATS.md`:
+/// Two replicas at the same frontier produce the same bytes. The shape,
+/// specified in `Docs/FORMATS.md`, section 3:
 ///
 /// ```json
 /// {"collections":{"cases":{"sak-1":{"title":"…"}}},"conflicts":[…],
@@ -15,6 +15,7 @@ public struct Snapshot: Sendable, Hashable {
   /// The snapshot format version written in `"format"`.
   public static let formatVersion = 1
 
+  /// The frontier the snapshot stands at: every changeset its state includes.
   public var frontier: VersionVector
   /// The canonical JSON bytes.
   public var bytes: Data

@@ -15,6 +15,7 @@ public struct StoreChange: Sendable, Hashable {
 
   /// One record that changed.
   public struct RecordChange: Sendable, Hashable {
+    /// The record that changed.
     public var record: RecordRef
     /// The fields written (set, added to, removed from, put); empty for a
     /// record-level change only (a delete or a touch).
@@ -23,6 +24,7 @@ public struct StoreChange: Sendable, Hashable {
     public var exists: Bool
   }
 
+  /// Whether the change came from a local transaction or a sync.
   public var origin: Origin
   /// The changesets applied, in the order they were applied.
   public var changesets: [Changeset.ID]

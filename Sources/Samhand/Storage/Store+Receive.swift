@@ -14,6 +14,7 @@ public struct ReceiveResult: Sendable, Hashable {
   /// Already applied or already waiting: nothing to do.
   public var duplicates: [Changeset.ID] = []
 
+  /// Creates an empty result.
   public init() {}
 
   mutating func merge(_ other: ReceiveResult) {

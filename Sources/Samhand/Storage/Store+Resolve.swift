@@ -7,8 +7,21 @@ extension Store {
   /// Resolves a value conflict with a new value: an ordinary write whose
   /// context covers every sibling this replica has seen.
   ///
+  /// The value is written in its own transaction, whether or not the field
+  /// is in conflict: a `set` of the field, or a `put` of the key when `key`
+  /// is given. It replicates like any other write; a sibling this replica
+  /// had not seen when it wrote stays in conflict with it.
+  ///
   /// - Parameters:
+  ///   - collection: the record's collection.
+  ///   - id: the record's id.
+  ///   - field: the field in conflict: a scalar field, or a map field when
+  ///     `key` is given.
   ///   - key: the map key, for a conflict inside a map field.
+  ///   - value: the value that replaces the siblings.
+  /// - Returns: the changeset that resolves the conflict.
+  /// - Throws: `SamhandError.schemaViolation` when the collection or field
+  ///   is unknown or the value does not fit the field.
   @discardableResult
   public func resolve(_ collection: String, _ id: String, field: String, key: String? = nil, with value: Value) throws -> Changeset? {
     try transact { transaction in
@@ -22,8 +35,19 @@ extension Store {
 
   /// Resolves a value conflict by taking the value one office wrote.
   ///
-  /// - Throws: `SamhandError.notFound` when there is no such conflict or
-  ///   that office wrote none of its siblings.
+  /// Writes that office's sibling value again with
+  /// ``resolve(_:_:field:key:with:)``, so the other siblings are superseded.
+  ///
+  /// - Parameters:
+  ///   - collection: the record's collection.
+  ///   - id: the record's id.
+  ///   - field: the field in conflict: a scalar field, or a map field when
+  ///     `key` is given.
+  ///   - key: the map key, for a conflict inside a map field.
+  ///   - author: the office whose value to keep.
+  /// - Returns: the changeset that resolves the conflict.
+  /// - Throws: `SamhandError.notFound` when there is no such record or
+  ///   conflict, or that office wrote none of its siblings.
   @discardableResult
   public func resolve(_ collection: String, _ id: String, field: String, key: String? = nil, pick author: ReplicaID) throws -> Changeset? {
     guard let record = try record(collection, id) else {
@@ -50,6 +74,11 @@ extension Store {
   /// delete conflict keeps it (see `Store.transact(_:)`): open field
   /// conflicts on the record stay open for their own resolution.
   ///
+  /// - Parameters:
+  ///   - collection: the record's collection.
+  ///   - id: the record's id.
+  ///   - keep: true to keep the record, false to delete it.
+  /// - Returns: the changeset that resolves the conflict.
   /// - Throws: `SamhandError.notFound` when the record has no delete conflict.
   @discardableResult
   public func resolveDelete(_ collection: String, _ id: String, keep: Bool) throws -> Changeset? {

@@ -20,7 +20,9 @@ public final class Store: Sendable {
   public let directory: URL
   /// The office this replica writes as.
   public let replica: ReplicaID
+  /// The id of the store this replica belongs to.
   public let storeID: StoreID
+  /// The schema every write is checked against, fixed when the store was created.
   public let schema: Schema
   let database: DatabaseQueue
   /// Subscribers to `changes()`, by subscription.

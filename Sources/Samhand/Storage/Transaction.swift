@@ -7,7 +7,9 @@ import Foundation
 /// commits nothing. Texts, ids, set elements and map keys are stored in
 /// Unicode NFC, so `ø` typed on macOS and on Windows is the same letter.
 public struct Transaction: Sendable {
+  /// The schema the writes are checked against: the store's.
   public let schema: Schema
+  /// The edits made so far, checked and in canonical form, in the order made.
   public private(set) var edits: [Edit] = []
 
   init(schema: Schema) { self.schema = schema }
@@ -49,9 +51,13 @@ public struct Transaction: Sendable {
     var conformed = Transaction.normalized(value)
     if let kind = definition.values {
       conformed = try Schema.conform(conformed, to: kind, collection: collection, recordID: record.id, field: "\(field).\(key)")
-    } else if case .number(let double) = conformed, !double.isFinite {
-      throw SamhandError(.schemaViolation, "\(record) field '\(field).\(key)': numbers must be finite",
-        collection: collection, recordID: record.id, field: field)
+    } else if case .number(let double) = conformed {
+      guard double.isFinite else {
+        throw SamhandError(.schemaViolation, "\(record) field '\(field).\(key)': numbers must be finite",
+          collection: collection, recordID: record.id, field: field)
+      }
+      // -0.0 and 0.0 are one value and must have one encoding.
+      if double == 0 { conformed = .number(0) }
     }
     edits.append(.put(record, field: field, key: key, value: conformed))
   }

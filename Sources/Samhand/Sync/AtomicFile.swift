@@ -13,7 +13,9 @@ enum AtomicFile {
   static let temporaryPrefix = ".samhand-"
   static let temporarySuffix = ".tmp"
 
-  /// Writes `bytes` to `url` atomically, replacing any file there.
+  /// Writes `bytes` to `url` atomically, replacing any file there; with
+  /// `replace` false, only creates the file if nothing is there (an
+  /// existing file is left as it is, and that is not an error).
   ///
   /// - Throws: `SamhandError.io` naming the file and the system's reason
   ///   (for example a full disk or a read-only folder). The destination is

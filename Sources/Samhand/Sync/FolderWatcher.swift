@@ -16,6 +16,12 @@ public struct WatchOptions: Sendable, Hashable {
   /// Whether to use the system's file events (inotify on Linux) as well as polling.
   public var useFileEvents: Bool
 
+  /// Creates watch options.
+  ///
+  /// - Parameters:
+  ///   - debounce: how long to wait after a change before syncing.
+  ///   - pollInterval: how often to look at the folder in any case.
+  ///   - useFileEvents: whether to use the system's file events too.
   public init(debounce: Duration = .seconds(1), pollInterval: Duration = .seconds(30), useFileEvents: Bool = true) {
     self.debounce = debounce
     self.pollInterval = pollInterval
@@ -26,8 +32,8 @@ public struct WatchOptions: Sendable, Hashable {
 extension Store {
   /// Syncs now, then again whenever other offices' files appear in the folder.
   ///
-  /// New files are noticed through file events where the system offers
-  /// them (inotify on Linux) and by looking at the folder every
+  /// New files are noticed through file events where Samhand uses them
+  /// (inotify, on Linux only) and by looking at the folder every
   /// `pollInterval` in any case, since network shares often report
   /// nothing. Syncs are debounced. The stream yields each sync's report
   /// and ends when the consumer stops iterating or its task is cancelled;

@@ -6,8 +6,10 @@ import Foundation
 /// each sync. Two offices at the same frontier must report the same
 /// snapshot hash; `status` and `verify` flag those that do not.
 public struct Head: Sendable, Hashable {
+  /// The head file format version this Samhand writes; newer ones are refused.
   public static let formatVersion = 1
 
+  /// The office whose head this is: the only one that writes it.
   public var office: ReplicaID
   /// Every changeset the office had applied.
   public var frontier: VersionVector
@@ -16,6 +18,7 @@ public struct Head: Sendable, Hashable {
   /// When the head was written (milliseconds since 1970), for display only.
   public var timestamp: Int64
 
+  /// Creates a head from its parts, without checking them.
   public init(office: ReplicaID, frontier: VersionVector, snapshotHash: String, timestamp: Int64) {
     self.office = office
     self.frontier = frontier
@@ -106,12 +109,15 @@ extension SharedFolder {
 public struct FolderProblem: Sendable, Hashable, CustomStringConvertible {
   /// The path relative to the shared folder.
   public var path: String
+  /// What is wrong, in words.
   public var reason: String
 
+  /// Creates a problem for a path relative to the shared folder.
   public init(path: String, reason: String) {
     self.path = path
     self.reason = reason
   }
 
+  /// The problem as `path: reason`.
   public var description: String { "\(path): \(reason)" }
 }

@@ -9,12 +9,14 @@ public struct FolderVerification: Sendable, Hashable {
   public var changesets: Int = 0
   /// Offices with at least one changeset.
   public var offices: [ReplicaID] = []
+  /// The heads that could be read, in file name order.
   public var heads: [Head] = []
   /// Groups of offices at the same frontier whose snapshot hashes differ.
   public var divergentHeads: [[Head]] = []
   /// Names passed over: temporary files and files Samhand does not own.
   public var ignored: Int = 0
 
+  /// Whether the check found no problem.
   public var isSound: Bool { problems.isEmpty }
 }
 

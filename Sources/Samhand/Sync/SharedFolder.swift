@@ -11,6 +11,7 @@ import Foundation
 /// A replica writes only under its own office's names, always to a
 /// temporary name first. Readers pass over names they do not own.
 public struct SharedFolder: Sendable, Hashable {
+  /// The folder's location, as a standardised file URL.
   public let url: URL
 
   /// The folder layout version written in `samhand.json`.
@@ -19,14 +20,20 @@ public struct SharedFolder: Sendable, Hashable {
   static let changesetsDirectory = "changesets"
   static let headsDirectory = "heads"
 
+  /// Refers to the shared folder at `url`; nothing is read or checked yet.
   public init(_ url: URL) { self.url = url.standardizedFileURL }
 
   /// What `samhand.json` says: which store this folder belongs to, and its schema.
   public struct Identity: Sendable, Hashable {
+    /// The store the folder belongs to.
     public var storeID: StoreID
+    /// The folder layout version: the one `samhand.json` states, or this
+    /// Samhand's for a new identity.
     public var formatVersion: Int
+    /// The store's schema.
     public var schema: Schema
 
+    /// Creates an identity in this Samhand's folder layout version.
     public init(storeID: StoreID, schema: Schema) {
       self.storeID = storeID
       self.formatVersion = SharedFolder.formatVersion
@@ -90,14 +97,24 @@ public struct SharedFolder: Sendable, Hashable {
 
   /// Reads and checks `samhand.json`.
   ///
-  /// - Throws: `SamhandError.storeNotFound` when it is missing,
-  ///   `.unsupportedFormat` for a newer layout, `.invalidArgument` when malformed.
+  /// - Throws: `SamhandError.storeNotFound` when it is missing, `.io` when
+  ///   it cannot be read, `.unsupportedFormat` for a newer layout,
+  ///   `.invalidArgument` when malformed, `.invalidSchema` when the schema
+  ///   in it is.
   public func identity() throws -> Identity {
     guard FileManager.default.fileExists(atPath: identityURL.path) else {
       throw SamhandError(.storeNotFound, "\(url.path) has no \(SharedFolder.identityFileName): not a Samhand folder", fileURL: identityURL)
     }
     let bytes = try AtomicFile.read(identityURL)
     return try SharedFolder.decodeIdentity(bytes, fileURL: identityURL)
+  }
+
+  /// Reads `samhand.json` from its bytes, checking every field.
+  ///
+  /// - Throws: `SamhandError.unsupportedFormat` for a newer layout,
+  ///   `.invalidArgument` when malformed, `.invalidSchema` for a bad schema.
+  public static func identity(json bytes: [UInt8], fileURL: URL? = nil) throws -> Identity {
+    try decodeIdentity(bytes, fileURL: fileURL)
   }
 
   static func decodeIdentity(_ bytes: [UInt8], fileURL: URL?) throws -> Identity {

@@ -30,6 +30,7 @@ public struct SyncReport: Sendable, Hashable {
 
 /// Two different changesets claiming one office and sequence number.
 public struct Collision: Sendable, Hashable, CustomStringConvertible {
+  /// The id both changesets claim.
   public var changeset: Changeset.ID
   /// SHA-256 (hex) of the changeset this replica holds, or of the first one seen.
   public var knownHash: String
@@ -38,6 +39,7 @@ public struct Collision: Sendable, Hashable, CustomStringConvertible {
   /// The other file, relative to the shared folder.
   public var path: String
 
+  /// The collision in words, for people; the wording may change between versions.
   public var description: String {
     "\(changeset): two different changesets (\(knownHash.prefix(12)) and \(otherHash.prefix(12)) in \(path)); two installations may be writing as '\(changeset.author)'"
   }
@@ -45,9 +47,20 @@ public struct Collision: Sendable, Hashable, CustomStringConvertible {
 
 /// Progress of a long sync, for a progress bar.
 public struct SyncProgress: Sendable, Hashable {
-  public enum Phase: String, Sendable { case listing, publishing, reading, applying, finishing }
+  /// A step of a sync.
+  public enum Phase: String, Sendable {
+    /// The steps, in the order a sync goes through them: `listing` the
+    /// folder's files, `reading` and checking new ones, `applying` them,
+    /// `publishing` this office's changesets, and `finishing` (the
+    /// snapshot hash and the head).
+    case listing, publishing, reading, applying, finishing
+  }
+  /// The phase the sync is in.
   public var phase: Phase
+  /// How many of the phase's items are done: files read or applied,
+  /// changesets published.
   public var done: Int
+  /// How many items the phase has; zero while listing.
   public var total: Int
 }
 
