@@ -109,14 +109,6 @@ public struct SharedFolder: Sendable, Hashable {
     return try SharedFolder.decodeIdentity(bytes, fileURL: identityURL)
   }
 
-  /// Reads `samhand.json` from its bytes, checking every field.
-  ///
-  /// - Throws: `SamhandError.unsupportedFormat` for a newer layout,
-  ///   `.invalidArgument` when malformed, `.invalidSchema` for a bad schema.
-  public static func identity(json bytes: [UInt8], fileURL: URL? = nil) throws -> Identity {
-    try decodeIdentity(bytes, fileURL: fileURL)
-  }
-
   static func decodeIdentity(_ bytes: [UInt8], fileURL: URL?) throws -> Identity {
     func malformed(_ detail: String) -> SamhandError {
       SamhandError(.invalidArgument, "\(identityFileName) is malformed: \(detail)", fileURL: fileURL)
@@ -205,3 +197,15 @@ public struct SharedFolder: Sendable, Hashable {
   }
 }
 
+extension SharedFolder.Identity {
+  /// Reads `samhand.json` from its bytes, checking every field.
+  ///
+  /// - Parameters:
+  ///   - bytes: the file's contents.
+  ///   - fileURL: where they came from, for error messages.
+  /// - Throws: `SamhandError.unsupportedFormat` for a newer layout,
+  ///   `.invalidArgument` when malformed, `.invalidSchema` for a bad schema.
+  public init(json bytes: [UInt8], fileURL: URL? = nil) throws {
+    self = try SharedFolder.decodeIdentity(bytes, fileURL: fileURL)
+  }
+}
