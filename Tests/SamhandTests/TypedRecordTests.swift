@@ -579,4 +579,21 @@ final class TypedRecordTests: XCTestCase {
       }
     }
   }
+
+  func testSave_commitsOnlyOverTheRecordAsRead() throws {
+    let directory = TemporaryDirectory("stale")
+    let store = try Store.create(
+      folder: SharedFolder(directory.path("folder")), at: directory.path("store"), replica: "ks", schema: .planning)
+    try store.transact { try $0.set("cases", "sak-1", "status", .text("ny")) }
+    let read = try store.record("cases", "sak-1")
+    // A sync (here: another write) lands between the read and the commit.
+    try store.transact { try $0.set("cases", "sak-1", "status", .text("avsluttet")) }
+    XCTAssertThrowsError(
+      try store.transact(expecting: (RecordRef("cases", "sak-1"), read)) { try $0.set("cases", "sak-1", "notes", .text("x")) }
+    ) { error in XCTAssertTrue(error is Store.StaleRead, "\(error)") }
+    XCTAssertNil(try store.record("cases", "sak-1")?.fields["notes"], "nothing was committed")
+    let fresh = try store.record("cases", "sak-1")
+    XCTAssertNotNil(
+      try store.transact(expecting: (RecordRef("cases", "sak-1"), fresh)) { try $0.set("cases", "sak-1", "notes", .text("x")) })
+  }
 }

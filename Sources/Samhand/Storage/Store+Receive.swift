@@ -44,20 +44,34 @@ extension Store {
   /// A transaction with a given wall-clock time, for fixed scenarios such as golden files.
   @discardableResult
   package func transact(timestamp: Int64, _ body: (inout Transaction) throws -> Void) throws -> Changeset? {
+    try transact(timestamp: timestamp, expecting: nil, body)
+  }
+
+  /// A read of a record went stale before the write that depended on it committed.
+  package struct StaleRead: Error {}
+
+  /// A transaction that commits only if `expecting`'s record still reads
+  /// as given, inside the write; otherwise it throws `StaleRead` and
+  /// commits nothing. For read-modify-write such as saving a typed record.
+  package func transact(
+    timestamp: Int64 = Int64((Date().timeIntervalSince1970 * 1000).rounded()),
+    expecting: (RecordRef, Record?)?, _ body: (inout Transaction) throws -> Void
+  ) throws -> Changeset? {
     var transaction = Transaction(schema: schema)
     try body(&transaction)
     guard !transaction.edits.isEmpty else { return nil }
     let edits = transaction.edits
-    guard hasObservers else { return try commit(edits, timestamp: timestamp) }
+    guard hasObservers else { return try commit(edits, timestamp: timestamp, expecting: expecting) }
     let before = try conflicts(of: Array(Set(edits.map(\.record))))
-    let changeset = try commit(edits, timestamp: timestamp)
+    let changeset = try commit(edits, timestamp: timestamp, expecting: expecting)
     try notify(.local, changesets: [changeset.id], conflictsBefore: before)
     return changeset
   }
 
   /// Stores and applies one local changeset in one database transaction.
-  private func commit(_ edits: [Edit], timestamp: Int64) throws -> Changeset {
+  private func commit(_ edits: [Edit], timestamp: Int64, expecting: (RecordRef, Record?)?) throws -> Changeset {
     try write { db in
+      if let (ref, expected) = expecting, try loadRecord(ref, db) != expected { throw StaleRead() }
       let frontier = try Store.readFrontier(db)
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
       let changeset = Changeset(

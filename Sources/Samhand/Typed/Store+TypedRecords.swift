@@ -31,8 +31,21 @@ extension Store {
   @discardableResult
   public func save<T: TypedRecord>(_ record: T) throws -> Changeset? {
     try schema.checkCollection(T.collection, recordID: record.id)
-    let current = try self.record(T.collection, record.id)
-    return try transact { transaction in try transaction.save(record, over: current) }
+    // Read, diff, and commit only if the record did not change in between
+    // (a sync landing at that moment): otherwise read and diff again, so a
+    // concurrent write is never superseded unseen.
+    for _ in 0..<10 {
+      let current = try self.record(T.collection, record.id)
+      let ref = RecordRef(T.collection, current?.id ?? record.id.precomposedStringWithCanonicalMapping)
+      do {
+        return try transact(expecting: (ref, current)) { transaction in try transaction.save(record, over: current) }
+      } catch is StaleRead {
+        continue
+      }
+    }
+    throw SamhandError(
+      .storage, "\(T.collection)/\(record.id) kept changing while it was being saved; try again",
+      collection: T.collection, recordID: record.id)
   }
 
   /// Reads a typed record, or returns nil when the record does not exist
