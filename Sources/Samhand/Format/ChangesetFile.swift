@@ -17,7 +17,11 @@ public enum ChangesetFile {
   public static let fileExtension = "changeset"
   static let magic: [UInt8] = Array("SHCS\r\n".utf8) + [0x1A, 0x0A]
   /// No changeset payload may inflate to more than this.
-  static let maximumPayloadSize = 512 * 1024 * 1024
+  static let maximumPayloadSize = 256 * 1024 * 1024
+  /// No changeset may hold more edits than this. An edit takes about 100
+  /// bytes in memory but as few as 3 in a payload, so without a limit a
+  /// small hostile file could make a reader allocate gigabytes.
+  public static let maximumEditCount = 2_000_000
   static let digestSize = 32
 
   /// The file name of a changeset: its sequence number, zero-padded to 12 digits.
@@ -313,9 +317,13 @@ public enum ChangesetFile {
   }
 
   static func decodeEdits(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> [Edit] {
+    let countOffset = reader.offset
     let count = try reader.count(minimumSize: 3)
+    guard count <= maximumEditCount else {
+      throw BinaryReader.Failure(message: "\(count) edits exceed the limit of \(maximumEditCount)", offset: countOffset)
+    }
     var edits: [Edit] = []
-    edits.reserveCapacity(count)
+    edits.reserveCapacity(min(count, 4096))
     for _ in 0..<count {
       let at = reader.offset
       let tag = try reader.byte()

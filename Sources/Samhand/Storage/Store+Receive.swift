@@ -61,6 +61,11 @@ extension Store {
     try body(&transaction)
     guard !transaction.edits.isEmpty else { return nil }
     let edits = transaction.edits
+    guard edits.count <= ChangesetFile.maximumEditCount - 100_000 else {
+      throw SamhandError(
+        .invalidArgument,
+        "a transaction may hold at most \(ChangesetFile.maximumEditCount - 100_000) edits, this one has \(edits.count): split it into several")
+    }
     guard hasObservers else { return try commit(edits, timestamp: timestamp, expecting: expecting) }
     let before = try conflicts(of: Array(Set(edits.map(\.record))))
     let changeset = try commit(edits, timestamp: timestamp, expecting: expecting)
@@ -77,6 +82,11 @@ extension Store {
       let changeset = Changeset(
         storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
         lamport: lamport + 1, timestamp: timestamp, edits: edits + (try preservingEdits(for: edits, db)))
+      guard changeset.edits.count <= ChangesetFile.maximumEditCount else {
+        throw SamhandError(
+          .invalidArgument,
+          "the transaction grew to \(changeset.edits.count) edits, over the limit of \(ChangesetFile.maximumEditCount): split it")
+      }
       let bytes = ChangesetFile.encode(changeset)
       try applyEffects(of: changeset, db)
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)

@@ -117,6 +117,7 @@ public struct SharedFolder: Sendable, Hashable {
     do { json = try JSONValue.parse(Data(bytes)) } catch let error as SamhandError { throw malformed(error.message) }
     guard case .object(let top) = json else { throw malformed("expected an object") }
     guard case .integer(let format)? = top["format"] else { throw malformed("missing 'format'") }
+    guard format >= 1 else { throw malformed("'format' must be 1 or more") }
     guard format <= Int64(formatVersion) else {
       throw SamhandError(
         .unsupportedFormat,

@@ -1,0 +1,161 @@
+// libFuzzer entry point for every decoder that reads the shared folder.
+//
+// The first byte of an input picks the decoder (modulo the number of
+// targets); the rest is what the decoder reads:
+//
+//   0  changeset file, as it is
+//   1  changeset file with its whole-file SHA-256 recomputed, so that
+//      mutations reach the header, signature block and inflate
+//   2  changeset file built by the harness from a fuzzed header and an
+//      uncompressed payload (see `ChangesetBuilder`), so that mutations
+//      reach the edits
+//   3  head file (`heads/<office>.json`)
+//   4  `samhand.json`
+//   5  schema JSON
+//
+// A decoder may throw; it must not crash, hang or allocate without bound
+// (`Tools/fuzz.sh` runs libFuzzer with `-rss_limit_mb`, `-malloc_limit_mb`
+// and `-timeout`). What decodes must also survive a round trip through its
+// encoder unchanged, otherwise the harness stops with a message.
+//
+// No `@main` and no top-level code: libFuzzer provides `main`.
+
+import Crypto
+import Foundation
+import Samhand
+
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func samhandFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+  guard let data, size > 0 else { return 0 }
+  let input = FuzzInput(Array(UnsafeBufferPointer(start: data, count: size)))
+  switch input.target {
+  case .changeset, .sealedChangeset, .builtChangeset: checkChangeset(input.decoderBytes)
+  case .head: checkHead(input.decoderBytes)
+  case .identity: checkIdentity(input.decoderBytes)
+  case .schema: checkSchema(input.decoderBytes)
+  }
+  return 0
+}
+
+/// Runs a tool instead of fuzzing when `SAMHAND_FUZZ_TOOL` is set (see
+/// `Tools.run`); libFuzzer calls this once before anything else.
+@_cdecl("LLVMFuzzerInitialize")
+public func samhandFuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: UnsafeMutableRawPointer?) -> CInt {
+  let environment = ProcessInfo.processInfo.environment
+  guard let tool = environment["SAMHAND_FUZZ_TOOL"] else { return 0 }
+  do {
+    try Tools.run(tool, environment: environment)
+    exit(0)
+  } catch {
+    FileHandle.standardError.write(Data("samhand-fuzz: \(tool): \(error)\n".utf8))
+    exit(2)
+  }
+}
+
+// MARK: - Inputs
+
+/// Which decoder an input is for.
+enum FuzzTarget: UInt8, CaseIterable {
+  case changeset, sealedChangeset, builtChangeset, head, identity, schema
+
+  /// The file name extension of what the decoder reads, for reproducers.
+  var fileExtension: String {
+    switch self {
+    case .changeset, .sealedChangeset, .builtChangeset: "changeset"
+    case .head: "head.json"
+    case .identity: "samhand.json"
+    case .schema: "schema.json"
+    }
+  }
+}
+
+/// One fuzzer input: a target byte, then the target's bytes.
+struct FuzzInput {
+  var target: FuzzTarget
+  var body: ArraySlice<UInt8>
+
+  init(_ bytes: [UInt8]) {
+    target = FuzzTarget(rawValue: (bytes.first ?? 0) % UInt8(FuzzTarget.allCases.count))!
+    body = bytes.dropFirst()
+  }
+
+  init(target: FuzzTarget, body: [UInt8]) {
+    self.target = target
+    self.body = body[...]
+  }
+
+  var bytes: [UInt8] { [target.rawValue] + body }
+
+  /// The bytes the decoder is given: what a file in the folder would hold.
+  var decoderBytes: [UInt8] {
+    switch target {
+    case .changeset, .head, .identity, .schema: Array(body)
+    case .sealedChangeset: sealed(Array(body))
+    case .builtChangeset: ChangesetBuilder.build(from: body)
+    }
+  }
+}
+
+/// The bytes with their last 32 replaced by the SHA-256 of the rest, as a
+/// writer of a changeset file would end it.
+func sealed(_ bytes: [UInt8]) -> [UInt8] {
+  guard bytes.count >= 32 else { return bytes }
+  let content = bytes.dropLast(32)
+  return Array(content) + Array(SHA256.hash(data: content))
+}
+
+// MARK: - Checks
+
+func checkChangeset(_ bytes: [UInt8]) {
+  _ = try? ChangesetFile.decodeHeader(bytes)
+  _ = try? ChangesetFile.signedBytes(of: bytes)
+  guard let changeset = try? ChangesetFile.decode(bytes) else { return }
+  let again: Changeset
+  do {
+    again = try ChangesetFile.decode(ChangesetFile.encode(changeset))
+  } catch {
+    fatalError("a decoded changeset does not decode after encoding: \(error)")
+  }
+  guard again == changeset else {
+    fatalError("a changeset changes in an encode/decode round trip:\n\(changeset)\n\(again)")
+  }
+}
+
+func checkHead(_ bytes: [UInt8]) {
+  guard let head = try? Head(json: bytes) else { return }
+  let again: Head
+  do {
+    again = try Head(json: [UInt8](head.canonicalJSON))
+  } catch {
+    fatalError("a decoded head does not decode from its canonical JSON: \(error)")
+  }
+  guard again == head else { fatalError("a head changes in a round trip:\n\(head)\n\(again)") }
+}
+
+func checkIdentity(_ bytes: [UInt8]) {
+  guard let identity = try? SharedFolder.Identity(json: bytes) else { return }
+  let again: SharedFolder.Identity
+  do {
+    again = try SharedFolder.Identity(json: [UInt8](identity.canonicalJSON))
+  } catch {
+    fatalError("a decoded samhand.json does not decode from its canonical JSON: \(error)")
+  }
+  guard again == identity else { fatalError("samhand.json changes in a round trip:\n\(identity)\n\(again)") }
+}
+
+func checkSchema(_ bytes: [UInt8]) {
+  guard let schema = try? Schema(json: Data(bytes)) else { return }
+  let again: Schema
+  do {
+    again = try Schema(json: schema.canonicalJSON)
+  } catch {
+    fatalError("a decoded schema does not decode from its canonical JSON: \(error)")
+  }
+  guard again == schema else { fatalError("a schema changes in a round trip:\n\(schema)\n\(again)") }
+}

@@ -1,0 +1,121 @@
+import Crypto
+import Foundation
+import Samhand
+
+/// What `Tools/fuzz.sh` asks of the harness besides fuzzing, through the
+/// environment (libFuzzer owns the command line):
+///
+/// - `SAMHAND_FUZZ_TOOL=seeds`: writes a seed corpus to `SAMHAND_FUZZ_OUT`
+///   from the golden shared folder `SAMHAND_FUZZ_GOLDEN` (its changesets and
+///   `samhand.json`, heads made from its changesets and, when it is there,
+///   the golden snapshot next to it) and the schema file `SAMHAND_FUZZ_SCHEMA`.
+/// - `SAMHAND_FUZZ_TOOL=materialize`: writes the bytes the decoder was given
+///   for the fuzzer input `SAMHAND_FUZZ_IN` to `SAMHAND_FUZZ_OUT` plus an
+///   extension naming the decoder (`.changeset`, `.head.json`,
+///   `.samhand.json`, `.schema.json`), and prints that path.
+enum Tools {
+  struct Failure: Error, CustomStringConvertible {
+    var description: String
+  }
+
+  static func run(_ tool: String, environment: [String: String]) throws {
+    func value(_ name: String) throws -> String {
+      guard let value = environment[name], !value.isEmpty else { throw Failure(description: "\(name) is not set") }
+      return value
+    }
+    switch tool {
+    case "seeds":
+      let count = try writeSeeds(
+        golden: URL(fileURLWithPath: try value("SAMHAND_FUZZ_GOLDEN")),
+        schema: URL(fileURLWithPath: try value("SAMHAND_FUZZ_SCHEMA")),
+        to: URL(fileURLWithPath: try value("SAMHAND_FUZZ_OUT")))
+      print("samhand-fuzz: wrote \(count) seeds")
+    case "materialize":
+      let input = FuzzInput(try read(URL(fileURLWithPath: try value("SAMHAND_FUZZ_IN"))))
+      let path = try value("SAMHAND_FUZZ_OUT") + "." + input.target.fileExtension
+      try Data(input.decoderBytes).write(to: URL(fileURLWithPath: path))
+      print(path)
+    default:
+      throw Failure(description: "unknown tool '\(tool)' (known: seeds, materialize)")
+    }
+  }
+
+  static func read(_ url: URL) throws -> [UInt8] { [UInt8](try Data(contentsOf: url)) }
+
+  // MARK: - Seeds
+
+  static func writeSeeds(golden: URL, schema: URL, to corpus: URL) throws -> Int {
+    let manager = FileManager.default
+    try manager.createDirectory(at: corpus, withIntermediateDirectories: true)
+    var count = 0
+    func seed(_ name: String, _ target: FuzzTarget, _ body: [UInt8]) throws {
+      let input = FuzzInput(target: target, body: body)
+      // A seed that does not decode would only teach the fuzzer errors.
+      do {
+        switch target {
+        case .changeset, .sealedChangeset, .builtChangeset: _ = try ChangesetFile.decode(input.decoderBytes)
+        case .head: _ = try Head(json: input.decoderBytes)
+        case .identity: _ = try SharedFolder.Identity(json: input.decoderBytes)
+        case .schema: _ = try Schema(json: Data(input.decoderBytes))
+        }
+      } catch {
+        throw Failure(description: "seed \(name) for target \(target) does not decode: \(error)")
+      }
+      try Data(input.bytes).write(to: corpus.appendingPathComponent("seed-\(target.rawValue)-\(name)"))
+      count += 1
+    }
+
+    // Changesets: as they are, for resealing, and as builder input.
+    var changesets: [Changeset] = []
+    let changesetsURL = golden.appendingPathComponent("changesets")
+    for office in try manager.contentsOfDirectory(atPath: changesetsURL.path).sorted() {
+      let officeURL = changesetsURL.appendingPathComponent(office)
+      for name in try manager.contentsOfDirectory(atPath: officeURL.path).sorted() where name.hasSuffix(".changeset") {
+        let bytes = try read(officeURL.appendingPathComponent(name))
+        let label = "\(office)-\(name)"
+        try seed(label, .changeset, bytes)
+        try seed(label, .sealedChangeset, bytes)
+        guard let body = ChangesetBuilder.body(of: bytes) else {
+          throw Failure(description: "golden changeset \(office)/\(name) does not decode")
+        }
+        try seed(label, .builtChangeset, body)
+        var stored = body
+        stored[0] = 1  // the same, stored uncompressed
+        try seed(label + "-stored", .builtChangeset, stored)
+        changesets.append(try ChangesetFile.decode(bytes))
+      }
+    }
+    guard !changesets.isEmpty else { throw Failure(description: "no changesets under \(changesetsURL.path)") }
+
+    // samhand.json, and its schema in canonical form.
+    let identityBytes = try read(golden.appendingPathComponent("samhand.json"))
+    try seed("samhand.json", .identity, identityBytes)
+    let identity = try SharedFolder.Identity(json: identityBytes)
+    try seed("canonical", .schema, [UInt8](identity.schema.canonicalJSON))
+    try seed("schema.json", .schema, try read(schema))
+
+    // Heads, as offices would write them for the golden folder.
+    var frontier = VersionVector()
+    for changeset in changesets {
+      frontier[changeset.author] = max(frontier[changeset.author], changeset.sequence)
+    }
+    let snapshotURL = golden.deletingLastPathComponent().appendingPathComponent("snapshot.json")
+    let snapshotHash = hex(SHA256.hash(data: (try? read(snapshotURL)) ?? []))
+    let latest = changesets.map(\.timestamp).max() ?? 0
+    for (index, office) in Set(changesets.map(\.author)).sorted().enumerated() {
+      let full = Head(office: office, frontier: frontier, snapshotHash: snapshotHash, timestamp: latest + Int64(index))
+      try seed("\(office)", .head, [UInt8](full.canonicalJSON))
+      var own = VersionVector()
+      own[office] = frontier[office]
+      let alone = Head(
+        office: office, frontier: own, snapshotHash: hex(SHA256.hash(data: Array(office.rawValue.utf8))),
+        timestamp: latest - 86_400_000)
+      try seed("\(office)-alone", .head, [UInt8](alone.canonicalJSON))
+    }
+    return count
+  }
+
+  static func hex<Bytes: Sequence>(_ bytes: Bytes) -> String where Bytes.Element == UInt8 {
+    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+  }
+}

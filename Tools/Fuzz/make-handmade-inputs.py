@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""Writes the hand-made nasty inputs in Fixtures/fuzz-regressions/.
+
+Each is a file a hostile or broken office could drop into the shared
+folder. FuzzRegressionTests feeds every file there to every decoder; they
+must throw (or succeed) without crashing, hanging or allocating without
+bound. The files are committed; run this again only to change them:
+
+    python3 Tools/Fuzz/make-handmade-inputs.py
+
+The changeset layout follows Docs/FORMATS.md, section 2.
+"""
+import hashlib
+import os
+import struct
+import zlib
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Fixtures", "fuzz-regressions")
+MAGIC = b"SHCS\r\n\x1a\n"
+STORE = b"5a3d0c1e-2b4f-4e6a-9c7d-8e1f2a3b4c5d"
+DEPTH = 10_000  # JSON nesting, far beyond any parser's limit and a recursive decoder's stack
+
+
+def varint(value):
+    out = bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def string(data):
+    return varint(len(data)) + data
+
+
+def header_prefix(author=b"ks", sequence=1, store=STORE):
+    """flags, store id, author, sequence, lamport, time, dependencies."""
+    dependencies = varint(0) if sequence == 1 else varint(1) + string(author) + varint(sequence - 1)
+    return varint(0) + string(store) + string(author) + varint(sequence) + varint(1) + varint(2 * 1_780_000_000_000) + dependencies
+
+
+def changeset(prefix, payload, payload_size=None, compressed=None, signatures=b"\x00", header_length=None, seal=True):
+    """A changeset file; by default every size and hash is right."""
+    if compressed is None:
+        compressed = zlib.compress(payload, 6)
+    header = prefix + varint(len(payload) if payload_size is None else payload_size)
+    header += varint(len(compressed)) + hashlib.sha256(payload).digest()
+    body = MAGIC + struct.pack(">HI", 1, len(header) if header_length is None else header_length) + header
+    body += compressed + struct.pack(">I", len(signatures)) + signatures
+    return body + (hashlib.sha256(body).digest() if seal else b"\x00" * 32)
+
+
+def touch(collection=b"cases", record=b"sak-1"):
+    return b"\x06" + string(collection) + string(record)
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), "wb") as handle:
+        handle.write(data)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    one_edit = varint(1) + touch()
+
+    # Changesets: declared lengths far beyond the file.
+    write("handmade-huge-header-length.changeset",
+          changeset(header_prefix(), one_edit, header_length=0xFFFFFFFF))
+    write("handmade-huge-string-length.changeset",
+          changeset(varint(0) + varint(1 << 62) + STORE + string(b"ks") + varint(1) + varint(1) + varint(0) + varint(0),
+                    one_edit))
+    write("handmade-huge-dependency-count.changeset",
+          changeset(varint(0) + string(STORE) + string(b"ks") + varint(2) + varint(1) + varint(0) + varint((1 << 63) - 1),
+                    one_edit))
+    write("handmade-huge-signature-count.changeset",
+          changeset(header_prefix(), one_edit, signatures=varint((1 << 64) - 1)))
+    write("handmade-huge-signature-length.changeset",
+          changeset(header_prefix(), one_edit, signatures=varint(1) + string(b"key") + varint(1 << 40) + b"\x00" * 64))
+    write("handmade-huge-edit-count.changeset",
+          changeset(header_prefix(), varint((1 << 64) - 1) + touch()))
+    write("handmade-huge-string-in-edit.changeset",
+          changeset(header_prefix(), varint(1) + b"\x06" + varint(1 << 50) + b"cases" + string(b"sak-1")))
+    write("handmade-payload-size-over-limit.changeset",
+          changeset(header_prefix(), one_edit, payload_size=(1 << 64) - 1))
+
+    # Zlib bombs: 16 MiB of zeros in ~16 KB, with payload sizes that lie.
+    bomb_payload = b"\x00" * (16 << 20)
+    bomb = zlib.compress(bomb_payload, 9)
+    write("handmade-zlib-bomb-says-small.changeset",
+          changeset(header_prefix(), bomb_payload, payload_size=1000, compressed=bomb))
+    write("handmade-zlib-bomb-says-huge.changeset",
+          changeset(header_prefix(), bomb_payload, payload_size=512 << 20, compressed=bomb))
+    write("handmade-zlib-bomb-says-one-more.changeset",
+          changeset(header_prefix(), bomb_payload, payload_size=len(bomb_payload) + 1, compressed=bomb))
+    truncated = zlib.compress(b"\x00" * (32 << 20), 9)
+    truncated = truncated[:-64]
+    write("handmade-zlib-bomb-truncated.changeset",
+          changeset(header_prefix(), b"\x00" * (32 << 20), compressed=truncated))
+    # A stream with stray bytes after its end, and one that is not zlib at all.
+    write("handmade-zlib-stray-bytes.changeset",
+          changeset(header_prefix(), one_edit, compressed=zlib.compress(one_edit) + b"\x00\x01"))
+    write("handmade-zlib-garbage.changeset",
+          changeset(header_prefix(), one_edit, compressed=b"\x78\x9c" + bytes(range(256)) * 4))
+
+    # Payloads whose sizes and hashes are right, with an edit count close to
+    # the payload size: 64 MiB of payload that decodes to ~22 million edits.
+    # The first is zeros after the count (the decoder fails at the second
+    # edit, after reserving room for all of them); the second is that many
+    # touches of an empty record, which all decode.
+    count = ((64 << 20) - 4) // 3  # the count itself takes 4 bytes
+    reserve = varint(count) + b"\x00" * ((64 << 20) - len(varint(count)))
+    write("handmade-edit-count-reserve.changeset", changeset(header_prefix(), reserve, compressed=zlib.compress(reserve, 9)))
+    touches = varint(count) + b"\x06\x00\x00" * count
+    write("handmade-many-empty-touches.changeset", changeset(header_prefix(), touches, compressed=zlib.compress(touches, 9)))
+
+    # Invalid UTF-8: in the author, and in an edit's text value.
+    write("handmade-invalid-utf8-author.changeset",
+          changeset(varint(0) + string(STORE) + string(b"k\xffs") + varint(1) + varint(1) + varint(0) + varint(0), one_edit))
+    bad_text = varint(1) + b"\x01" + string(b"cases") + string(b"sak-1") + string(b"title") + b"\x05" + string(b"\xed\xa0\x80\xc0\xaf")
+    write("handmade-invalid-utf8-text.changeset", changeset(header_prefix(), bad_text))
+
+    # JSON nested 100,000 deep, where each decoder expects an object.
+    nested_array = b"[" * DEPTH + b"]" * DEPTH
+    nested_object = b'{"a":' * DEPTH + b"1" + b"}" * DEPTH
+    write("handmade-deep-array.head.json", nested_array)
+    write("handmade-deep-frontier.head.json",
+          b'{"format":1,"office":"ks","frontier":' + nested_object + b',"snapshot":"' + b"0" * 64 + b'","time_ms":1}')
+    write("handmade-deep-schema.samhand.json",
+          b'{"changeset_format":1,"format":1,"store_id":"' + STORE + b'","schema":' + nested_object + b"}")
+    write("handmade-deep-fields.schema.json", b'{"collections":{"cases":{"fields":' + nested_object + b"}}}")
+    write("handmade-deep-mixed.schema.json", b'{"collections":' + b'[{"a":' * (DEPTH // 2) + b"0" + b"}]" * (DEPTH // 2) + b"}")
+
+    # Invalid UTF-8 and lone surrogates in JSON strings and keys.
+    write("handmade-invalid-utf8.head.json",
+          b'{"format":1,"office":"k\xc0\xafs","frontier":{"\xff\xfe":1},"snapshot":"' + b"0" * 64 + b'","time_ms":1}')
+    write("handmade-lone-surrogate.samhand.json",
+          b'{"changeset_format":1,"format":1,"store_id":"\\ud800' + STORE[6:] + b'","schema":{"collections":{}}}')
+    write("handmade-invalid-utf8.schema.json",
+          b'{"collections":{"cases":{"description":"\xed\xa0\x80","fields":{"title":"text\xff"}}}}')
+    # Numbers at and past the edges of Int64 and Double (the second head is valid).
+    write("handmade-extreme-numbers.head.json",
+          b'{"format":-9223372036854775808,"office":"ks","frontier":{"ks":9223372036854775807,"kdd":1e999},'
+          b'"snapshot":"' + b"a" * 64 + b'","time_ms":-9223372036854775808}')
+    write("handmade-extreme-time.head.json",
+          b'{"format":1,"office":"ks","frontier":{"ks":9223372036854775807},'
+          b'"snapshot":"' + b"a" * 64 + b'","time_ms":9223372036854775807}')
+
+
+if __name__ == "__main__":
+    main()
