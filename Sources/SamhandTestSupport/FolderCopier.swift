@@ -98,4 +98,11 @@ public struct SeededRandom: RandomNumberGenerator {
   public mutating func shuffle<T>(_ array: inout [T]) { array.shuffle(using: &self) }
 
   public mutating func element<T>(_ array: [T]) -> T { array[int(0..<array.count)] }
+
+  /// True with the given probability.
+  public mutating func chance(_ probability: Double) -> Bool { unit() < probability }
+
+  public mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
+
+  public mutating func pick<T>(_ items: [T]) -> T { element(items) }
 }

@@ -5,9 +5,14 @@ public final class TemporaryDirectory: @unchecked Sendable {
   // @unchecked: the only stored property is an immutable URL.
   public let url: URL
 
-  public init(_ label: String = "samhand") {
-    url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8).lowercased())")
+  /// - Parameter inMemory: put it in `/dev/shm` where the system has one,
+  ///   for tests of merging rather than durability, where a synchronous
+  ///   commit on disk would cost more than the work under test.
+  public init(_ label: String = "samhand", inMemory: Bool = false) {
+    let memory = URL(fileURLWithPath: "/dev/shm", isDirectory: true)
+    let base =
+      inMemory && FileManager.default.isWritableFile(atPath: memory.path) ? memory : FileManager.default.temporaryDirectory
+    url = base.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8).lowercased())")
     try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
   }
 

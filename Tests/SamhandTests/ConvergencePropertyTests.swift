@@ -1,5 +1,6 @@
 import Foundation
 import Samhand
+import SamhandTestSupport
 import Testing
 
 // Random histories of several offices that write, exchange some of their
@@ -95,46 +96,8 @@ private func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
 
 // MARK: - Randomness
 
-/// SplitMix64: small, fast, and the same on every platform.
-private struct HistoryRandom: RandomNumberGenerator {
-  private var state: UInt64
+private typealias HistoryRandom = SeededRandom
 
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func chance(_ probability: Double) -> Bool {
-    Double(next() >> 11) / Double(UInt64(1) << 53) < probability
-  }
-
-  mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-
-  mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &self)] }
-}
-
-// MARK: - Scratch folders
-
-/// A folder for one history's stores, in memory where the system offers
-/// one (`/dev/shm`): these tests check merging, not durability, and a
-/// synchronous commit on disk costs more than the merge itself.
-private final class ScratchFolder {
-  let url: URL
-
-  init(_ label: String) {
-    let memory = URL(fileURLWithPath: "/dev/shm", isDirectory: true)
-    let base = FileManager.default.isWritableFile(atPath: memory.path) ? memory : FileManager.default.temporaryDirectory
-    url = base.appendingPathComponent("samhand-\(label)-\(UUID().uuidString.prefix(8).lowercased())")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 // MARK: - One history
 
@@ -189,7 +152,7 @@ private enum Plan {
 private final class History {
   let seed: UInt64
   var random: HistoryRandom
-  let folder = ScratchFolder("convergence")
+  let folder = TemporaryDirectory("convergence", inMemory: true)
   let storeID = StoreID.random()
   let replicas: [ReplicaID]
   let fresh: ReplicaID

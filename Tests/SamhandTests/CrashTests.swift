@@ -34,7 +34,7 @@ final class CrashTests: XCTestCase {
     let childURL = try Self.childExecutable()
 
     // 300 changesets from three offices that exchange some of them as they go.
-    let memory = MemoryFolder("crash-source")
+    let memory = TemporaryDirectory("crash-source", inMemory: true)
     let source = try CrashSource(changesets: 300, in: memory.url, random: &random)
     let disk = TemporaryDirectory("crash")
     let folder = disk.path("incoming")
@@ -150,38 +150,8 @@ private enum Kill {
   case whenApplied(Int)
 }
 
-/// SplitMix64, so that a seed replays the same history and files.
-private struct CrashRandom: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
+private typealias CrashRandom = SeededRandom
 
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-
-  mutating func chance(_ probability: Double) -> Bool { Double(next() >> 11) / Double(UInt64(1) << 53) < probability }
-  mutating func int(_ range: ClosedRange<Int>) -> Int { Int.random(in: range, using: &self) }
-  mutating func pick<T>(_ items: [T]) -> T { items[Int.random(in: 0..<items.count, using: &self)] }
-}
-
-/// A folder in memory where the system has one (`/dev/shm`), for the
-/// source and reference stores, whose durability is not under test.
-private final class MemoryFolder {
-  let url: URL
-
-  init(_ label: String) {
-    let memory = URL(fileURLWithPath: "/dev/shm", isDirectory: true)
-    let base = FileManager.default.isWritableFile(atPath: memory.path) ? memory : FileManager.default.temporaryDirectory
-    url = base.appendingPathComponent("samhand-\(label)-\(UUID().uuidString.prefix(8).lowercased())")
-    try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-}
 
 /// SIGKILL: no handler runs, no buffer is flushed, the process just stops.
 private func sendKill(_ pid: Int32) -> Int32 { kill(pid, SIGKILL) }

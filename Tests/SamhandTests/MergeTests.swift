@@ -3,32 +3,7 @@ import Samhand
 import SamhandTestSupport
 import XCTest
 
-/// Two or more replicas of one store, exchanging changesets by hand.
-private final class Cluster {
-  let directory = TemporaryDirectory("merge")
-  let storeID = StoreID.random()
-  var stores: [ReplicaID: Store] = [:]
-
-  init(_ replicas: [ReplicaID]) throws {
-    for replica in replicas {
-      stores[replica] = try Store.create(
-        at: directory.path(replica.rawValue), replica: replica, storeID: storeID, schema: .planning)
-    }
-  }
-
-  subscript(replica: ReplicaID) -> Store { stores[replica]! }
-
-  /// Delivers every changeset `from` holds that `to` lacks.
-  func deliver(from: ReplicaID, to: ReplicaID) throws {
-    for entry in try self[from].history() {
-      try self[to].receive(try self[from].changesetBytes(entry.changeset)!)
-    }
-  }
-
-  func syncAll() throws {
-    for from in stores.keys { for to in stores.keys where from != to { try deliver(from: from, to: to) } }
-  }
-}
+private typealias Cluster = ReplicaCluster
 
 final class MergeTests: XCTestCase {
   func testMerge_sequentialWriteSupersedes() throws {

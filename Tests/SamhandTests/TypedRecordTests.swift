@@ -64,32 +64,7 @@ private let ola = Membership(
   network: "veilederkorpset", groups: ["kommuneplanens-arealdel", "reguleringsplan"], role: "planveileder",
   from: day("2025-01-01"), to: nil)
 
-/// Replicas of one store that exchange changesets by hand.
-private final class Offices {
-  let directory = TemporaryDirectory("typed")
-  let storeID = StoreID.random()
-  var stores: [ReplicaID: Store] = [:]
-
-  init(_ replicas: [ReplicaID]) throws {
-    for replica in replicas {
-      stores[replica] = try Store.create(
-        at: directory.path(replica.rawValue), replica: replica, storeID: storeID, schema: .planning)
-    }
-  }
-
-  subscript(replica: ReplicaID) -> Store { stores[replica]! }
-
-  /// Delivers every changeset `from` holds to `to` (duplicates are no-ops).
-  func deliver(from: ReplicaID, to: ReplicaID) throws {
-    for entry in try self[from].history() {
-      try self[to].receive(try self[from].changesetBytes(entry.changeset)!)
-    }
-  }
-
-  func syncAll() throws {
-    for from in stores.keys { for to in stores.keys where from != to { try deliver(from: from, to: to) } }
-  }
-}
+private typealias Offices = ReplicaCluster
 
 final class TypedRecordTests: XCTestCase {
   // MARK: - Round trips
