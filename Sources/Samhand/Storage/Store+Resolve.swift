@@ -115,12 +115,13 @@ extension Store {
     for edit in edits { last[edit.record] = edit }
     let writes = last.filter { if case .delete = $0.value { false } else { true } }.keys
     guard !writes.isEmpty else { return [] }
-    let deleted = Set(
-      try Row.fetchAll(db.cachedStatement(sql: "SELECT DISTINCT collection, record FROM markers WHERE deleted = 1")).map {
-        RecordRef($0[0], $0[1])
-      })
+    // One indexed look-up per record written: the cost follows the
+    // transaction, not the number of deleted records in the store.
+    let hasDelete = try db.cachedStatement(
+      sql: "SELECT 1 FROM markers WHERE collection = ? AND record = ? AND deleted = 1 LIMIT 1")
     var extra: [Edit] = []
-    for ref in writes.sorted() where deleted.contains(ref) {
+    for ref in writes.sorted() {
+      guard try Int.fetchOne(hasDelete, arguments: [ref.collection, ref.id]) != nil else { continue }
       guard let record = try loadRecord(ref, db), record.hasDeleteConflict else { continue }
       var written = Set<[String]>()
       for edit in edits where edit.record == ref {
