@@ -11,6 +11,13 @@ public enum GoldenScenario {
   /// 2026-06-01T08:00:00Z.
   static let start: Int64 = 1_780_300_800_000
 
+  /// A fixed signing key for each office of the scenario, so that its files
+  /// are the same every time (Ed25519 signatures are deterministic).
+  public static func key(_ office: ReplicaID) -> SigningKey {
+    let seed = Array("samhand golden key \(office.rawValue)".utf8)
+    return try! SigningKey(seed: Array((seed + [UInt8](repeating: 0x2e, count: 32)).prefix(32)))
+  }
+
   /// Writes the scenario's shared folder (changesets and `samhand.json`).
   ///
   /// - Parameters:
@@ -23,7 +30,8 @@ public enum GoldenScenario {
       return clock
     }
     let ks = try Store.create(
-      folder: folder, at: workspace.appendingPathComponent("ks"), replica: "ks", schema: .planning, storeID: storeID)
+      folder: folder, at: workspace.appendingPathComponent("ks"), replica: "ks", schema: .planning, storeID: storeID,
+      key: key("ks"))
     try ks.transact(timestamp: tick()) { tx in
       try tx.set("membership", "vk-vestland-1", "person", .text("Solveig Brekke"))
       try tx.set("membership", "vk-vestland-1", "email", .text("solveig.brekke@vestland.example"))
@@ -38,17 +46,23 @@ public enum GoldenScenario {
       try tx.set("cases", "sak-2025-014", "status", .text("ny"))
       try tx.set("cases", "sak-2025-014", "owner", .text("ks"))
       try tx.add("cases", "sak-2025-014", "participants", "ks")
+      try tx.add("cases", "sak-2025-014", "participants", "vestland")
+      try tx.add("cases", "sak-2025-014", "participants", "agder")
       try tx.set("cases", "sak-2025-014", "deadline", .date(Day(year: 2025, month: 6, day: 15)!))
       try tx.set("projects", "veilederkorpset", "name", .text("Veilederkorpset 2025–2029"))
       try tx.set("projects", "veilederkorpset", "lead", .text("vestland"))
+      try tx.add("projects", "veilederkorpset", "participants", "agder")
       try tx.set("projects", "veilederkorpset", "status", .text("planlagt"))
       try tx.set("projects", "veilederkorpset", "start", .text("2026-01-01"))
       try tx.put("projects", "veilederkorpset", "funding", key: "ks", .integer(250_000))
     }
     try ks.sync(with: folder)
-    let vestland = try Store.join(folder: folder, at: workspace.appendingPathComponent("vestland"), replica: "vestland").0
-    let agder = try Store.join(folder: folder, at: workspace.appendingPathComponent("agder"), replica: "agder").0
-    let kdd = try Store.join(folder: folder, at: workspace.appendingPathComponent("kdd"), replica: "kdd").0
+    let vestland = try Store.join(
+      folder: folder, at: workspace.appendingPathComponent("vestland"), replica: "vestland", key: key("vestland")).0
+    let agder = try Store.join(
+      folder: folder, at: workspace.appendingPathComponent("agder"), replica: "agder", key: key("agder")).0
+    let kdd = try Store.join(
+      folder: folder, at: workspace.appendingPathComponent("kdd"), replica: "kdd", key: key("kdd")).0
 
     // Offline, at the same time.
     try vestland.transact(timestamp: tick()) { tx in

@@ -55,6 +55,16 @@ final class SyncTests: XCTestCase {
     var random = SeededRandom(seed: seed)
     var copier = FolderCopier(seed: seed &+ 1)
     let cooperation = try Cooperation(thirteen)
+    // KS opens the shared records to every office, so that all may write them.
+    try cooperation["ks"].transact { tx in
+      for office in thirteen {
+        for index in 0..<4 { try tx.add("cases", "sak-\(index)", "participants", office.rawValue) }
+        try tx.add("projects", "veilederkorpset", "participants", office.rawValue)
+      }
+    }
+    try cooperation.sync("ks")
+    try cooperation.spreadAll(copier: &copier)
+    try cooperation.syncAll()
     let statuses = ["ny", "under-arbeid", "avsluttet"]
     for round in 0..<6 {
       for office in thirteen where random.unit() < 0.6 {
@@ -243,8 +253,10 @@ final class SyncTests: XCTestCase {
     let first = try Store.create(folder: folder, at: root.path("vestland-a"), replica: "vestland", schema: .planning)
     try first.transact { try $0.set("cases", "sak-1", "title", .text("Fra maskin A")) }
     try first.sync(with: folder)
-    // A second installation as vestland, joined before the first published more.
-    let second = try Store.join(folder: folder, at: root.path("vestland-b"), replica: "vestland").0
+    // A second installation as vestland (its key restored from the first's
+    // backup), joined before the first published more.
+    let second = try Store.join(
+      folder: folder, at: root.path("vestland-b"), replica: "vestland", key: try first.exportSigningKey()).0
     try first.transact { try $0.set("cases", "sak-2", "title", .text("A igjen")) }
     try second.transact { try $0.set("cases", "sak-3", "title", .text("Fra maskin B")) }
     try first.sync(with: folder)  // writes vestland #2
@@ -276,7 +288,7 @@ final class SyncTests: XCTestCase {
     try first.transact { try $0.set("cases", "sak-1", "title", .text("A")) }
     try first.sync(with: folder)
     let other = TemporaryDirectory("collision-other")
-    let second = try Store.join(folder: folder, at: other.path("b"), replica: "vestland").0
+    let second = try Store.join(folder: folder, at: other.path("b"), replica: "vestland", key: try first.exportSigningKey()).0
     try second.transact { try $0.set("cases", "sak-2", "title", .text("B")) }
     try first.transact { try $0.set("cases", "sak-3", "title", .text("A2")) }
     try second.sync(with: folder)
@@ -302,9 +314,12 @@ final class SyncTests: XCTestCase {
     try cooperation["ks"].transact { try $0.set("cases", "k-1", "title", .text("K1")) }
     try cooperation.syncAll()
     let before = try cooperation["vestland"].snapshot()
-    // The machine is lost; vestland is installed again against the same folder.
+    // The machine is lost; vestland is installed again against the same
+    // folder, with its key restored from the backup.
+    let backup = try cooperation["vestland"].exportSigningKey()
     let fresh = TemporaryDirectory("reinstall")
-    let (recovered, report) = try Store.join(folder: cooperation.folders["vestland"]!, at: fresh.path("store"), replica: "vestland")
+    let (recovered, report) = try Store.join(
+      folder: cooperation.folders["vestland"]!, at: fresh.path("store"), replica: "vestland", key: backup)
     XCTAssertEqual(report.collisions, [])
     XCTAssertEqual(try recovered.frontier()["vestland"], 3)
     XCTAssertEqual(try recovered.snapshot().bytes, before.bytes)

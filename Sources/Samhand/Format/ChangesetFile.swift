@@ -42,7 +42,45 @@ public enum ChangesetFile {
 
   // MARK: - Encoding
 
-  /// Encodes a changeset as the bytes of its file.
+  /// Encodes a changeset as the bytes of its file, signed by `key`: the
+  /// signature covers every byte before the signature block and is
+  /// written there with the public key as its key id. Any signatures
+  /// the changeset carried are replaced.
+  public static func encode(_ changeset: Changeset, signedBy key: SigningKey) -> [UInt8] {
+    signed(changeset, by: key).bytes
+  }
+
+  /// The changeset with `key`'s signature, and its file's bytes.
+  static func signed(_ changeset: Changeset, by key: SigningKey) -> (changeset: Changeset, bytes: [UInt8]) {
+    var copy = changeset
+    copy.signatures = []
+    let bytes = encode(copy)
+    // The unsigned file ends with an empty signature block (4 + 1 bytes) and the digest.
+    let signed = bytes[0..<(bytes.count - digestSize - 5)]
+    copy.signatures = [Changeset.Signature(keyID: key.publicKey.hex, bytes: key.sign(signed))]
+    return (copy, Array(signed) + encodeTrailer(copy.signatures, after: signed))
+  }
+
+  /// The signature block and the digest that follow `prefix`.
+  private static func encodeTrailer(_ list: [Changeset.Signature], after prefix: ArraySlice<UInt8>) -> [UInt8] {
+    var signatures = BinaryWriter()
+    signatures.varint(UInt64(list.count))
+    for signature in list {
+      signatures.string(signature.keyID)
+      signatures.varint(UInt64(signature.bytes.count))
+      signatures.raw(signature.bytes)
+    }
+    var trailer = BinaryWriter()
+    trailer.uint32(UInt32(signatures.bytes.count))
+    trailer.raw(signatures.bytes)
+    var digest = SHA256()
+    digest.update(data: prefix)
+    digest.update(data: trailer.bytes)
+    trailer.raw(digest.finalize())
+    return trailer.bytes
+  }
+
+  /// Encodes a changeset as the bytes of its file, with the signatures it carries.
   public static func encode(_ changeset: Changeset) -> [UInt8] {
     var payload = BinaryWriter()
     encodeEdits(changeset.edits, to: &payload)
@@ -71,17 +109,7 @@ public enum ChangesetFile {
     file.uint32(UInt32(header.bytes.count))
     file.raw(header.bytes)
     file.raw(compressed)
-    var signatures = BinaryWriter()
-    signatures.varint(UInt64(changeset.signatures.count))
-    for signature in changeset.signatures {
-      signatures.string(signature.keyID)
-      signatures.varint(UInt64(signature.bytes.count))
-      signatures.raw(signature.bytes)
-    }
-    file.uint32(UInt32(signatures.bytes.count))
-    file.raw(signatures.bytes)
-    file.raw(SHA256.hash(data: file.bytes))
-    return file.bytes
+    return file.bytes + encodeTrailer(changeset.signatures, after: file.bytes[...])
   }
 
   /// The bytes a signature covers: everything before the signature block

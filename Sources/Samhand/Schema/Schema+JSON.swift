@@ -33,7 +33,24 @@ extension Schema {
       guard case .object(let body) = value else {
         throw SamhandError(.invalidSchema, "schema: collection '\(name)' must be an object", collection: name)
       }
-      try Schema.rejectUnknown(body, allowed: ["fields", "description"], place: "collection '\(name)'")
+      try Schema.rejectUnknown(body, allowed: ["fields", "description", "write"], place: "collection '\(name)'")
+      var writers: [WriteRule]?
+      if let write = body["write"] {
+        guard case .array(let items) = write else {
+          throw SamhandError(
+            .invalidSchema, "schema: 'write' in collection '\(name)' must be an array of rules such as \"kind:ks\" or \"field:owner\"",
+            collection: name)
+        }
+        writers = try items.map { item in
+          guard case .string(let text) = item, let rule = WriteRule(text) else {
+            throw SamhandError(
+              .invalidSchema,
+              "schema: collection '\(name)': write rule \(item) is not one of kind:KIND, office:SLUG or field:FIELD",
+              collection: name)
+          }
+          return rule
+        }
+      }
       guard case .object(let fieldsJSON)? = body["fields"] else {
         throw SamhandError(
           .invalidSchema, "schema: collection '\(name)' needs an object 'fields'", collection: name)
@@ -42,7 +59,7 @@ extension Schema {
       for (fieldName, spec) in fieldsJSON {
         fields[fieldName] = try Schema.parseField(spec, collection: name, field: fieldName)
       }
-      collections[name] = Collection(fields: fields, description: body["description"]?.stringValue)
+      collections[name] = Collection(fields: fields, description: body["description"]?.stringValue, writers: writers)
     }
     try self.init(collections: collections, description: top["description"]?.stringValue)
   }
@@ -104,6 +121,7 @@ extension Schema {
         return (fieldName, .object(spec))
       }
       body.append(("fields", .object(fields)))
+      if let writers = collection.writers { body.append(("write", .array(writers.map { .string($0.description) }))) }
       return (name, .object(body))
     }
     top.append(("collections", .object(collectionNodes)))

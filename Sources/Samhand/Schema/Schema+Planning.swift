@@ -21,6 +21,7 @@ extension Schema {
   "collections": {
     "membership": {
       "description": "Hvem er med i hvilket nettverk og styre (veilederkorpset, SEVS-styret)",
+      "write": ["kind:ks", "kind:kdd", "field:organisation"],
       "fields": {
         "person": {"kind": "text", "description": "Navn"},
         "email": {"kind": "text", "description": "E-postadresse"},
@@ -34,6 +35,7 @@ extension Schema {
     },
     "cases": {
       "description": "Felles saker",
+      "write": ["kind:ks", "kind:kdd", "field:owner", "field:participants"],
       "fields": {
         "title": {"kind": "text", "description": "Tittel"},
         "kommune": {"kind": "text", "description": "Kommunen saken gjelder"},
@@ -47,6 +49,7 @@ extension Schema {
     },
     "projects": {
       "description": "Fellesprosjekter, ofte finansiert som spleiselag",
+      "write": ["kind:ks", "kind:kdd", "field:lead", "field:participants"],
       "fields": {
         "name": {"kind": "text", "description": "Navn"},
         "lead": {"kind": "text", "description": "Ledende kontor (slug)"},

@@ -53,11 +53,48 @@ public struct Schema: Hashable, Sendable {
     public var fields: [String: Field]
     /// What the collection holds, in words; optional.
     public var description: String?
+    /// Who may write the collection's records, when the store has a roster;
+    /// nil lets every active member write them.
+    public var writers: [WriteRule]?
 
     /// Creates a collection definition. Its names are checked when a schema is created from it.
-    public init(fields: [String: Field], description: String? = nil) {
+    public init(fields: [String: Field], description: String? = nil, writers: [WriteRule]? = nil) {
       self.fields = fields
       self.description = description
+      self.writers = writers
+    }
+  }
+
+  /// One way an office may earn the right to write a record, written in a
+  /// collection's `write` list as `kind:ks`, `office:kdd` or `field:owner`.
+  public enum WriteRule: Hashable, Sendable, CustomStringConvertible {
+    /// Offices of this kind in the roster (`fylkeskommune`, `ks`, `kdd`).
+    case kind(String)
+    /// This one office.
+    case office(ReplicaID)
+    /// Offices that the record names in this text or set field (an owner,
+    /// the participants, a member's organisation).
+    case field(String)
+
+    /// The rule as written in the schema, such as `field:owner`.
+    public var description: String {
+      switch self {
+      case .kind(let kind): "kind:\(kind)"
+      case .office(let office): "office:\(office)"
+      case .field(let field): "field:\(field)"
+      }
+    }
+
+    /// Reads a rule from its text, or returns nil when it is not one.
+    public init?(_ text: String) {
+      let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+      guard parts.count == 2 else { return nil }
+      switch parts[0] {
+      case "kind" where Roster.isValidKind(parts[1]): self = .kind(parts[1])
+      case "office": guard let office = ReplicaID(rawValue: parts[1]) else { return nil }; self = .office(office)
+      case "field" where !parts[1].isEmpty: self = .field(parts[1])
+      default: return nil
+      }
     }
   }
 
@@ -79,6 +116,14 @@ public struct Schema: Hashable, Sendable {
       try Schema.checkName(name, what: "collection")
       for fieldName in collection.fields.keys {
         try Schema.checkName(fieldName, what: "field", in: name)
+      }
+      for case .field(let fieldName) in collection.writers ?? [] {
+        guard let field = collection.fields[fieldName], field.kind == .text || field.kind == .set else {
+          throw SamhandError(
+            .invalidSchema,
+            "collection '\(name)': the write rule 'field:\(fieldName)' must name a text or set field of the collection",
+            collection: name, field: fieldName)
+        }
       }
       for (fieldName, field) in collection.fields where field.values != nil {
         guard field.kind == .map, let values = field.values, values.isScalar else {

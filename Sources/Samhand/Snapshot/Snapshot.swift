@@ -79,7 +79,7 @@ extension Store {
     let rows = try read { db in
       try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changeset_files ORDER BY author, seq")
     }
-    let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema)
+    let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
     var files: [(bytes: [UInt8], url: URL?)] = []
     for row in rows {
       guard let author = ReplicaID(rawValue: row[0]), frontier.contains(Dot(author, UInt64(row[1] as Int64))) else { continue }

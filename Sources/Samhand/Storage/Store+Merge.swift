@@ -24,7 +24,7 @@ extension Store {
     // Group edits by record, keeping their order within a record.
     var order: [RecordRef] = []
     var byRecord: [RecordRef: [Edit]] = [:]
-    for operation in changeset.edits {
+    for operation in changeset.edits where operation.record.collection != Roster.collection {
       if byRecord[operation.record] == nil { order.append(operation.record) }
       byRecord[operation.record, default: []].append(operation)
     }

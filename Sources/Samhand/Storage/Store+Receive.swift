@@ -13,6 +13,10 @@ public struct ReceiveResult: Sendable, Hashable {
   public var buffered: [Changeset.ID] = []
   /// Already applied or already waiting: nothing to do.
   public var duplicates: [Changeset.ID] = []
+  /// Set aside: the roster in force in their causal context does not let
+  /// their author sign them (not a member, retired, a revoked or unknown
+  /// key). Not applied and not in the frontier.
+  public var setAside: [Changeset.ID: String] = [:]
 
   /// Creates an empty result.
   public init() {}
@@ -22,6 +26,7 @@ public struct ReceiveResult: Sendable, Hashable {
     rejected.merge(other.rejected) { first, _ in first }
     buffered += other.buffered
     duplicates += other.duplicates
+    setAside.merge(other.setAside) { first, _ in first }
   }
 }
 
@@ -74,12 +79,16 @@ extension Store {
   }
 
   /// Stores and applies one local changeset in one database transaction.
-  private func commit(_ edits: [Edit], timestamp: Int64, expecting: (RecordRef, Record?)?) throws -> Changeset {
+  func commit(
+    _ edits: [Edit], timestamp: Int64, expecting: (RecordRef, Record?)?,
+    alsoInTransaction: ((Changeset, Database) throws -> Void)? = nil
+  ) throws -> Changeset {
     try write { db in
       if let (ref, expected) = expecting, try loadRecord(ref, db) != expected { throw StaleRead() }
       let frontier = try Store.readFrontier(db)
       let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
-      let changeset = Changeset(
+      let key = try signingKey(db)
+      var changeset = Changeset(
         storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
         lamport: lamport + 1, timestamp: timestamp, edits: edits + (try preservingEdits(for: edits, db)))
       guard changeset.edits.count <= ChangesetFile.maximumEditCount else {
@@ -87,9 +96,21 @@ extension Store {
           .invalidArgument,
           "the transaction grew to \(changeset.edits.count) edits, over the limit of \(ChangesetFile.maximumEditCount): split it")
       }
-      let bytes = ChangesetFile.encode(changeset)
+      // The same judgement every other replica will make of it.
+      let rosterChanges: [Edit]
+      switch try trustVerdict(changeset, signer: key.publicKey, db) {
+      case .accept(let changes): rosterChanges = changes
+      case .reject(let reason), .setAside(let reason): throw SamhandError(.notPermitted, reason)
+      }
+      if genesis == nil, changeset.edits.contains(where: { $0.record.collection == Roster.collection }) {
+        throw SamhandError(.notPermitted, "this store has no roster to change: it was made without a shared folder")
+      }
+      let bytes: [UInt8]
+      (changeset, bytes) = ChangesetFile.signed(changeset, by: key)
       try applyEffects(of: changeset, db)
+      try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
+      try alsoInTransaction?(changeset, db)
       return changeset
     }
   }
@@ -114,6 +135,7 @@ extension Store {
   @discardableResult
   public func receive(_ bytes: [UInt8], fileURL: URL? = nil) throws -> ReceiveResult {
     let changeset = try ChangesetFile.decode(bytes, fileURL: fileURL)
+    if checksTrust { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: fileURL) }
     var result = try accept(changeset, bytes: bytes, fileURL: fileURL)
     // Drain after every file, even a duplicate or one that must wait: a drain
     // cut short by a crash leaves ready changesets in the buffer, and neither
@@ -132,6 +154,7 @@ extension Store {
     for file in files {
       do {
         let changeset = try ChangesetFile.decode(file.bytes, fileURL: file.url)
+        if checksTrust { _ = try Store.checkSignature(changeset, bytes: file.bytes, fileURL: file.url) }
         result.merge(try accept(changeset, bytes: file.bytes, fileURL: file.url, applyNow: false))
       } catch let error as SamhandError where error.code != .storage {
         failures.append((file.url, error))
@@ -244,14 +267,30 @@ extension Store {
     }
   }
 
-  /// Validates and applies a changeset whose dependencies are all applied.
+  /// Judges and applies a changeset whose dependencies are all applied.
+  ///
+  /// Its signature was verified when it was received; here the roster in
+  /// force in its causal context says whether its author may sign it (else
+  /// it is set aside), and the rights and the schema whether it may make
+  /// its writes (else it is applied as rejected).
   func applyRemote(_ changeset: Changeset, bytes: [UInt8], _ db: Database) throws -> ReceiveResult {
     var result = ReceiveResult()
-    if let reason = validate(changeset) {
+    var rosterChanges: [Edit] = []
+    var rejection = validate(changeset)
+    switch try trustVerdict(changeset, signer: Store.signer(of: changeset), db) {
+    case .setAside(let reason):
+      try recordUntrusted(changeset, bytes: bytes, reason: reason, db)
+      result.setAside[changeset.id] = reason
+      return result
+    case .reject(let reason): rejection = reason
+    case .accept(let changes): rosterChanges = changes
+    }
+    if let reason = rejection {
       try Store.recordApplied(changeset, bytes: bytes, rejected: reason, published: true, db)
       result.rejected[changeset.id] = reason
     } else {
       try applyEffects(of: changeset, db)
+      try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       // Our own changesets, recovered from the folder, are already published there.
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: true, db)
       result.applied.append(changeset.id)
@@ -259,8 +298,15 @@ extension Store {
     return result
   }
 
+  /// Why a changeset breaks the schema, or nil. Roster changes are outside
+  /// the schema; the roster's own rules judge them in a store that has one.
   func validate(_ changeset: Changeset) -> String? {
-    schema.violation(in: changeset)
+    guard genesis != nil, changeset.edits.contains(where: { $0.record.collection == Roster.collection }) else {
+      return schema.violation(in: changeset)
+    }
+    var data = changeset
+    data.edits.removeAll { $0.record.collection == Roster.collection }
+    return schema.violation(in: data)
   }
 
   static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {

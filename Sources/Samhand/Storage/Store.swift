@@ -24,17 +24,22 @@ public final class Store: Sendable {
   public let storeID: StoreID
   /// The schema every write is checked against, fixed when the store was created.
   public let schema: Schema
+  /// The roster pinned when the replica was created; nil for a store that
+  /// checks no signatures.
+  let genesis: Roster?
   let database: DatabaseQueue
   /// Subscribers to `changes()`, by subscription.
   let observers = Mutex<[UUID: AsyncStream<StoreChange>.Continuation]>([:])
 
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"
-  static let storeFormatVersion = 1
+  /// Version 2 added signing keys, the roster and rights.
+  static let storeFormatVersion = 2
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
     self.database = database
+    try Store.migrate(database, directory: directory)
     let meta = try database.read { db in
       try Dictionary(
         uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
@@ -59,6 +64,21 @@ public final class Store: Sendable {
     self.replica = replica
     self.storeID = storeID
     self.schema = try Schema(json: Data(schemaText.utf8))
+    self.genesis = try meta["genesis_roster"].map { try Roster(json: Data($0.utf8)) }
+  }
+
+  /// Brings a store of an earlier format up to this one, in one transaction.
+  private static func migrate(_ database: DatabaseQueue, directory: URL) throws {
+    try database.write { db in
+      guard let format = try meta(db, "format").flatMap(Int.init), format < storeFormatVersion else { return }
+      if format < 2 {
+        try createTrustTables(db)
+        if try meta(db, "signing_key") == nil {
+          try setMeta(db, "signing_key", Data(SigningKey.generate().seed).base64EncodedString())
+        }
+      }
+      try setMeta(db, "format", String(storeFormatVersion))
+    }
   }
 
   // MARK: - Creating and opening
@@ -66,8 +86,21 @@ public final class Store: Sendable {
   /// Creates a new, empty replica in `directory` (created if missing).
   ///
   /// - Throws: `SamhandError.storeExists` if a store is already there.
+  ///
+  /// Such a store makes a signing key and signs what it writes, but has no
+  /// roster, so it checks no signatures or rights: it is for programs that
+  /// exchange changesets by other means. Stores made with a shared folder
+  /// (``create(folder:at:replica:schema:roster:)``, ``join(folder:at:replica:trust:key:progress:)``)
+  /// pin the folder's roster and check everything they receive.
   public static func create(
     at directory: URL, replica: ReplicaID, storeID: StoreID, schema: Schema
+  ) throws -> Store {
+    try create(at: directory, replica: replica, storeID: storeID, schema: schema, genesis: nil, key: nil)
+  }
+
+  /// Creates a store that pins `genesis` (nil for none) and signs with `key` (a new one when nil).
+  static func create(
+    at directory: URL, replica: ReplicaID, storeID: StoreID, schema: Schema, genesis: Roster?, key: SigningKey?
   ) throws -> Store {
     let file = directory.appendingPathComponent(databaseFileName)
     var isDirectory: ObjCBool = false
@@ -82,34 +115,43 @@ public final class Store: Sendable {
     } catch {
       throw SamhandError(.io, "cannot create the store folder: \(error.localizedDescription)", fileURL: directory)
     }
+    // Only the office may read its replica: it holds the private key and personal data.
+    // SQLite gives its -wal and -shm files the database file's mode.
+    try? FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: directory.path)
+    guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+      throw SamhandError(.io, "cannot create \(file.path)", fileURL: file)
+    }
     let database = try openDatabase(file)
     try database.write { db in
       try createTables(db)
-      let meta: [(String, String)] = [
-        ("format", String(storeFormatVersion)), ("replica", replica.rawValue),
-        ("store_id", storeID.rawValue), ("schema", String(decoding: schema.canonicalJSON, as: UTF8.self)),
-        ("lamport", "0"),
-      ]
-      for (key, value) in meta {
-        try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
-      }
+      try writeMeta(db, replica: replica, storeID: storeID, schema: schema, genesis: genesis, key: key ?? .generate())
     }
     return try Store(directory: directory, database: database)
   }
 
+  static func writeMeta(
+    _ db: Database, replica: ReplicaID, storeID: StoreID, schema: Schema, genesis: Roster?, key: SigningKey,
+    extra: [(String, String)] = []
+  ) throws {
+    var meta: [(String, String)] = [
+      ("format", String(storeFormatVersion)), ("replica", replica.rawValue),
+      ("store_id", storeID.rawValue), ("schema", String(decoding: schema.canonicalJSON, as: UTF8.self)),
+      ("lamport", "0"), ("signing_key", Data(key.seed).base64EncodedString()),
+    ] + extra
+    if let genesis { meta.append(("genesis_roster", String(decoding: genesis.canonicalJSON, as: UTF8.self))) }
+    for (key, value) in meta {
+      try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
+    }
+  }
+
   /// Creates a replica held in memory only, for reading a folder without a store of one's own.
-  static func createInMemory(replica: ReplicaID, storeID: StoreID, schema: Schema) throws -> Store {
+  static func createInMemory(replica: ReplicaID, storeID: StoreID, schema: Schema, genesis: Roster?) throws -> Store {
     let database = try DatabaseQueue()
     try database.write { db in
       try createTables(db)
-      let meta: [(String, String)] = [
-        ("format", String(storeFormatVersion)), ("replica", replica.rawValue),
-        ("store_id", storeID.rawValue), ("schema", String(decoding: schema.canonicalJSON, as: UTF8.self)),
-        ("lamport", "0"), ("recovering", "1"),
-      ]
-      for (key, value) in meta {
-        try db.execute(sql: "INSERT INTO meta(key, value) VALUES (?, ?)", arguments: [key, value])
-      }
+      try writeMeta(
+        db, replica: replica, storeID: storeID, schema: schema, genesis: genesis, key: .generate(),
+        extra: [("recovering", "1")])
     }
     return try Store(directory: URL(fileURLWithPath: "/dev/null"), database: database)
   }
@@ -192,6 +234,7 @@ public final class Store: Sendable {
           other_hash BLOB NOT NULL, path TEXT NOT NULL, since INTEGER NOT NULL,
           PRIMARY KEY(author, seq, other_hash)) WITHOUT ROWID;
         """)
+    try createTrustTables(db)
   }
 
   // MARK: - Meta

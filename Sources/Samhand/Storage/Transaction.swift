@@ -10,7 +10,7 @@ public struct Transaction: Sendable {
   /// The schema the writes are checked against: the store's.
   public let schema: Schema
   /// The edits made so far, checked and in canonical form, in the order made.
-  public private(set) var edits: [Edit] = []
+  public internal(set) var edits: [Edit] = []
 
   init(schema: Schema) { self.schema = schema }
 

@@ -51,7 +51,8 @@ extension SharedFolder {
   /// A replica in memory that has read everything good in the folder.
   func reader() throws -> (store: Store, report: SyncReport) {
     let identity = try identity()
-    let reader = try Store.createInMemory(replica: "reader", storeID: identity.storeID, schema: identity.schema)
+    let reader = try Store.createInMemory(
+      replica: "reader", storeID: identity.storeID, schema: identity.schema, genesis: identity.roster)
     let report = try reader.exchange(with: self, writing: false, progress: nil)
     return (reader, report)
   }
@@ -63,7 +64,9 @@ extension SharedFolder {
   /// office and sequence number, conflict copies that differ from the
   /// original, gaps in an office's sequence and missing dependencies,
   /// changesets that break the schema, malformed heads, and offices at the
-  /// same frontier whose snapshot hashes differ.
+  /// same frontier whose snapshot hashes differ. In a folder with a roster,
+  /// also unsigned and forged files, changesets whose signer the roster
+  /// does not allow, and changesets rejected for writing outside the rights.
   public func verify() -> FolderVerification {
     var result = FolderVerification()
     let identity: Identity
@@ -100,10 +103,13 @@ extension SharedFolder {
         guard changeset.storeID == identity.storeID else {
           throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))")
         }
+        if identity.roster != nil { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: entry.url) }
         hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
         if case .changeset = entry.kind {
           good[changeset.id] = changeset
-          if let violation = identity.schema.violation(in: changeset) {
+          var data = changeset
+          if identity.roster != nil { data.edits.removeAll { $0.record.collection == Roster.collection } }
+          if let violation = identity.schema.violation(in: data) {
             result.problems.append(FolderProblem(path: entry.relativePath, reason: "breaks the schema and will be rejected: \(violation)"))
           }
         }
@@ -139,6 +145,17 @@ extension SharedFolder {
           FolderProblem(
             path: Entry.relativePath(id),
             reason: "depends on \(entry.replica)#\(entry.counter), which the folder does not hold"))
+      }
+    }
+    // What only merging tells: signers the roster does not allow, and
+    // writes outside the rights.
+    if identity.roster != nil, let (_, report) = try? reader() {
+      let reported = Set(result.problems.map(\.path))
+      for problem in report.setAside where !reported.contains(problem.path) {
+        result.problems.append(FolderProblem(path: problem.path, reason: "set aside: \(problem.reason)"))
+      }
+      for (id, reason) in report.rejected where !reported.contains(Entry.relativePath(id)) {
+        result.problems.append(FolderProblem(path: Entry.relativePath(id), reason: "rejected by every office: \(reason)"))
       }
     }
     result.changesets = good.count

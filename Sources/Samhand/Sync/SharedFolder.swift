@@ -14,8 +14,10 @@ public struct SharedFolder: Sendable, Hashable {
   /// The folder's location, as a standardised file URL.
   public let url: URL
 
-  /// The folder layout version written in `samhand.json`.
-  public static let formatVersion = 1
+  /// The folder layout version written in `samhand.json`. Version 2 added
+  /// the genesis roster; a version 1 folder has none, and its replicas
+  /// check no signatures.
+  public static let formatVersion = 2
   static let identityFileName = "samhand.json"
   static let changesetsDirectory = "changesets"
   static let headsDirectory = "heads"
@@ -32,24 +34,29 @@ public struct SharedFolder: Sendable, Hashable {
     public var formatVersion: Int
     /// The store's schema.
     public var schema: Schema
+    /// The genesis roster, fixed when the folder was created; nil in a
+    /// layout 1 folder.
+    public var roster: Roster?
 
     /// Creates an identity in this Samhand's folder layout version.
-    public init(storeID: StoreID, schema: Schema) {
+    public init(storeID: StoreID, schema: Schema, roster: Roster?) {
       self.storeID = storeID
-      self.formatVersion = SharedFolder.formatVersion
+      self.formatVersion = roster == nil ? 1 : SharedFolder.formatVersion
       self.schema = schema
+      self.roster = roster
     }
 
     /// The canonical bytes of `samhand.json`. They hold no time and no
     /// author, so every office that (re)writes the file writes the same bytes.
     public var canonicalJSON: Data {
-      CanonicalJSON.encode(
-        .object([
-          ("format", .integer(Int64(formatVersion))),
-          ("changeset_format", .integer(Int64(ChangesetFile.formatVersion))),
-          ("store_id", .string(storeID.rawValue)),
-          ("schema", schema.canonicalNode),
-        ]))
+      var fields: [(String, CanonicalJSON.Node)] = [
+        ("format", .integer(Int64(formatVersion))),
+        ("changeset_format", .integer(Int64(ChangesetFile.formatVersion))),
+        ("store_id", .string(storeID.rawValue)),
+        ("schema", schema.canonicalNode),
+      ]
+      if let roster { fields.append(("roster", roster.canonicalNode)) }
+      return CanonicalJSON.encode(.object(fields))
     }
   }
 
@@ -129,7 +136,14 @@ public struct SharedFolder: Sendable, Hashable {
     }
     guard let schemaJSON = top["schema"] else { throw malformed("missing 'schema'") }
     let schema = try Schema(jsonValue: schemaJSON)
-    var identity = Identity(storeID: storeID, schema: schema)
+    var roster: Roster?
+    if format >= 2 {
+      guard let rosterJSON = top["roster"] else { throw malformed("missing 'roster' (layout 2 and later have one)") }
+      do { roster = try Roster(jsonValue: rosterJSON) } catch let error as SamhandError { throw malformed(error.message) }
+    } else if top["roster"] != nil {
+      throw malformed("a layout 1 folder has no 'roster'")
+    }
+    var identity = Identity(storeID: storeID, schema: schema, roster: roster)
     identity.formatVersion = Int(format)
     return identity
   }

@@ -69,14 +69,40 @@ public struct SyncProgress: Sendable, Hashable {
 extension Store {
   /// Creates a replica that joins the store in an existing shared folder.
   ///
+  /// The replica pins the folder's genesis roster. Give `trust` (the
+  /// roster's hash, as the founding office's `init` printed it) to make
+  /// sure it is the right one; without it the roster is trusted as found,
+  /// and its hash should be checked with the other offices.
+  ///
   /// If `replica` has published there before (a reinstalled machine), its
-  /// history is recovered from the folder and its sequence continues.
+  /// history is recovered from the folder and its sequence continues. Its
+  /// new writes are accepted only if it signs with a key in the roster:
+  /// pass its backed-up `key`, or have an administrator add the new key.
+  ///
+  /// - Throws: `SamhandError.untrusted` when `trust` is given and the
+  ///   folder's roster has another hash; nothing is created then.
   public static func join(
-    folder: SharedFolder, at directory: URL, replica: ReplicaID,
+    folder: SharedFolder, at directory: URL, replica: ReplicaID, trust: String? = nil, key: SigningKey? = nil,
     progress: (@Sendable (SyncProgress) -> Void)? = nil
   ) throws -> (Store, SyncReport) {
     let identity = try folder.identity()
-    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: identity.schema)
+    if let trust {
+      let expected = trust.lowercased().filter { $0.isHexDigit }
+      guard let roster = identity.roster else {
+        throw SamhandError(
+          .untrusted, "\(folder.url.path) has no roster (layout 1), so roster \(trust) cannot be checked",
+          fileURL: folder.identityURL)
+      }
+      guard roster.hash == expected else {
+        throw SamhandError(
+          .untrusted,
+          "the folder's roster is \(roster.hash), not the \(expected) you were told to trust; someone may have replaced samhand.json. Nothing was created",
+          fileURL: folder.identityURL)
+      }
+    }
+    let store = try Store.create(
+      at: directory, replica: replica, storeID: identity.storeID, schema: identity.schema, genesis: identity.roster,
+      key: key)
     try store.setFolder(folder)
     // Until a first sync completes, files under this office's own name are
     // its history to recover, not another installation's.
@@ -85,28 +111,43 @@ extension Store {
     return (store, report)
   }
 
-  /// Creates a new store: a shared folder initialised with `schema`, and the first replica.
+  /// Creates a new store: a shared folder initialised with `schema` and a
+  /// genesis roster, and the first replica.
+  ///
+  /// - Parameter roster: the genesis roster; by default the cooperation's
+  ///   thirteen offices with this office's key (``Roster/cooperation(founder:key:)``).
+  ///   A roster given must list `replica` with `key`'s public key.
   public static func create(
-    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema
+    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, roster: Roster? = nil,
+    key: SigningKey? = nil
   ) throws -> Store {
-    try create(folder: folder, at: directory, replica: replica, schema: schema, storeID: .random())
+    try create(folder: folder, at: directory, replica: replica, schema: schema, storeID: .random(), roster: roster, key: key)
   }
 
   /// Creates a new store with a given id, for fixed scenarios such as golden files.
   package static func create(
-    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, storeID: StoreID
+    folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, storeID: StoreID,
+    roster: Roster? = nil, key: SigningKey? = nil
   ) throws -> Store {
     guard folder.isUninitialised else {
       throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
     }
-    let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
+    let key = key ?? .generate()
+    let genesis = roster ?? .cooperation(founder: replica, key: key.publicKey)
+    guard genesis.members[replica]?.keys.contains(key.publicKey) == true else {
+      throw SamhandError(
+        .invalidArgument,
+        "the roster must list \(replica) with this installation's key \(key.publicKey.fingerprint), or its first changeset would be set aside")
+    }
+    let identity = SharedFolder.Identity(storeID: storeID, schema: schema, roster: genesis)
     if FileManager.default.fileExists(atPath: directory.appendingPathComponent(databaseFileName).path) {
       throw SamhandError(.storeExists, "a store already exists in \(directory.path)", fileURL: directory)
     }
     // The folder first: if the store cannot be made, the folder is still a
     // valid, empty store that this office (or another) can join.
     try folder.initialise(identity)
-    let store = try Store.create(at: directory, replica: replica, storeID: identity.storeID, schema: schema)
+    let store = try Store.create(
+      at: directory, replica: replica, storeID: identity.storeID, schema: schema, genesis: genesis, key: key)
     try store.setFolder(folder)
     return store
   }
@@ -149,7 +190,7 @@ extension Store {
     let watching = hasObservers
     let conflictsBefore = watching ? try conflicts() : []
     let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
-    let identity = SharedFolder.Identity(storeID: storeID, schema: schema)
+    let identity = SharedFolder.Identity(storeID: storeID, schema: schema, roster: genesis)
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
       throw SamhandError(
@@ -163,6 +204,12 @@ extension Store {
       guard found.storeID == storeID else {
         throw SamhandError(
           .wrongStore, "\(folder.url.path) belongs to store \(found.storeID), this replica to \(storeID)",
+          fileURL: folder.identityURL)
+      }
+      if let genesis, found.roster != genesis {
+        throw SamhandError(
+          .untrusted,
+          "\(folder.identityURL.path) names roster \(found.roster?.hash ?? "(none)"), not the \(genesis.hash) this replica pinned: it has been replaced or altered. Nothing was synced; restore the file (delete it and this office writes it again)",
           fileURL: folder.identityURL)
       }
     } else {
@@ -213,6 +260,7 @@ extension Store {
         guard changeset.storeID == storeID else {
           throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))", changesetID: changeset.id, fileURL: entry.url)
         }
+        if checksTrust { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: entry.url) }
         received.append((entry, changeset, bytes))
       } catch let error as SamhandError where error.code != .storage {
         if entry.office == replica, case .changeset(let sequence) = entry.kind, try changesetBytes(Changeset.ID(author: replica, sequence: sequence)) != nil {
@@ -278,6 +326,9 @@ extension Store {
     report.imported = applied.applied
     report.rejected = applied.rejected
     report.waiting = try pending()
+    for (id, reason) in try untrustedChangesets() {
+      report.setAside.append(FolderProblem(path: SharedFolder.Entry.relativePath(id), reason: reason))
+    }
 
     report.setAside.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     guard writing else { return report }

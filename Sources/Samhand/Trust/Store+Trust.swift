@@ -1,0 +1,338 @@
+import Crypto
+import Foundation
+import GRDB
+
+extension SamhandError.Code {
+  /// A write is outside the office's rights, or the office may not sign
+  /// (not in the roster, retired, or its key revoked).
+  public static let notPermitted = Self(rawValue: "not-permitted")
+  /// A changeset file is unsigned, its signature does not verify, or its
+  /// signer is not in the roster: it is set aside.
+  public static let untrusted = Self(rawValue: "untrusted")
+}
+
+extension SamhandError {
+  /// A write is outside the office's rights; see ``SamhandError/Code/notPermitted``.
+  public static let notPermitted = Code.notPermitted
+  /// A changeset cannot be trusted; see ``SamhandError/Code/untrusted``.
+  public static let untrusted = Code.untrusted
+}
+
+/// What the roster and the rights say of a changeset whose dependencies are all applied.
+enum TrustVerdict: Equatable {
+  /// Apply it; these roster changes (its own, and a key it claims) take effect.
+  case accept(rosterChanges: [Edit])
+  /// A signed changeset by a member that breaks the rights: applied as
+  /// rejected (in the frontier, changing nothing), alike on every replica.
+  case reject(String)
+  /// Not the work of a member entitled to sign it: not applied, not in the
+  /// frontier, shown with the reason.
+  case setAside(String)
+}
+
+// MARK: - Tables and keys
+
+extension Store {
+  static func createTrustTables(_ db: Database) throws {
+    try db.execute(
+      sql: """
+        CREATE TABLE IF NOT EXISTS roster_changes(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, lamport INTEGER NOT NULL, edits BLOB NOT NULL,
+          PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        -- Every value an accepted changeset wrote to a field that a write
+        -- rule names (op 0 set, 1 add, 2 remove), to know who owned a record
+        -- in any changeset's causal past.
+        CREATE TABLE IF NOT EXISTS owner_facts(
+          collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, value TEXT,
+          op INTEGER NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS owner_facts_record ON owner_facts(collection, record);
+        CREATE TABLE IF NOT EXISTS untrusted(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, reason TEXT NOT NULL,
+          since INTEGER NOT NULL, PRIMARY KEY(author, seq, hash)) WITHOUT ROWID;
+        """)
+  }
+
+  /// Whether this store checks signatures, the roster and rights. Stores
+  /// made with a shared folder do; a bare ``create(at:replica:storeID:schema:)``
+  /// store does not (it still signs what it writes).
+  public var checksTrust: Bool { genesis != nil }
+
+  /// The roster fixed when the shared folder was created, which this replica pinned.
+  public var genesisRoster: Roster? { genesis }
+
+  /// This installation's public key, which signs its changesets.
+  public func publicKey() throws -> PublicKey {
+    try read { db in try signingKey(db).publicKey }
+  }
+
+  func signingKey(_ db: Database) throws -> SigningKey {
+    guard let text = try Store.meta(db, "signing_key"), let seed = Data(base64Encoded: text) else {
+      throw SamhandError(.storage, "the store holds no signing key", fileURL: directory)
+    }
+    return try SigningKey(seed: Array(seed))
+  }
+
+  /// The private key, for a backup kept somewhere safe (`samhand key export`).
+  public func exportSigningKey() throws -> SigningKey {
+    try read { db in try signingKey(db) }
+  }
+
+  /// The roster in force at this replica's frontier, or nil for a store
+  /// without one.
+  public func roster() throws -> Roster? {
+    guard genesis != nil else { return nil }
+    return try read { db in try roster(at: try Store.readFrontier(db), db) }
+  }
+
+  /// The genesis roster with every accepted roster change inside `context`
+  /// folded in, in Lamport order (then author, then sequence): a causal
+  /// order, and the same on every replica.
+  func roster(at context: VersionVector, _ db: Database) throws -> Roster {
+    guard let genesis else { throw SamhandError(.invalidArgument, "this store has no roster") }
+    var included: [(lamport: UInt64, id: Changeset.ID, edits: [Edit])] = []
+    for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT author, seq, lamport, edits FROM roster_changes")) {
+      guard let author = ReplicaID(rawValue: row[0]) else { continue }
+      let sequence = UInt64(row[1] as Int64)
+      guard context[author] >= sequence else { continue }
+      var reader = BinaryReader([UInt8](row[3] as Data))
+      do throws(BinaryReader.Failure) {
+        included.append((UInt64(row[2] as Int64), Changeset.ID(author: author, sequence: sequence), try ChangesetFile.decodeEdits(&reader)))
+      } catch {
+        throw SamhandError(.storage, "a stored roster change is damaged: \(error.message)", fileURL: directory)
+      }
+    }
+    included.sort { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }
+    return genesis.applying(included.flatMap(\.edits))
+  }
+}
+
+// MARK: - Signatures
+
+extension Store {
+  /// Checks that a changeset file is signed and that its first signature
+  /// verifies under the public key it names. Whether that key may sign for
+  /// the author is for the roster to say once the changeset's dependencies
+  /// are applied.
+  ///
+  /// - Returns: the signing key.
+  /// - Throws: `SamhandError.untrusted` for an unsigned or forged file.
+  static func checkSignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
+    guard let signature = changeset.signatures.first else {
+      throw SamhandError(
+        .untrusted, "unsigned: this store accepts only changesets signed by an office in its roster",
+        changesetID: changeset.id, fileURL: fileURL)
+    }
+    guard let key = try? PublicKey(text: signature.keyID) else {
+      throw SamhandError(
+        .untrusted, "signed with a malformed key id '\(signature.keyID.prefix(80))'", changesetID: changeset.id,
+        fileURL: fileURL)
+    }
+    guard key.isValidSignature(signature.bytes, of: try ChangesetFile.signedBytes(of: bytes)) else {
+      throw SamhandError(
+        .untrusted,
+        "forged or altered: the signature does not verify under key \(key.fingerprint) that it names",
+        changesetID: changeset.id, fileURL: fileURL)
+    }
+    return key
+  }
+
+  /// The key that signed a changeset, as its first signature names it.
+  static func signer(of changeset: Changeset) -> PublicKey? {
+    changeset.signatures.first.flatMap { try? PublicKey(text: $0.keyID) }
+  }
+
+  /// Judges a changeset against the roster in force in its causal context
+  /// and the schema's write rules. Its dependencies must all be applied.
+  func trustVerdict(_ changeset: Changeset, signer: PublicKey?, _ db: Database) throws -> TrustVerdict {
+    guard genesis != nil else { return .accept(rosterChanges: []) }
+    let author = changeset.author
+    let roster = try roster(at: changeset.dependencies, db)
+    guard let member = roster.members[author] else {
+      return .setAside(
+        "\(author) is not in the roster: an administrator adds an office with 'samhand roster add \(author) --key …'")
+    }
+    if member.isRetired {
+      let successors = member.successors.sorted().map(\.rawValue).joined(separator: ", ")
+      return .setAside(
+        "\(author) has retired\(successors.isEmpty ? "" : " (successors: \(successors))"); nothing it signs after its retirement is accepted")
+    }
+    guard let signer else { return .setAside("unsigned: this store accepts only changesets signed by an office in its roster") }
+    var changes = changeset.edits.filter { $0.record.collection == Roster.collection }
+    if member.keys.contains(signer) {
+      if let from = member.revoked[signer], changeset.sequence >= from {
+        return .setAside(
+          "signed with \(author)'s key \(signer.fingerprint), which is revoked from \(author)#\(from) on")
+      }
+    } else if member.keys.isEmpty {
+      // An office listed without a key claims one with its first changeset.
+      changes.insert(.put(RecordRef(Roster.collection, author.rawValue), field: "keys", key: signer.hex, value: .bool(true)), at: 0)
+    } else {
+      return .setAside("signed with key \(signer.fingerprint), which is not a key of \(author) in the roster")
+    }
+    if let violation = roster.violation(of: changeset.edits.filter { $0.record.collection == Roster.collection }, by: author) {
+      return .reject(violation)
+    }
+    if let violation = try rightsViolation(changeset, member: member, db) {
+      return .reject(violation)
+    }
+    return .accept(rosterChanges: changes)
+  }
+
+  /// Keeps what an accepted changeset changes in the roster and in the
+  /// ownership of records, for judging the changesets that come after it.
+  func recordTrustFacts(of changeset: Changeset, rosterChanges: [Edit], _ db: Database) throws {
+    guard genesis != nil else { return }
+    if !rosterChanges.isEmpty {
+      var writer = BinaryWriter()
+      ChangesetFile.encodeEdits(rosterChanges, to: &writer)
+      try db.cachedStatement(sql: "INSERT OR REPLACE INTO roster_changes(author, seq, lamport, edits) VALUES (?, ?, ?, ?)")
+        .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), Data(writer.bytes)])
+    }
+    let insert = try db.cachedStatement(
+      sql: "INSERT INTO owner_facts(collection, record, field, value, op, author, counter) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    for edit in changeset.edits {
+      guard let field = edit.field, schema.ownerFields(of: edit.record.collection).contains(field) else { continue }
+      let (value, op): (String?, Int64)
+      switch edit {
+      case .set(_, _, .text(let text)): (value, op) = (text, 0)
+      case .set: (value, op) = (nil, 0)
+      case .add(_, _, let element): (value, op) = (element, 1)
+      case .remove(_, _, let element): (value, op) = (element, 2)
+      default: continue
+      }
+      try insert.execute(
+        arguments: [edit.record.collection, edit.record.id, field, value, op, changeset.author.rawValue, Int64(changeset.sequence)])
+    }
+    try db.cachedStatement(sql: "DELETE FROM untrusted WHERE author = ? AND seq = ?")
+      .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
+  }
+
+  func recordUntrusted(_ changeset: Changeset, bytes: [UInt8], reason: String, _ db: Database) throws {
+    try db.cachedStatement(sql: "INSERT OR REPLACE INTO untrusted(author, seq, hash, reason, since) VALUES (?, ?, ?, ?, ?)")
+      .execute(
+        arguments: [
+          changeset.author.rawValue, Int64(changeset.sequence), Data(SHA256.hash(data: bytes)), reason,
+          Int64(Date().timeIntervalSince1970 * 1000),
+        ])
+  }
+
+  /// Changesets set aside because the roster does not let their author sign
+  /// them (not a member, retired, a revoked or unknown key), with the reasons.
+  public func untrustedChangesets() throws -> [(changeset: Changeset.ID, reason: String)] {
+    try read { db in
+      try Row.fetchAll(db, sql: "SELECT author, seq, reason FROM untrusted ORDER BY author, seq").compactMap { row in
+        guard let author = ReplicaID(rawValue: row[0]) else { return nil }
+        return (Changeset.ID(author: author, sequence: UInt64(row[1] as Int64)), row[2])
+      }
+    }
+  }
+}
+
+// MARK: - Rights
+
+extension Schema {
+  /// The fields that a collection's write rules name.
+  func ownerFields(of collection: String) -> [String] {
+    (collections[collection]?.writers ?? []).compactMap { if case .field(let field) = $0 { field } else { nil } }
+  }
+}
+
+extension Store {
+  /// Why a changeset's data edits are outside its author's rights, or nil.
+  ///
+  /// For each record it writes: a collection without write rules is open to
+  /// every member; otherwise the author must match a `kind:` or `office:`
+  /// rule, or be named in a `field:` rule's field as the record stood in
+  /// the changeset's causal past. A record that names nobody there may be
+  /// written by anyone, as long as the changeset names the author if it
+  /// names anybody (so a county cannot create a record for another).
+  func rightsViolation(_ changeset: Changeset, member: Roster.Member, _ db: Database) throws -> String? {
+    var order: [RecordRef] = []
+    var byRecord: [RecordRef: [Edit]] = [:]
+    for edit in changeset.edits where edit.record.collection != Roster.collection {
+      if byRecord[edit.record] == nil { order.append(edit.record) }
+      byRecord[edit.record, default: []].append(edit)
+    }
+    let author = changeset.author
+    for record in order {
+      guard let rules = schema.collections[record.collection]?.writers else { continue }
+      if rules.contains(.kind(member.kind)) || rules.contains(.office(author)) { continue }
+      let fields = schema.ownerFields(of: record.collection)
+      let open = rules.filter { if case .field = $0 { false } else { true } }.map(\.description)
+      let others = open.isEmpty ? "" : "; \(open.joined(separator: ", ")) may write every record"
+      guard !fields.isEmpty else {
+        return "\(author) may not write \(record): only \(open.joined(separator: ", ")) may write \(record.collection)"
+      }
+      let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db)
+      if owners.contains(author.rawValue) { continue }
+      if owners.isEmpty {
+        var named = Set<String>()
+        for edit in byRecord[record]! {
+          switch edit {
+          case .set(_, let field, .text(let text)) where fields.contains(field): named.insert(text)
+          case .add(_, let field, let element) where fields.contains(field): named.insert(element)
+          default: break
+          }
+        }
+        if named.isEmpty || named.contains(author.rawValue) { continue }
+        return "\(author) may not create \(record) for \(named.sorted().joined(separator: ", ")): a record it writes must name it in \(fields.joined(separator: " or "))\(others)"
+      }
+      return "\(author) may not write \(record): it is not named in \(fields.joined(separator: " or ")) (the record names \(owners.sorted().joined(separator: ", ")))\(others)"
+    }
+    return nil
+  }
+
+  /// The offices a record names in `fields`, as it stood at `context`:
+  /// a text field's values not superseded inside the context, and a set
+  /// field's elements added and not removed by a changeset that saw the add.
+  func owners(of record: RecordRef, fields: [String], at context: VersionVector, _ db: Database) throws -> Set<String> {
+    struct Fact {
+      var field: String
+      var value: String?
+      var op: Int
+      var dot: Dot
+      var order: Int
+    }
+    var facts: [Fact] = []
+    let rows = try Row.fetchAll(
+      try db.cachedStatement(
+        sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? ORDER BY rowid"),
+      arguments: [record.collection, record.id])
+    for (index, row) in rows.enumerated() {
+      guard let author = ReplicaID(rawValue: row[3]) else { continue }
+      let dot = Dot(author, UInt64(row[4] as Int64))
+      let field: String = row[0]
+      guard context.contains(dot), fields.contains(field) else { continue }
+      facts.append(Fact(field: field, value: row[1], op: Int(row[2] as Int64), dot: dot, order: index))
+    }
+    guard !facts.isEmpty else { return [] }
+    var contexts: [Dot: VersionVector] = [:]
+    func dependencies(of dot: Dot) throws -> VersionVector {
+      if let known = contexts[dot] { return known }
+      let blob = try Data.fetchOne(
+        try db.cachedStatement(sql: "SELECT deps FROM changesets WHERE author = ? AND seq = ?"),
+        arguments: [dot.replica.rawValue, Int64(dot.counter)])
+      let vector = try blob.map(Store.decodeVector) ?? VersionVector()
+      contexts[dot] = vector
+      return vector
+    }
+    func covers(_ later: Fact, _ earlier: Fact) throws -> Bool {
+      if later.dot == earlier.dot { return later.order > earlier.order }
+      return try dependencies(of: later.dot).contains(earlier.dot)
+    }
+    var owners = Set<String>()
+    for fact in facts where fact.op != 2 {
+      guard let value = fact.value else { continue }
+      var superseded = false
+      for other in facts where other.field == fact.field && other.order != fact.order {
+        let relevant = fact.op == 0 ? other.op == 0 : (other.op == 2 && other.value == value)
+        if relevant, try covers(other, fact) {
+          superseded = true
+          break
+        }
+      }
+      if !superseded { owners.insert(value) }
+    }
+    return owners
+  }
+}
