@@ -12,8 +12,10 @@ extension SamhandCommand {
         the veilederkorps by plan type, work on a shared case and fund a joint \
         project as a spleiselag; some edits collide. They sync, the conflicts \
         are listed and KS resolves them, everyone syncs again, every replica \
-        ends with the same snapshot, and KDD writes it as JSON. Each step is \
-        narrated; the people in it are invented.
+        ends with the same snapshot, an office trying to write another's \
+        record is refused, the roster every replica pinned is shown, and KDD \
+        writes the snapshot as JSON. Each step is narrated; the people in it \
+        are invented.
 
         Examples:
           samhand demo

@@ -89,6 +89,7 @@ struct DemoScript {
     try resolve(conflicts)
     try syncEveryone(rounds: 1, why: "KS first, so everyone gets the resolutions")
     try checkAgreement()
+    try showTrust()
     let snapshotURL = try writeSnapshot()
 
     Console.line()
@@ -126,7 +127,9 @@ struct DemoScript {
   }
 
   private mutating func setUp() throws {
-    heading("KS registers a shared case and Trøndelag the joint project; everyone syncs once.")
+    heading(
+      "KS registers a shared case with Vestland and Nordland, Trøndelag the joint project of the fylkeskommuner; everyone syncs once."
+    )
     try store("ks").transact { tx in
       let c = "cases"
       let id = DemoScript.caseID
@@ -136,7 +139,8 @@ struct DemoScript {
       try tx.set(c, id, "plan_type", .text("kommuneplanens-samfunnsdel"))
       try tx.set(c, id, "status", .text("ny"))
       try tx.set(c, id, "owner", .text("ks"))
-      try tx.add(c, id, "participants", "ks")
+      // Only the owner, the participants, KS and KDD may write a case.
+      for slug in ["ks", "vestland", "nordland"] { try tx.add(c, id, "participants", slug) }
       try tx.set(c, id, "deadline", .text("2026-06-30"))
     }
     try store("trondelag").transact { tx in
@@ -150,7 +154,8 @@ struct DemoScript {
       try tx.set(
         p, id, "description",
         .text("Kompetanseprogram for planveiledere i fylkeskommunene, finansiert som spleiselag"))
-      try tx.add(p, id, "participants", "trondelag")
+      // Every fylkeskommune takes part, so each may pledge its share.
+      for office in counties { try tx.add(p, id, "participants", office.slug.rawValue) }
       let m = "membership"
       let member = DemoScript.leavingMember
       try tx.set(m, member, "person", .text("Petter Fjellstuen"))
@@ -164,7 +169,12 @@ struct DemoScript {
     say(
       "cases/\(DemoScript.caseID): «Felles løft for kommuneplanens samfunnsdel i Fjordvik kommune», status «ny»"
     )
-    say("projects/\(DemoScript.projectID): «Veilederkorpset 2026–2029», led by trondelag")
+    say(
+      "cases/\(DemoScript.caseID): owned by ks, with vestland and nordland taking part (only they, KS and KDD may edit it)"
+    )
+    say(
+      "projects/\(DemoScript.projectID): «Veilederkorpset 2026–2029», led by trondelag, the \(counties.count) fylkeskommuner taking part"
+    )
     say("membership/\(DemoScript.leavingMember): Petter Fjellstuen, planveileder in Trøndelag")
     for slug in ["ks", "trondelag"] as [ReplicaID] { try store(slug).sync(with: shared) }
     for office in offices { try store(office.slug).sync(with: shared) }
@@ -194,28 +204,26 @@ struct DemoScript {
             try tx.add("membership", id, "groups", DemoScript.groups[(index + 2) % 3])
           }
         }
-        try tx.add("projects", DemoScript.projectID, "participants", slug.rawValue)
         try tx.put(
           "projects", DemoScript.projectID, "funding", key: slug.rawValue, .integer(150_000))
       }
       say(
-        "\(slug.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) registers 2 advisers (\(ids.joined(separator: ", "))), joins the project, pledges 150 000 NOK"
+        "\(slug.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) registers 2 advisers (\(ids.joined(separator: ", "))), pledges 150 000 NOK to the project"
       )
     }
     // The collisions.
     try store("vestland").transact { tx in
       try tx.set("cases", DemoScript.caseID, "status", .text("under-arbeid"))
       try tx.set("cases", DemoScript.caseID, "deadline", .text("2026-09-01"))
-      try tx.add("cases", DemoScript.caseID, "participants", "vestland")
     }
     say(
       "vestland             sets the case's status to «under-arbeid» and its deadline to 2026-09-01"
     )
     try store("nordland").transact { tx in
       try tx.set("cases", DemoScript.caseID, "deadline", .text("2026-10-15"))
-      try tx.add("cases", DemoScript.caseID, "participants", "nordland")
+      try tx.set("cases", DemoScript.caseID, "notes", .text("Nordland deler erfaringer fra egen samfunnsdel"))
     }
-    say("nordland             sets the case's deadline to 2026-10-15 and joins the case")
+    say("nordland             sets the case's deadline to 2026-10-15 and adds a note")
     try store("ks").transact { tx in
       try tx.set("cases", DemoScript.caseID, "status", .text("avsluttet"))
       try tx.set("membership", DemoScript.leavingMember, "role", .text("prosjektleder"))
@@ -350,6 +358,31 @@ struct DemoScript {
         say("  \(line)")
       }
     }
+  }
+
+  private mutating func showTrust() throws {
+    heading("Every changeset is signed, and the roster says whose signature counts and who may write what:")
+    let agder = store("agder")
+    let target = "vk-vestland-1"
+    do {
+      try agder.transact { tx in try tx.set("membership", target, "role", .text("styremedlem")) }
+      throw CommandFailure("demo: agder was allowed to edit vestland's membership record \(target)")
+    } catch let error as SamhandError where error.code == .notPermitted {
+      say("agder tries to change vestland's adviser \(target): refused before anything is written:")
+      say("  \(error.message)")
+    }
+    guard let roster = try store("kdd").roster(), let genesis = store("kdd").genesisRoster else { return }
+    let claimed = roster.sortedMembers.filter { !$0.activeKeys.isEmpty }.count
+    let admins = roster.sortedMembers.filter(\.isAdministrator).map(\.office.rawValue)
+    say(
+      "the roster: \(roster.members.count) offices, \(claimed) with a key (KDD's from the start, the others' claimed by their first changeset); administrators \(admins.joined(separator: " and "))"
+    )
+    let pinned = Set(offices.compactMap { store($0.slug).genesisRoster?.hash })
+    guard pinned == [genesis.hash] else {
+      throw CommandFailure("demo: the replicas pinned different rosters: \(pinned.sorted().joined(separator: ", "))")
+    }
+    say("every replica pinned the same roster: \(genesis.hash) (what 'samhand init --trust' checks)")
+    say("see it with: samhand roster --store \(ShellWords.quote(store("ks").directory.path))")
   }
 
   private mutating func writeSnapshot() throws -> URL {

@@ -14,9 +14,21 @@ extension SamhandCommand {
         published there before (a reinstalled machine), its own history is \
         recovered too.
 
+        A new folder gets a genesis roster: by default the cooperation's \
+        thirteen offices, KS and KDD as administrators, and this office's key \
+        (the others claim theirs with their first changeset); --roster gives \
+        another. Its hash is printed: the other offices join with --trust \
+        HASH, so that nobody can slip them another roster. An office joining \
+        without --trust is shown the hash to confirm with the founding office.
+
         Examples:
-          samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt
-          samhand init --store ./ks --replica ks --folder ./delt --schema schema.json
+          samhand init --store ~/samhand/ks --replica ks --folder /mnt/delt
+          samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
+            --trust HASH    (HASH: the 64 hex digits the founding office printed)
+          samhand init --store ./ks --replica ks --folder ./delt --schema schema.json \\
+            --roster roster.json
+          samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
+            --key /media/usb/vestland.key
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -34,6 +46,22 @@ extension SamhandCommand {
         "A schema JSON file, used only when the shared folder is new.", valueName: "file"))
     var schema: String?
 
+    @Option(
+      help: ArgumentHelp(
+        "When joining: the roster hash the founding office printed; joining fails if the folder's roster differs.",
+        valueName: "hash"))
+    var trust: String?
+
+    @Option(
+      help: ArgumentHelp(
+        "A private key file from 'samhand key export' to sign with, instead of a new key.", valueName: "file"))
+    var key: String?
+
+    @Option(
+      help: ArgumentHelp(
+        "A genesis roster JSON file, used only when the shared folder is new.", valueName: "file"))
+    var roster: String?
+
     func validate() throws {
       try global.validateStore()
       if ReplicaID(rawValue: replica) == nil {
@@ -42,6 +70,13 @@ extension SamhandCommand {
         )
       }
       if folder.isEmpty { throw ValidationError("--folder must name a folder") }
+      if let trust {
+        let digits = trust.lowercased().filter { !$0.isWhitespace }
+        if digits.count != 64 || !digits.allSatisfy({ $0.isHexDigit }) {
+          throw ValidationError(
+            "--trust '\(trust)' is not a roster hash: expected the 64 hex digits the founding office's 'samhand init' printed")
+        }
+      }
     }
 
     func run() async throws {
@@ -61,28 +96,49 @@ extension SamhandCommand {
         throw CommandFailure("\(storeURL.path) is a file, not a folder for a store")
       }
       let givenSchema = try schema.map(Init.readSchema)
+      let givenKey = try key.map(Init.readKey)
 
       if shared.isUninitialised {
+        if trust != nil {
+          throw CommandFailure(
+            "--trust is for joining a store, but \(shared.url.path) holds none yet (is the share mounted, and is it the right folder?); nothing was created")
+        }
+        let signingKey = givenKey ?? SigningKey.generate()
+        let genesis = try roster.map { try Init.readRoster($0, founder: replicaID, key: signingKey.publicKey) }
         let store = try Store.create(
-          folder: shared, at: storeURL, replica: replicaID, schema: givenSchema ?? .planning)
+          folder: shared, at: storeURL, replica: replicaID, schema: givenSchema ?? .planning,
+          roster: genesis, key: signingKey)
+        let pinned = store.genesisRoster
+        let hash = pinned?.hash ?? ""
         if global.json {
           Console.json(
             .object([
               "action": .string("created"), "store": .string(store.directory.path),
               "replica": .string(replicaID.rawValue), "folder": .string(shared.url.path),
               "store_id": .string(store.storeID.rawValue),
+              "roster_hash": .string(hash),
+              "public_key": .string(signingKey.publicKey.hex),
             ]))
           return
         }
         Console.line("Created a new store in the shared folder \(shared.url.path)")
-        Console.line("  office:     \(OfficeNames.labelled(replicaID))")
+        Console.line("  office:     \(TrustText.labelled(replicaID, in: pinned))")
         Console.line("  replica:    \(store.directory.path)")
         Console.line(
           "  schema:     \(schema ?? "built-in planning schema") (\(store.schema.collectionNames.joined(separator: ", ")))"
         )
+        if let pinned {
+          let admins = TrustText.administrators(pinned)
+          Console.line(
+            "  roster:     \(roster ?? "the cooperation's offices") (\(Words.count(pinned.members.count, "office")); administrators: \(admins))"
+          )
+        }
+        Console.line("  key:        \(signingKey.publicKey.fingerprint)")
+        Console.line("roster: \(hash)")
         Console.line(
-          "Other offices join with: samhand init --store DIR --replica SLUG --folder \(ShellWords.quote(shared.url.path))"
+          "Other offices join with: samhand init --store DIR --replica SLUG --folder \(ShellWords.quote(shared.url.path)) --trust \(hash)"
         )
+        Console.line("Give them the hash by another channel than the folder (phone, e-mail), so that they know the roster is yours.")
         return
       }
 
@@ -92,11 +148,27 @@ extension SamhandCommand {
           "\(shared.url.path) already holds a store with its own schema; --schema \(schema ?? "") is ignored"
         )
       }
+      if let roster {
+        Console.warning(
+          "\(shared.url.path) already holds a store with its own roster; --roster \(roster) is ignored (an administrator changes it with 'samhand roster')"
+        )
+      }
       let progress = ProgressBar(label: "joining")
-      let (store, report) = try Store.join(
-        folder: shared, at: storeURL, replica: replicaID, progress: progress.update)
-      progress.finish()
+      let store: Store
+      let report: SyncReport
+      do {
+        (store, report) = try Store.join(
+          folder: shared, at: storeURL, replica: replicaID, trust: trust, key: givenKey,
+          progress: progress.update)
+        progress.finish()
+      } catch {
+        progress.finish()
+        throw error
+      }
       let recovered = try store.frontier()[replicaID]
+      let rosterInForce = try store.roster()
+      let hash = store.genesisRoster?.hash
+      let (publicKey, standing) = try TrustText.ownStanding(of: store)
       if global.json {
         Console.json(
           .object([
@@ -106,19 +178,96 @@ extension SamhandCommand {
             "imported": .integer(Int64(report.imported.count)),
             "recovered": .integer(Int64(recovered)),
             "sync": SyncSummary(report).jsonValue,
+            "roster_hash": hash.map { .string($0) } ?? .null,
+            "roster_trusted": .bool(trust != nil),
+            "public_key": .string(publicKey.hex),
+            "key_status": .string(standing.code),
           ]))
-        return
+      } else {
+        Console.line("Joined the store in \(shared.url.path)")
+        Console.line("  office:     \(TrustText.labelled(replicaID, in: rosterInForce))")
+        Console.line("  replica:    \(store.directory.path)")
+        Console.line("  imported:   \(Words.count(report.imported.count, "changeset"))")
+        if recovered > 0 {
+          Console.line(
+            "  recovered:  \(Words.count(Int(recovered), "changeset")) this office had published before; its sequence continues at \(recovered + 1)"
+          )
+        }
+        Console.line("  key:        \(publicKey.fingerprint)")
+        Console.line("              \(TrustText.describe(standing, office: replicaID, roster: rosterInForce))")
+        if let hash {
+          Console.line("roster: \(hash)\(trust != nil ? " (the one you were told to trust)" : "")")
+          if trust == nil {
+            Console.line(
+              "Confirm this roster hash with the founding office (by phone, not through the folder) before relying on it; to check it when joining, pass --trust HASH."
+            )
+          }
+        }
+        SyncSummary(report).printProblems()
       }
-      Console.line("Joined the store in \(shared.url.path)")
-      Console.line("  office:     \(OfficeNames.labelled(replicaID))")
-      Console.line("  replica:    \(store.directory.path)")
-      Console.line("  imported:   \(Words.count(report.imported.count, "changeset"))")
-      if recovered > 0 {
-        Console.line(
-          "  recovered:  \(Words.count(Int(recovered), "changeset")) this office had published before; its sequence continues at \(recovered + 1)"
+      if let advice = TrustText.advice(standing, office: replicaID, key: publicKey, roster: rosterInForce) {
+        Console.warning(
+          "\(TrustText.describe(standing, office: replicaID, roster: rosterInForce)). Until then it cannot write; \(advice)"
+        )
+      } else if case .retired = standing {
+        Console.warning(TrustText.describe(standing, office: replicaID, roster: rosterInForce))
+      }
+    }
+
+    /// Reads a private key file written by `samhand key export`.
+    static func readKey(_ path: String) throws -> SigningKey {
+      let url = URL(fileURLWithPath: path)
+      let text: String
+      do {
+        text = try String(contentsOf: url, encoding: .utf8)
+      } catch {
+        throw CommandFailure("cannot read the key file \(url.path): \(error.localizedDescription)")
+      }
+      let key: SigningKey
+      do {
+        key = try SigningKey(fileText: text)
+      } catch var error as SamhandError {
+        error.fileURL = url
+        throw error
+      }
+      if let mode = (try? FileManager.default.attributesOfItem(atPath: url.path))?[.posixPermissions] as? Int,
+        mode & 0o077 != 0
+      {
+        Console.warning("the key file \(url.path) can be read by others: keep it private (chmod 600)")
+      }
+      return key
+    }
+
+    /// Reads a genesis roster for a new folder. The founding office must be
+    /// in it; listed without a key, it gets this installation's key.
+    static func readRoster(_ path: String, founder: ReplicaID, key: PublicKey) throws -> Roster {
+      let url = URL(fileURLWithPath: path)
+      let data: Data
+      do {
+        data = try Data(contentsOf: url)
+      } catch {
+        throw CommandFailure("cannot read the roster file \(url.path): \(error.localizedDescription)")
+      }
+      var roster: Roster
+      do {
+        roster = try Roster(json: data)
+      } catch var error as SamhandError {
+        error.fileURL = url
+        throw error
+      }
+      guard let member = roster.members[founder] else {
+        throw CommandFailure(
+          "\(url.path) does not list \(founder), the office creating the store: add {\"slug\": \"\(founder)\", \"kind\": \"…\"} to its offices"
         )
       }
-      SyncSummary(report).printProblems()
+      if member.keys.isEmpty {
+        roster.members[founder]?.keys = [key]
+      } else if !member.keys.contains(key) {
+        throw CommandFailure(
+          "\(url.path) lists \(founder) with key \(member.keys.sorted().map(\.fingerprint).joined(separator: ", ")), not this installation's \(key.fingerprint): pass --key FILE with the matching private key, or leave the office's keys out"
+        )
+      }
+      return roster
     }
 
     static func readSchema(_ path: String) throws -> Schema {

@@ -10,7 +10,8 @@ extension SamhandCommand {
         Lists changesets oldest first (by Lamport stamp, then office), each \
         with its office, time and edits. Give a collection to see only its \
         edits, or a collection and an id for one record. Rejected changesets \
-        (they broke the schema and changed nothing) are marked with the reason.
+        (they broke the schema or \
+        the writer's rights, and changed nothing) are marked with the reason.
         With --json, each edit has the form 'samhand apply' reads.
 
         Examples:

@@ -28,12 +28,16 @@ struct SamhandCommand: AsyncParsableCommand {
         samhand sync --store ks
         samhand get --store ks cases sak-1
 
+      Every changeset is signed with the office's key and checked against \
+      the roster of offices: see 'samhand key' and 'samhand roster'.
+
       See it all at once: samhand demo
       """,
     subcommands: [
       Init.self, SetCommand.self, Delete.self, Get.self, List.self, Apply.self,
       Sync.self, Status.self, Conflicts.self, Resolve.self, Review.self, Log.self,
-      SnapshotCommand.self, ReportCommand.self, Verify.self, Inspect.self, Demo.self,
+      SnapshotCommand.self, ReportCommand.self, Verify.self, Inspect.self, KeyCommand.self,
+      RosterCommand.self, Demo.self,
     ]
   )
 

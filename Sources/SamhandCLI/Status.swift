@@ -7,9 +7,13 @@ extension SamhandCommand {
     static let configuration = CommandConfiguration(
       abstract: "Show this replica's state and how far behind each office is.",
       discussion: """
-        Shows the office's slug, its frontier (the changesets it has applied), \
-        the outbox not yet published, changesets waiting for dependencies, \
-        files the last sync set aside, open conflicts, and for each office \
+        Shows the office's slug, its signing key and whether the roster \
+        lists it, the pinned roster's hash, its frontier (the changesets it \
+        has applied), the outbox not yet published, changesets waiting for \
+        dependencies, changesets rejected (they broke the schema or the \
+        writer's rights, and changed nothing), files the last sync set aside \
+        (damaged, unsigned, forged, or signed by an office or key the roster \
+        does not allow), open conflicts, and for each office \
         that has synced: its frontier as it last reported it, how many \
         changesets it lacks of all those known, and whether offices at the \
         same frontier report the same snapshot hash (they must).
@@ -46,6 +50,8 @@ extension SamhandCommand {
       // Cached per frontier by the library: cheap when nothing changed.
       let (_, snapshotHash) = try store.snapshotHash()
       let folder = try store.folder()
+      let roster = try store.roster()
+      let (publicKey, standing) = try TrustText.ownStanding(of: store)
       var folderReachable = false
       var heads: [Head] = []
       var headProblems: [FolderProblem] = []
@@ -92,6 +98,11 @@ extension SamhandCommand {
             "frontier": frontier.jsonValue,
             "changesets": .integer(Int64(frontier.total)),
             "snapshot": .string(snapshotHash),
+            "roster_hash": store.genesisRoster.map { .string($0.hash) } ?? .null,
+            "key": .object([
+              "public_key": .string(publicKey.hex), "fingerprint": .string(publicKey.fingerprint),
+              "status": .string(standing.code),
+            ]),
             "outbox": .array(outbox.map(\.jsonValue)),
             "waiting": .array(waiting.map(\.jsonValue)),
             "rejected": .array(
@@ -133,6 +144,13 @@ extension SamhandCommand {
       } else {
         Console.line("Folder:      none set")
       }
+      Console.line("Key:         \(publicKey.fingerprint): \(TrustText.describe(standing, office: store.replica, roster: roster))")
+      if let advice = TrustText.advice(standing, office: store.replica, key: publicKey, roster: roster) {
+        Console.line("             \(advice)")
+      }
+      if let genesis = store.genesisRoster {
+        Console.line("Roster:      pinned \(genesis.hash) (see 'samhand roster')")
+      }
       Console.line("Frontier:    \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
       Console.line("Snapshot:    \(snapshotHash)")
       Console.line(
@@ -143,7 +161,7 @@ extension SamhandCommand {
       )
       if !rejected.isEmpty {
         Console.line(
-          "Rejected:    \(Words.count(rejected.count, "changeset")) broke the schema and changed nothing:"
+          "Rejected:    \(Words.count(rejected.count, "changeset")) broke the schema or the writer's rights and changed nothing:"
         )
         for (id, reason) in rejected.sorted(by: { $0.key < $1.key }) {
           Console.line("  \(id): \(reason)")

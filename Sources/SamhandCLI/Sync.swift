@@ -9,8 +9,12 @@ extension SamhandCommand {
       discussion: """
         Writes the outbox to the shared folder, reads every new file there, \
         applies changesets whose dependencies have arrived (others wait), and \
-        sets bad files aside with a reason. Reports how many changesets were \
-        published, imported and are waiting, and which files were set aside.
+        sets bad files aside with a reason: damaged, unsigned or forged files, \
+        and changesets signed by an office or key the roster does not allow. \
+        Changesets that break the schema or the writer's rights are applied as \
+        rejected: they change nothing, alike on every replica. Reports how \
+        many changesets were published, imported, rejected and are waiting, \
+        and which files were set aside.
 
         A progress bar appears on stderr when it is a terminal and the sync \
         takes more than a moment. The exit code is 1 when another installation \

@@ -11,7 +11,11 @@ extension SamhandCommand {
         or truncated files, names that disagree with their contents, files of \
         another store, two different changesets under one office and number, \
         gaps, missing dependencies, changesets that break the schema, and \
-        offices at the same frontier whose snapshots differ. Lists each \
+        offices at the same frontier whose snapshots differ. In a folder with \
+        a roster, also unsigned and forged files, changesets signed by an \
+        office or key the roster does not allow (not a member, retired, a \
+        revoked key), and changesets every office rejects for writing \
+        outside the writer's rights. Lists each \
         problem; the exit code is 1 if there is any. Without --folder, checks \
         the folder of the store given by --store or SAMHAND_STORE.
 

@@ -4,7 +4,7 @@ final class HelpTests: CLITestCase {
   static let commands = [
     "init", "set", "delete", "get", "list", "apply", "sync", "status", "conflicts", "resolve",
     "review",
-    "log", "snapshot", "verify", "inspect", "demo",
+    "log", "snapshot", "verify", "inspect", "key", "roster", "demo",
   ]
 
   func testHelp_rootListsEveryCommand() throws {

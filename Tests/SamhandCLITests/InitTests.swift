@@ -34,11 +34,16 @@ final class InitTests: CLITestCase {
     try initOffice("vestland")
     try succeed(["set", "--store", "vestland", "cases", "sak-1", "title=Før krasjet"])
     try succeed(["sync", "--store", "vestland"])
+    // The backup of the key, so the new installation signs as the roster expects.
+    try succeed(["key", "export", "--store", "vestland", "--out", "vestland.key"])
     try FileManager.default.removeItem(at: temp.path("vestland"))
     let output = try succeed([
       "init", "--store", "vestland", "--replica", "vestland", "--folder", "shared",
+      "--key", "vestland.key",
     ])
     XCTAssertTrue(output.stdout.contains("recovered:  1 changeset"), output.stdout)
+    XCTAssertTrue(output.stdout.contains("in force"), output.stdout)
+    XCTAssertFalse(output.stderr.contains("roster add"), output.stderr)
     let written = try succeed(["set", "--store", "vestland", "cases", "sak-1", "status=ny"])
     XCTAssertTrue(written.stdout.contains("vestland#2"), written.stdout)
   }

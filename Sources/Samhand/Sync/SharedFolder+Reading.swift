@@ -149,8 +149,12 @@ extension SharedFolder {
     }
     // What only merging tells: signers the roster does not allow, and
     // writes outside the rights.
-    if identity.roster != nil, let (_, report) = try? reader() {
+    if identity.roster != nil, let reader = try? reader() {
+      let report = reader.report
       let reported = Set(result.problems.map(\.path))
+      for (id, _) in (try? reader.store.untrustedChangesets()) ?? [] where good[id] != nil {
+        good[id] = nil
+      }
       for problem in report.setAside where !reported.contains(problem.path) {
         result.problems.append(FolderProblem(path: problem.path, reason: "set aside: \(problem.reason)"))
       }

@@ -39,7 +39,7 @@ public struct SharedFolder: Sendable, Hashable {
     public var roster: Roster?
 
     /// Creates an identity in this Samhand's folder layout version.
-    public init(storeID: StoreID, schema: Schema, roster: Roster?) {
+    public init(storeID: StoreID, schema: Schema, roster: Roster? = nil) {
       self.storeID = storeID
       self.formatVersion = roster == nil ? 1 : SharedFolder.formatVersion
       self.schema = schema

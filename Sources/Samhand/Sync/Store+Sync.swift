@@ -87,7 +87,7 @@ extension Store {
   ) throws -> (Store, SyncReport) {
     let identity = try folder.identity()
     if let trust {
-      let expected = trust.lowercased().filter { $0.isHexDigit }
+      let expected = trust.lowercased().filter { !$0.isWhitespace }
       guard let roster = identity.roster else {
         throw SamhandError(
           .untrusted, "\(folder.url.path) has no roster (layout 1), so roster \(trust) cannot be checked",

@@ -13,8 +13,12 @@ extension Transaction {
   ///
   /// - Throws: `SamhandError.invalidArgument` for an empty name or a kind
   ///   that is not lowercase letters.
+  ///
+  /// - Parameter administrator: whether the office may change the roster;
+  ///   nil leaves an existing office's flag as it is (and makes a new one
+  ///   an ordinary member).
   public mutating func addOffice(
-    _ office: ReplicaID, name: String, kind: String, key: PublicKey?, administrator: Bool = false
+    _ office: ReplicaID, name: String, kind: String, key: PublicKey?, administrator: Bool? = nil
   ) throws {
     guard !name.isEmpty else { throw SamhandError(.invalidArgument, "an office's name may not be empty") }
     guard Roster.isValidKind(kind) else {
@@ -22,7 +26,7 @@ extension Transaction {
     }
     roster(office) { .set($0, field: "name", value: .text(name.precomposedStringWithCanonicalMapping)) }
     roster(office) { .set($0, field: "kind", value: .text(kind)) }
-    roster(office) { .set($0, field: "admin", value: .bool(administrator)) }
+    if let administrator { roster(office) { .set($0, field: "admin", value: .bool(administrator)) } }
     if let key { addKey(key, to: office) }
   }
 

@@ -258,10 +258,14 @@ extension Store {
       guard let rules = schema.collections[record.collection]?.writers else { continue }
       if rules.contains(.kind(member.kind)) || rules.contains(.office(author)) { continue }
       let fields = schema.ownerFields(of: record.collection)
-      let open = rules.filter { if case .field = $0 { false } else { true } }.map(\.description)
-      let others = open.isEmpty ? "" : "; \(open.joined(separator: ", ")) may write every record"
+      let kinds = rules.compactMap { if case .kind(let kind) = $0 { kind } else { nil } }
+      let named = rules.compactMap { if case .office(let office) = $0 { office.rawValue } else { nil } }
+      var open: [String] = []
+      if !kinds.isEmpty { open.append("offices of kind \(kinds.joined(separator: " or "))") }
+      if !named.isEmpty { open.append(named.joined(separator: ", ")) }
+      let others = open.isEmpty ? "" : "; \(open.joined(separator: " and ")) may write every record"
       guard !fields.isEmpty else {
-        return "\(author) may not write \(record): only \(open.joined(separator: ", ")) may write \(record.collection)"
+        return "\(author) may not write \(record): only \(open.joined(separator: " and ")) may write \(record.collection)"
       }
       let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db)
       if owners.contains(author.rawValue) { continue }

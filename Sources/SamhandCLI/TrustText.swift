@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import Samhand
+
+/// How the roster and keys look on the command line, shared by `key`,
+/// `roster`, `init` and `status`.
+enum TrustText {
+  /// Where an office's signing key stands in the roster in force.
+  enum KeyStanding: Equatable {
+    /// The store was made without a shared folder: nothing checks keys.
+    case noRoster
+    /// Listed for the office and not revoked: its changesets are accepted.
+    case inForce
+    /// The office is listed without a key: its first changeset claims this one.
+    case unclaimed
+    /// Listed, but revoked from this sequence number on.
+    case revoked(from: UInt64)
+    /// The office is listed with other keys only.
+    case notListed
+    /// The office is not in the roster at all.
+    case notMember
+    /// The office has retired.
+    case retired(successors: [ReplicaID])
+
+    /// A stable word for `--json`.
+    var code: String {
+      switch self {
+      case .noRoster: "no-roster"
+      case .inForce: "in-force"
+      case .unclaimed: "unclaimed"
+      case .revoked: "revoked"
+      case .notListed: "not-listed"
+      case .notMember: "not-a-member"
+      case .retired: "retired"
+      }
+    }
+
+    /// Whether the office can write with this key now (a claim counts).
+    var maySign: Bool {
+      switch self {
+      case .noRoster, .inForce, .unclaimed: true
+      default: false
+      }
+    }
+
+    /// Whether an administrator must add the key before the office can write.
+    var needsAdministrator: Bool {
+      switch self {
+      case .notListed, .notMember: true
+      default: false
+      }
+    }
+  }
+
+  /// Where `key` stands for `office` in `roster` (nil: no roster), for its next changeset.
+  static func standing(of key: PublicKey, for office: ReplicaID, in roster: Roster?, nextSequence: UInt64)
+    -> KeyStanding
+  {
+    guard let roster else { return .noRoster }
+    guard let member = roster.members[office] else { return .notMember }
+    if member.isRetired { return .retired(successors: member.successors.sorted()) }
+    if member.keys.contains(key) {
+      if let from = member.revoked[key], nextSequence >= from { return .revoked(from: from) }
+      return .inForce
+    }
+    return member.keys.isEmpty ? .unclaimed : .notListed
+  }
+
+  /// The standing of this replica's own key, for its next changeset.
+  static func ownStanding(of store: Store) throws -> (key: PublicKey, standing: KeyStanding) {
+    let key = try store.publicKey()
+    let next = try store.frontier()[store.replica] + 1
+    return (key, standing(of: key, for: store.replica, in: try store.roster(), nextSequence: next))
+  }
+
+  /// The standing in words, for people.
+  static func describe(_ standing: KeyStanding, office: ReplicaID, roster: Roster?) -> String {
+    switch standing {
+    case .noRoster:
+      return "no roster: this store was made without a shared folder, so nothing checks keys"
+    case .inForce:
+      return "in force: listed for \(office) in the roster"
+    case .unclaimed:
+      return "not yet listed: \(office) is in the roster without a key, so its first changeset claims this one"
+    case .revoked(let from):
+      return "REVOKED from \(office)#\(from) on: \(office) can no longer write with it"
+    case .notListed:
+      return "NOT in the roster: \(office) is listed with other keys only, so its changesets would be set aside"
+    case .notMember:
+      return "NOT in the roster: \(office) is not a member, so its changesets would be set aside"
+    case .retired(let successors):
+      let heirs = successors.isEmpty ? "" : " (successors: \(successors.map(\.rawValue).joined(separator: ", ")))"
+      return "\(office) has retired\(heirs): nothing it signs now is accepted"
+    }
+  }
+
+  /// What to do about a key that cannot sign, or nil when it can.
+  static func advice(_ standing: KeyStanding, office: ReplicaID, key: PublicKey, roster: Roster?) -> String? {
+    switch standing {
+    case .notListed, .notMember:
+      return "an administrator (\(administrators(roster))) must add this key: samhand roster add \(office) --key \(key.hex)"
+    case .revoked:
+      return "a revoked key stays revoked: set up a new replica (samhand init --store NEWDIR --replica \(office) --folder …) and have an administrator (\(administrators(roster))) add its key with 'samhand roster add \(office) --key <its key>'"
+    default:
+      return nil
+    }
+  }
+
+  /// `kdd, ks`: the administrators still active, or a note that there are none.
+  static func administrators(_ roster: Roster?) -> String {
+    let admins = (roster?.sortedMembers ?? []).filter { $0.isAdministrator && !$0.isRetired }.map(\.office.rawValue)
+    return admins.isEmpty ? "none left" : admins.joined(separator: ", ")
+  }
+
+  /// The roster in force, or a failure saying the store has none.
+  static func roster(of store: Store) throws -> Roster {
+    guard let roster = try store.roster() else {
+      throw CommandFailure(
+        "the store \(store.directory.path) has no roster: it was made without a shared folder (or by an older Samhand), so it checks no keys or rights")
+    }
+    return roster
+  }
+
+  /// A display name for a new office: from the cooperation's list or the
+  /// 2024 county split, else the slug.
+  static func defaultName(_ office: ReplicaID) -> String { knownOffice(office)?.name ?? office.rawValue }
+
+  /// A kind for a new office: that of a known office, else `fylkeskommune`.
+  static func defaultKind(_ office: ReplicaID) -> String { knownOffice(office)?.kind ?? "fylkeskommune" }
+
+  static func knownOffice(_ office: ReplicaID) -> Office? {
+    if let known = Office.cooperation.first(where: { $0.slug == office }) { return known }
+    return CountyReform.splits2024.lazy.flatMap(\.successors).first { $0.slug == office }
+  }
+
+  /// `vestland (Vestland fylkeskommune)` from the roster, else the known names.
+  static func labelled(_ office: ReplicaID, in roster: Roster?) -> String {
+    if let name = roster?.members[office]?.name ?? knownOffice(office)?.name, name != office.rawValue {
+      return "\(office) (\(name))"
+    }
+    return office.rawValue
+  }
+
+  /// Reads a public key given on the command line, as a validation error.
+  static func parseKey(_ text: String) throws -> PublicKey {
+    do {
+      return try PublicKey(text: text)
+    } catch let error as SamhandError {
+      throw ValidationError(error.message)
+    }
+  }
+
+  /// Reads an office slug given on the command line, as a validation error.
+  static func parseSlug(_ text: String, option: String) throws -> ReplicaID {
+    guard let slug = ReplicaID(rawValue: text) else {
+      throw ValidationError(
+        "\(option) '\(text)' is not a valid office slug: use 1–63 lowercase letters a–z, digits and inner hyphens (for example more-og-romsdal)"
+      )
+    }
+    return slug
+  }
+
+  /// The lines that end every command that writes to the roster.
+  static func printWritten(_ changeset: Changeset) {
+    Console.line("Changeset:  \(changeset.id) (not yet shared: run 'samhand sync' to publish it)")
+  }
+
+  // MARK: - JSON
+
+  static func jsonValue(_ key: PublicKey) -> JSONValue {
+    .object(["public_key": .string(key.hex), "fingerprint": .string(key.fingerprint)])
+  }
+
+  static func jsonValue(_ member: Roster.Member) -> JSONValue {
+    .object([
+      "slug": .string(member.office.rawValue),
+      "name": .string(member.name),
+      "kind": .string(member.kind),
+      "admin": .bool(member.isAdministrator),
+      "status": .string(member.isRetired ? "retired" : "active"),
+      "successors": .array(member.successors.sorted().map { .string($0.rawValue) }),
+      "keys": .array(
+        member.keys.sorted().map { key in
+          .object([
+            "public_key": .string(key.hex),
+            "fingerprint": .string(key.fingerprint),
+            "revoked_from": member.revoked[key].map { .integer(Int64($0)) } ?? .null,
+          ])
+        }),
+    ])
+  }
+}
