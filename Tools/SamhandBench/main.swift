@@ -1,6 +1,8 @@
 // Figures for the store core and replication, printed as a table.
 //
 //   swift run -c release samhand-bench apply [COUNT] [RUNS]   time to apply COUNT single-field changesets
+//   swift run -c release samhand-bench apply-unchecked [COUNT] [RUNS]   the same into replicas without a roster
+//                                                             (no signature, roster or rights checks), for comparison
 //   swift run -c release samhand-bench bytes [WRITES]          bytes per field write in changeset files
 import Foundation
 import Samhand
@@ -18,10 +20,12 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// COUNT changesets of one field each, applied to a fresh replica, several runs.
-func applyBenchmark(count: Int, runs: Int) throws {
+func applyBenchmark(count: Int, runs: Int, checked: Bool = true) throws {
   let directory = TemporaryDirectory("bench-apply")
-  let source = try Store.create(
-    folder: SharedFolder(directory.path("folder")), at: directory.path("source"), replica: "ks", schema: .planning)
+  let storeID = StoreID.random()
+  let source = try checked
+    ? Store.create(folder: SharedFolder(directory.path("folder")), at: directory.path("source"), replica: "ks", schema: .planning)
+    : Store.create(at: directory.path("source"), replica: "ks", storeID: storeID, schema: .planning)
   var files: [[UInt8]] = []
   for index in 0..<count {
     let changeset = try source.transact {
@@ -31,7 +35,9 @@ func applyBenchmark(count: Int, runs: Int) throws {
   }
   var times: [Double] = []
   for run in 0..<runs {
-    let target = try Store.join(folder: SharedFolder(directory.path("folder")), at: directory.path("target-\(run)"), replica: "kdd").0
+    let target = try checked
+      ? Store.join(folder: SharedFolder(directory.path("folder")), at: directory.path("target-\(run)"), replica: "kdd").0
+      : Store.create(at: directory.path("target-\(run)"), replica: "kdd", storeID: storeID, schema: .planning)
     let elapsed = try seconds {
       for file in files { try target.receive(file) }
     }
@@ -40,7 +46,8 @@ func applyBenchmark(count: Int, runs: Int) throws {
     times.append(elapsed)
     print(String(format: "run %d: %.3f s (%.0f changesets/s)", run + 1, elapsed, Double(count) / elapsed))
   }
-  print(String(format: "apply %d single-field changesets: median %.3f s over %d runs (%.1f µs each)", count, median(times), runs, median(times) / Double(count) * 1e6))
+  let what = checked ? " (signatures, roster and rights checked)" : " (no roster: nothing checked)"
+  print("apply \(count) single-field changesets\(what): " + String(format: "median %.3f s over %d runs (%.1f µs each)", median(times), runs, median(times) / Double(count) * 1e6))
 }
 
 /// A realistic batch of field writes (membership, cases, projects), in one
@@ -94,6 +101,10 @@ let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "apply":
   try applyBenchmark(count: arguments.dropFirst().first.flatMap(Int.init) ?? 10_000, runs: arguments.dropFirst(2).first.flatMap(Int.init) ?? 3)
+case "apply-unchecked":
+  try applyBenchmark(
+    count: arguments.dropFirst().first.flatMap(Int.init) ?? 10_000, runs: arguments.dropFirst(2).first.flatMap(Int.init) ?? 3,
+    checked: false)
 case "bytes":
   try bytesBenchmark(writes: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000)
 default:
