@@ -45,6 +45,15 @@ let package = Package(
       dependencies: ["Samhand", "SamhandTestSupport"],
       path: "Tools/SamhandBench"
     ),
+    // The deterministic simulator of many offices under faults.
+    .executableTarget(
+      name: "samhand-sim",
+      dependencies: [
+        "Samhand", "SamhandTestSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Tools/SamhandSim"
+    ),
     // An example program that uses only the public API (run by .ci/run).
     .executableTarget(
       name: "samhand-example",
