@@ -72,7 +72,7 @@ extension Snapshot {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw SamhandError(.io, "cannot create folder \(directory.path): \(error.localizedDescription)", fileURL: directory)
+      throw SamhandError(.io, "cannot create folder \(directory.path): \(AtomicFile.reason(error))", fileURL: directory)
     }
     let temporary = directory.appendingPathComponent(
       "\(AtomicFile.temporaryPrefix)\(file.lastPathComponent).\(UUID().uuidString.prefix(8).lowercased())\(AtomicFile.temporarySuffix)")

@@ -39,12 +39,17 @@ public final class Store: Sendable {
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
     self.database = database
-    try Store.migrate(database, directory: directory)
-    let meta = try database.read { db in
-      try Dictionary(
-        uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
-          ($0["key"] as String, $0["value"] as String)
-        })
+    let meta: [String: String]
+    do {
+      try Store.migrate(database, directory: directory)
+      meta = try database.read { db in
+        try Dictionary(
+          uniqueKeysWithValues: Row.fetchAll(db, sql: "SELECT key, value FROM meta").map {
+            ($0["key"] as String, $0["value"] as String)
+          })
+      }
+    } catch let error as DatabaseError {
+      throw SamhandError(.storage, "cannot read the store database: \(error.message ?? "\(error)")", fileURL: directory)
     }
     guard let format = meta["format"].flatMap(Int.init) else {
       throw SamhandError(.storeNotFound, "\(directory.path) holds no Samhand store (no format in its database)")
@@ -69,6 +74,10 @@ public final class Store: Sendable {
 
   /// Brings a store of an earlier format up to this one, in one transaction.
   private static func migrate(_ database: DatabaseQueue, directory: URL) throws {
+    // Read first: a store that needs nothing opens without a write, so
+    // reading works on a full disk or a read-only folder.
+    let format = try database.read { db in try meta(db, "format").flatMap(Int.init) }
+    guard let format, format < storeFormatVersion else { return }
     try database.write { db in
       guard let format = try meta(db, "format").flatMap(Int.init), format < storeFormatVersion else { return }
       if format < 2 {
@@ -113,7 +122,7 @@ public final class Store: Sendable {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
-      throw SamhandError(.io, "cannot create the store folder: \(error.localizedDescription)", fileURL: directory)
+      throw SamhandError(.io, "cannot create the store folder: \(AtomicFile.reason(error))", fileURL: directory)
     }
     // Only the office may read its replica: it holds the private key and personal data.
     // SQLite gives its -wal and -shm files the database file's mode.
@@ -169,6 +178,10 @@ public final class Store: Sendable {
       throw SamhandError(.storeNotFound, "\(directory.path) is a file, not a store folder", fileURL: directory)
     }
     guard FileManager.default.fileExists(atPath: file.path) else {
+      if access(directory.path, X_OK) != 0 {
+        throw SamhandError(
+          .io, "cannot look inside the store folder \(directory.path): \(String(cString: strerror(errno)))", fileURL: directory)
+      }
       throw SamhandError(.storeNotFound, "no store in \(directory.path) (missing \(databaseFileName))", fileURL: directory)
     }
     return try Store(directory: directory, database: try openDatabase(file))
@@ -241,7 +254,7 @@ public final class Store: Sendable {
 
   /// The version vector of every changeset this replica has applied.
   public func frontier() throws -> VersionVector {
-    try database.read { db in try Store.readFrontier(db) }
+    try read { db in try Store.readFrontier(db) }
   }
 
   static func readFrontier(_ db: Database) throws -> VersionVector {

@@ -17,20 +17,23 @@ enum AtomicFile {
   /// `replace` false, only creates the file if nothing is there (an
   /// existing file is left as it is, and that is not an error).
   ///
-  /// - Throws: `SamhandError.io` naming the file and the system's reason
-  ///   (for example a full disk or a read-only folder). The destination is
-  ///   then untouched and no temporary file is left behind.
+  /// - Throws: `SamhandError.io` naming the file (or the folder, when no
+  ///   file can be made in it) and the system's reason, such as `No space
+  ///   left on device` or `Permission denied`. The destination is then
+  ///   untouched and no temporary file is left behind.
   static func write(_ bytes: [UInt8], to url: URL, replace: Bool = true) throws {
     let directory = url.deletingLastPathComponent()
-    do {
-      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    } catch {
-      throw SamhandError(.io, "cannot create folder \(directory.path): \(error.localizedDescription)", fileURL: directory)
-    }
+    try makeDirectory(directory)
     let temporary = directory.appendingPathComponent(
       "\(temporaryPrefix)\(url.lastPathComponent).\(UUID().uuidString.prefix(8).lowercased())\(temporarySuffix)")
-    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-    guard descriptor >= 0 else { throw systemError("cannot create", temporary) }
+    let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+      // Name the folder: that is where the permission or the space is lacking,
+      // and the temporary name means nothing to people.
+      let reason = String(cString: strerror(errno))
+      throw SamhandError(
+        .io, "cannot write \(url.lastPathComponent) into \(directory.path): \(reason)", fileURL: directory)
+    }
     var written = 0
     var failure: SamhandError?
     bytes.withUnsafeBytes { buffer in
@@ -69,6 +72,50 @@ enum AtomicFile {
     syncDirectory(directory)
   }
 
+  /// Creates `directory` and any missing parents, like `mkdir -p`.
+  ///
+  /// - Throws: `SamhandError.io` naming the folder that could not be
+  ///   made (the first missing one) and the system's reason, such as
+  ///   `Permission denied` or `No space left on device`.
+  static func makeDirectory(_ directory: URL) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory), isDirectory.boolValue {
+      return
+    }
+    let parent = directory.deletingLastPathComponent()
+    if parent.path != directory.path { try makeDirectory(parent) }
+    if mkdir(directory.path, 0o777) != 0 {
+      let code = errno
+      // Made meanwhile by another process: fine if it is a folder.
+      if code == EEXIST, FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDirectory),
+        isDirectory.boolValue
+      {
+        return
+      }
+      throw SamhandError(
+        .io, "cannot create folder \(directory.path): \(String(cString: strerror(code)))", fileURL: directory)
+    }
+  }
+
+  /// The system's reason for a Foundation file error, such as
+  /// `Permission denied`, rather than Foundation's vaguer wording
+  /// ("The operation could not be completed"); the error's own
+  /// description when it carries no system error.
+  static func reason(_ error: any Error) -> String {
+    if let code = systemCode(error) { return String(cString: strerror(code)) }
+    return error.localizedDescription
+  }
+
+  /// The `errno` behind a Foundation file error, if it carries one.
+  private static func systemCode(_ error: any Error, depth: Int = 0) -> Int32? {
+    if let posix = error as? POSIXError { return posix.code.rawValue }
+    let nsError = error as NSError
+    if nsError.domain == NSPOSIXErrorDomain { return Int32(truncatingIfNeeded: nsError.code) }
+    // On Linux the underlying error is a Swift error, not always an NSError.
+    guard depth < 4, let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? any Error else { return nil }
+    return systemCode(underlying, depth: depth + 1)
+  }
+
   /// Flushes a directory so a rename in it survives a power cut.
   static func syncDirectory(_ directory: URL) {
     let descriptor = open(directory.path, O_RDONLY)
@@ -87,7 +134,7 @@ enum AtomicFile {
     do {
       return [UInt8](try Data(contentsOf: url))
     } catch {
-      throw SamhandError(.io, "cannot read \(url.path): \(error.localizedDescription)", fileURL: url)
+      throw SamhandError(.io, "cannot read \(url.path): \(reason(error))", fileURL: url)
     }
   }
 }

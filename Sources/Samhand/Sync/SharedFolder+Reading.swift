@@ -81,7 +81,9 @@ extension SharedFolder {
     }
     let entries: [Entry]
     do {
-      (entries, result.ignored) = try listChangesets()
+      let unreadable: [FolderProblem]
+      (entries, result.ignored, unreadable) = try listChangesets()
+      result.problems += unreadable
     } catch {
       result.problems.append(FolderProblem(path: SharedFolder.changesetsDirectory, reason: "\(error)"))
       return result

@@ -165,11 +165,15 @@ public struct SharedFolder: Sendable, Hashable {
 
   /// Lists every file in the office folders, with size and modification time.
   ///
-  /// - Returns: the entries, and how many names were passed over (folders
-  ///   that are not office slugs, files directly in `changesets/`, …).
-  func listChangesets() throws -> (entries: [Entry], ignored: Int) {
+  /// - Returns: the entries; how many names were passed over (folders
+  ///   that are not office slugs, files directly in `changesets/`, …); and
+  ///   office folders that could not be listed, with the reason. One such
+  ///   folder does not stop the others from being read.
+  /// - Throws: `SamhandError.io` when `changesets/` itself cannot be listed.
+  func listChangesets() throws -> (entries: [Entry], ignored: Int, unreadable: [FolderProblem]) {
     let manager = FileManager.default
-    guard manager.fileExists(atPath: changesetsURL.path) else { return ([], 0) }
+    guard manager.fileExists(atPath: changesetsURL.path) else { return ([], 0, []) }
+    var unreadable: [FolderProblem] = []
     var entries: [Entry] = []
     var ignored = 0
     let keys: [URLResourceKey] = [.isDirectoryKey, .fileSizeKey, .contentModificationDateKey]
@@ -177,7 +181,7 @@ public struct SharedFolder: Sendable, Hashable {
     do {
       offices = try manager.contentsOfDirectory(at: changesetsURL, includingPropertiesForKeys: keys)
     } catch {
-      throw SamhandError(.io, "cannot list \(changesetsURL.path): \(error.localizedDescription)", fileURL: changesetsURL)
+      throw SamhandError(.io, "cannot list \(changesetsURL.path): \(AtomicFile.reason(error))", fileURL: changesetsURL)
     }
     for officeURL in offices {
       guard (try? officeURL.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true,
@@ -190,7 +194,11 @@ public struct SharedFolder: Sendable, Hashable {
       do {
         files = try manager.contentsOfDirectory(at: officeURL, includingPropertiesForKeys: keys)
       } catch {
-        throw SamhandError(.io, "cannot list \(officeURL.path): \(error.localizedDescription)", fileURL: officeURL)
+        unreadable.append(
+          FolderProblem(
+            path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
+            reason: "cannot list \(officeURL.path): \(AtomicFile.reason(error)); its files are read at the next sync once it can be listed"))
+        continue
       }
       for file in files {
         let values = try? file.resourceValues(forKeys: Set(keys))
@@ -208,7 +216,7 @@ public struct SharedFolder: Sendable, Hashable {
     entries.sort { lhs, rhs in
       lhs.office != rhs.office ? lhs.office < rhs.office : lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
-    return (entries, ignored)
+    return (entries, ignored, unreadable)
   }
 }
 

@@ -218,8 +218,9 @@ extension Store {
     }
 
     progress?(SyncProgress(phase: .listing, done: 0, total: 0))
-    let (entries, ignored) = try folder.listChangesets()
+    let (entries, ignored, unreadable) = try folder.listChangesets()
     report.ignored = ignored
+    report.setAside += unreadable
 
     // Which files need reading: those never settled, or changed since.
     let settled = try read { db in
@@ -388,7 +389,8 @@ extension Store {
     if cached.0 == key, let hash = cached.1 { return (frontier, hash) }
     let snapshot = try snapshot()
     let snapshotKey = String(decoding: Store.encodeVector(snapshot.frontier).base64EncodedData(), as: UTF8.self)
-    try write(durable: false) { db in
+    // Only a cache: a full or read-only disk must not make reading fail.
+    try? write(durable: false) { db in
       try Store.setMeta(db, "hash_frontier", snapshotKey)
       try Store.setMeta(db, "hash", snapshot.sha256)
     }
