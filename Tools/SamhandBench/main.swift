@@ -4,6 +4,9 @@
 //   swift run -c release samhand-bench apply-unchecked [COUNT] [RUNS]   the same into replicas without a roster
 //                                                             (no signature, roster or rights checks), for comparison
 //   swift run -c release samhand-bench bytes [WRITES]          bytes per field write in changeset files
+//   swift run -c release samhand-bench offices [--offices 13] [--rounds 10] [--edits 1000] [--records 2600]
+//                                        [--seed N] [--runs 3] [--json]
+//                                                             the 13-office workload of issue 8
 import Foundation
 import Samhand
 import SamhandTestSupport
@@ -105,8 +108,10 @@ case "apply-unchecked":
   try applyBenchmark(
     count: arguments.dropFirst().first.flatMap(Int.init) ?? 10_000, runs: arguments.dropFirst(2).first.flatMap(Int.init) ?? 3,
     checked: false)
+case "offices":
+  try officesBenchmark(Array(arguments.dropFirst()))
 case "bytes":
   try bytesBenchmark(writes: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000)
 default:
-  print("usage: samhand-bench apply [COUNT] [RUNS] | bytes [WRITES]")
+  print("usage: samhand-bench apply [COUNT] [RUNS] | apply-unchecked [COUNT] [RUNS] | bytes [WRITES] | offices [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]")
 }

@@ -189,7 +189,7 @@ public enum ChangesetFile {
   ///   file, `SamhandError.unsupportedFormat` for an unknown version; the
   ///   error carries the byte offset where decoding failed.
   public static func decode(_ bytes: [UInt8], fileURL: URL? = nil) throws -> Changeset {
-    let (header, payloadRange) = try decodeHeader(bytes, fileURL: fileURL)
+    let (header, payloadRange) = try ImportProfile.measure(.verifying) { try decodeHeader(bytes, fileURL: fileURL) }
     func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
       SamhandError(
         .corruptChangeset, message,
@@ -198,18 +198,23 @@ public enum ChangesetFile {
     }
     let payload: [UInt8]
     do {
+      let start = ImportProfile.now()
       payload = try Zlib.inflate(bytes[payloadRange], expectedSize: header.payloadSize)
+      ImportProfile.add(.inflating, since: start)
     } catch {
       throw corrupt(error.message, payloadRange.lowerBound)
     }
     let digestStart = payloadRange.lowerBound - digestSize
-    guard Array(SHA256.hash(data: payload)) == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
+    let digest = ImportProfile.measure(.verifying) { Array(SHA256.hash(data: payload)) }
+    guard digest == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
       throw corrupt("payload checksum does not match", digestStart)
     }
     var reader = BinaryReader(payload)
     let edits: [Edit]
     do throws(BinaryReader.Failure) {
+      let start = ImportProfile.now()
       edits = try decodeEdits(&reader)
+      ImportProfile.add(.decoding, since: start)
       guard reader.isAtEnd else {
         throw BinaryReader.Failure(message: "\(reader.remaining) stray bytes after the operations", offset: reader.offset)
       }

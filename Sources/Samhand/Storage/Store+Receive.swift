@@ -175,7 +175,7 @@ extension Store {
         changesetID: changeset.id, fileURL: fileURL)
     }
     let hash = Data(SHA256.hash(data: bytes))
-    return try write(durable: false) { db in
+    return try ImportProfile.transaction { try write(durable: false) { db in
       var result = ReceiveResult()
       try alsoInTransaction?(db)
       let known = try Row.fetchOne(
@@ -203,7 +203,7 @@ extension Store {
         result.buffered.append(changeset.id)
       }
       return result
-    }
+    } }
   }
 
   static func isReady(_ author: ReplicaID, _ sequence: UInt64, _ dependencies: VersionVector, _ frontier: VersionVector) -> Bool {
@@ -248,7 +248,7 @@ extension Store {
       if ready.isEmpty { return }
       for (author, sequence) in ready {
         try cancellation?.check()
-        let step = try write(durable: false) { db -> ReceiveResult in
+        let step = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
           guard let row = try Row.fetchOne(
             db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
             arguments: [author.rawValue, Int64(sequence)])
@@ -261,7 +261,7 @@ extension Store {
             throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
           }
           return try applyRemote(changeset, bytes: bytes, db)
-        }
+        } }
         result.merge(step)
       }
     }
@@ -276,8 +276,9 @@ extension Store {
   func applyRemote(_ changeset: Changeset, bytes: [UInt8], _ db: Database) throws -> ReceiveResult {
     var result = ReceiveResult()
     var rosterChanges: [Edit] = []
-    var rejection = validate(changeset)
-    switch try trustVerdict(changeset, signer: Store.signer(of: changeset), db) {
+    var rejection = ImportProfile.measure(.verifying) { validate(changeset) }
+    let verdict = try ImportProfile.measure(.verifying) { try trustVerdict(changeset, signer: Store.signer(of: changeset), db) }
+    switch verdict {
     case .setAside(let reason):
       try recordUntrusted(changeset, bytes: bytes, reason: reason, db)
       result.setAside[changeset.id] = reason
@@ -289,7 +290,7 @@ extension Store {
       try Store.recordApplied(changeset, bytes: bytes, rejected: reason, published: true, db)
       result.rejected[changeset.id] = reason
     } else {
-      try applyEffects(of: changeset, db)
+      try ImportProfile.measure(.merging) { try applyEffects(of: changeset, db) }
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       // Our own changesets, recovered from the folder, are already published there.
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: true, db)

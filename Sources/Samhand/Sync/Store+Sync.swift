@@ -218,7 +218,7 @@ extension Store {
     }
 
     progress?(SyncProgress(phase: .listing, done: 0, total: 0))
-    let (entries, ignored, unreadable) = try folder.listChangesets()
+    let (entries, ignored, unreadable) = try ImportProfile.measure(.listing) { try folder.listChangesets() }
     report.ignored = ignored
     report.setAside += unreadable
 
@@ -255,7 +255,7 @@ extension Store {
       try cancellation?.check()
       progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
       do {
-        let bytes = try AtomicFile.read(entry.url)
+        let bytes = try ImportProfile.measure(.reading) { try AtomicFile.read(entry.url) }
         let changeset = try ChangesetFile.decode(bytes, fileURL: entry.url)
         try Store.checkName(entry, matches: changeset)
         guard changeset.storeID == storeID else {

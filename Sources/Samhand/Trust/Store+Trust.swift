@@ -117,6 +117,10 @@ extension Store {
   /// - Returns: the signing key.
   /// - Throws: `SamhandError.untrusted` for an unsigned or forged file.
   static func checkSignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
+    try ImportProfile.measure(.verifying) { try verifySignature(changeset, bytes: bytes, fileURL: fileURL) }
+  }
+
+  private static func verifySignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
     guard let signature = changeset.signatures.first else {
       throw SamhandError(
         .untrusted, "unsigned: this store accepts only changesets signed by an office in its roster",
