@@ -258,6 +258,9 @@ extension Store {
       byRecord[edit.record, default: []].append(edit)
     }
     let author = changeset.author
+    // The contexts of the changesets that wrote ownership facts, shared by
+    // every record of this changeset (most facts come from a few changesets).
+    var contexts: [Dot: VersionVector] = [:]
     for record in order {
       guard let rules = schema.collections[record.collection]?.writers else { continue }
       if rules.contains(.kind(member.kind)) || rules.contains(.office(author)) { continue }
@@ -271,7 +274,7 @@ extension Store {
       guard !fields.isEmpty else {
         return "\(author) may not write \(record): only \(open.joined(separator: " and ")) may write \(record.collection)"
       }
-      let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db)
+      let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db, contexts: &contexts)
       if owners.contains(author.rawValue) { continue }
       if owners.isEmpty {
         var named = Set<String>()
@@ -293,7 +296,10 @@ extension Store {
   /// The offices a record names in `fields`, as it stood at `context`:
   /// a text field's values not superseded inside the context, and a set
   /// field's elements added and not removed by a changeset that saw the add.
-  func owners(of record: RecordRef, fields: [String], at context: VersionVector, _ db: Database) throws -> Set<String> {
+  func owners(
+    of record: RecordRef, fields: [String], at context: VersionVector, _ db: Database,
+    contexts: inout [Dot: VersionVector]
+  ) throws -> Set<String> {
     struct Fact {
       var field: String
       var value: String?
@@ -314,7 +320,6 @@ extension Store {
       facts.append(Fact(field: field, value: row[1], op: Int(row[2] as Int64), dot: dot, order: index))
     }
     guard !facts.isEmpty else { return [] }
-    var contexts: [Dot: VersionVector] = [:]
     func dependencies(of dot: Dot) throws -> VersionVector {
       if let known = contexts[dot] { return known }
       let blob = try Data.fetchOne(
