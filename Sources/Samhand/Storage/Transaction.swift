@@ -114,9 +114,9 @@ public struct Transaction: Sendable {
   }
 
   static func recordID(_ id: String, collection: String) throws -> String {
-    let normalized = id.precomposedStringWithCanonicalMapping
+    let normalized = nfc(id)
     guard !normalized.isEmpty, normalized.utf8.count <= 256,
-      !normalized.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      !normalized.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
     else {
       throw SamhandError(
         .invalidArgument, "record id '\(id)' in \(collection) must be 1–256 bytes with no control characters",
@@ -126,7 +126,7 @@ public struct Transaction: Sendable {
   }
 
   static func text(_ text: String, what: String, _ record: RecordRef, _ field: String) throws -> String {
-    let normalized = text.precomposedStringWithCanonicalMapping
+    let normalized = nfc(text)
     guard !normalized.isEmpty else {
       throw SamhandError(.schemaViolation, "\(record) field '\(field)': an empty \(what) is not allowed",
         collection: record.collection, recordID: record.id, field: field)
@@ -135,7 +135,17 @@ public struct Transaction: Sendable {
   }
 
   static func normalized(_ value: Value) -> Value {
-    if case .text(let text) = value { return .text(text.precomposedStringWithCanonicalMapping) }
+    if case .text(let text) = value { return .text(nfc(text)) }
     return value
+  }
+
+  /// The text in Unicode NFC. Every scalar below U+0300 (ASCII, Latin-1
+  /// with æ, ø and å, Latin Extended) is unchanged by NFC and cannot
+  /// combine with what precedes it, so such a text is returned as it is,
+  /// without Foundation's normalization (the common case, and most of the
+  /// cost of checking a changeset against the schema).
+  static func nfc(_ text: String) -> String {
+    if text.unicodeScalars.allSatisfy({ $0.value < 0x300 }) { return text }
+    return text.precomposedStringWithCanonicalMapping
   }
 }
