@@ -274,8 +274,12 @@ extension Store {
       guard !fields.isEmpty else {
         return "\(author) may not write \(record): only \(open.joined(separator: " and ")) may write \(record.collection)"
       }
+      // Most writes are by an owner: asking only about the author's own
+      // facts settles them without working out the whole set of owners.
+      let authorOwns = try owners(
+        of: record, fields: fields, at: changeset.dependencies, db, contexts: &contexts, only: author.rawValue)
+      if !authorOwns.isEmpty { continue }
       let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db, contexts: &contexts)
-      if owners.contains(author.rawValue) { continue }
       if owners.isEmpty {
         var named = Set<String>()
         for edit in byRecord[record]! {
@@ -296,9 +300,11 @@ extension Store {
   /// The offices a record names in `fields`, as it stood at `context`:
   /// a text field's values not superseded inside the context, and a set
   /// field's elements added and not removed by a changeset that saw the add.
+  /// With `only`, just whether that office is among them: the set is
+  /// `[only]` or empty.
   func owners(
     of record: RecordRef, fields: [String], at context: VersionVector, _ db: Database,
-    contexts: inout [Dot: VersionVector]
+    contexts: inout [Dot: VersionVector], only: String? = nil
   ) throws -> Set<String> {
     struct Fact {
       var field: String
@@ -308,11 +314,23 @@ extension Store {
       var order: Int
     }
     var facts: [Fact] = []
-    let rows = try Row.fetchAll(
-      try db.cachedStatement(
-        sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? ORDER BY rowid"),
-      arguments: [record.collection, record.id])
-    for (index, row) in rows.enumerated() {
+    // With `only`, the facts that can bear on it: its own (added, removed,
+    // set) and every set, which may supersede a set to it.
+    let rows =
+      if let only {
+        try Row.fetchCursor(
+          try db.cachedStatement(
+            sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? AND (value = ? OR op = 0) ORDER BY rowid"),
+          arguments: [record.collection, record.id, only])
+      } else {
+        try Row.fetchCursor(
+          try db.cachedStatement(
+            sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? ORDER BY rowid"),
+          arguments: [record.collection, record.id])
+      }
+    var index = 0
+    while let row = try rows.next() {
+      index += 1
       guard let author = ReplicaID(rawValue: row[3]) else { continue }
       let dot = Dot(author, UInt64(row[4] as Int64))
       let field: String = row[0]
@@ -335,7 +353,7 @@ extension Store {
     }
     var owners = Set<String>()
     for fact in facts where fact.op != 2 {
-      guard let value = fact.value else { continue }
+      guard let value = fact.value, only == nil || value == only else { continue }
       var superseded = false
       for other in facts where other.field == fact.field && other.order != fact.order {
         let relevant = fact.op == 0 ? other.op == 0 : (other.op == 2 && other.value == value)
