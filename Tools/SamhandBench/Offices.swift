@@ -205,7 +205,9 @@ struct OfficesWorkload {
         if office == importer {
           importSeconds = Date().timeIntervalSince(before)
           imported = report.imported.count
-          for (phase, seconds) in ImportProfile.seconds { importPhases[phase, default: 0] += seconds }
+          var phases = ImportProfile.seconds
+          phases[.other] = max(0, importSeconds - phases.values.reduce(0, +))
+          for (phase, seconds) in phases { importPhases[phase, default: 0] += seconds }
           ImportProfile.start(false)
         }
       }

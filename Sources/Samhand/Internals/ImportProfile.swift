@@ -10,8 +10,10 @@ package enum ImportProfile {
     /// Listing the folder; reading files; inflating payloads; decoding
     /// headers and edits; checking checksums, signatures, the roster and
     /// rights; merging into entries and markers; the rest of each SQLite
-    /// transaction (bookkeeping rows, commit).
-    case listing, reading, inflating, decoding, verifying, merging, writing
+    /// transaction (bookkeeping rows, commit); the snapshot hash for the
+    /// head (`hashing`); and the rest of the sync (`other`: settling
+    /// files, publishing, the head), which the benchmark works out.
+    case listing, reading, inflating, decoding, verifying, merging, writing, hashing, other
 
     /// The phase's name as printed.
     package var name: String { "\(self)" }

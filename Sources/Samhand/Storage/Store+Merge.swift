@@ -35,6 +35,15 @@ extension Store {
     var deleteContext = changeset.dependencies
     deleteContext[dot.replica] = dot.counter
     let deleteContextBlob = Store.encodeVector(deleteContext)
+    let statements = try MergeStatements(db)
+    // What the changeset covers (its dependencies and its own dot, which
+    // is `deleteContext`), as a table the statements below compare with,
+    // so that superseding is one DELETE in SQL rather than rows read into
+    // Swift and deleted one by one.
+    try statements.clearContext.execute()
+    for (replica, counter) in deleteContext.counters {
+      try statements.addContext.execute(arguments: [replica.rawValue, Int64(counter)])
+    }
 
     for record in order {
       let edits = byRecord[record]!
@@ -45,16 +54,16 @@ extension Store {
       for operation in edits {
         switch operation {
         case .set(_, let field, let value):
-          try supersede(record, field, "", changeset, db)
-          try insertEntry(record, field, "", dot, lamport, value, db)
+          try supersede(record, field, "", changeset, statements)
+          try insertEntry(record, field, "", dot, lamport, value, statements)
         case .put(_, let field, let key, let value):
-          try supersede(record, field, key, changeset, db)
-          try insertEntry(record, field, key, dot, lamport, value, db)
+          try supersede(record, field, key, changeset, statements)
+          try insertEntry(record, field, key, dot, lamport, value, statements)
         case .add(_, let field, let element):
-          try supersede(record, field, element, changeset, db)
-          try insertEntry(record, field, element, dot, lamport, nil, db)
+          try supersede(record, field, element, changeset, statements)
+          try insertEntry(record, field, element, dot, lamport, nil, statements)
         case .remove(_, let field, let key), .removeKey(_, let field, let key):
-          try supersede(record, field, key, changeset, db)
+          try supersede(record, field, key, changeset, statements)
         case .touch:
           break
         case .delete:
@@ -63,44 +72,65 @@ extension Store {
       }
       try replaceMarkers(
         of: record, dot: dot, lamport: lamport, deleted: endsDeleted,
-        context: endsDeleted ? deleteContextBlob : nil, changeset: changeset, db)
-      try db.cachedStatement(sql: "INSERT OR IGNORE INTO touches(collection, record, author, seq) VALUES (?, ?, ?, ?)")
-        .execute(arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter)])
+        context: endsDeleted ? deleteContextBlob : nil, changeset: changeset, statements, db)
+      try statements.touch.execute(arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter)])
+    }
+    // The snapshot hash rebuilds the pieces of the records it wrote.
+    try statements.markDirty.execute(arguments: [dot.replica.rawValue, Int64(dot.counter)])
+  }
+
+  /// The statements of the merge, looked up once per changeset rather than
+  /// once per edit (finding a cached statement hashes its SQL).
+  struct MergeStatements {
+    let clearContext: Statement
+    let addContext: Statement
+    let deletePath: Statement
+    let insertEntry: Statement
+    let deleteMarkers: Statement
+    let insertMarker: Statement
+    let touch: Statement
+    let markDirty: Statement
+
+    /// Whether the changeset covers the dot of the row (`author`, `counter`).
+    static let covered = "counter <= coalesce((SELECT counter FROM temp.merge_context WHERE replica = author), 0)"
+
+    init(_ db: Database) throws {
+      try db.execute(
+        sql: "CREATE TEMP TABLE IF NOT EXISTS merge_context(replica TEXT PRIMARY KEY, counter INTEGER NOT NULL) WITHOUT ROWID")
+      clearContext = try db.cachedStatement(sql: "DELETE FROM temp.merge_context")
+      addContext = try db.cachedStatement(sql: "INSERT INTO temp.merge_context(replica, counter) VALUES (?, ?)")
+      deletePath = try db.cachedStatement(
+        sql: "DELETE FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ? AND \(MergeStatements.covered)")
+      insertEntry = try db.cachedStatement(
+        sql: "INSERT OR REPLACE INTO entries(collection, record, field, key, author, counter, lamport, value, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)")
+      deleteMarkers = try db.cachedStatement(
+        sql: "DELETE FROM markers WHERE collection = ? AND record = ? AND \(MergeStatements.covered) RETURNING deleted, context")
+      insertMarker = try db.cachedStatement(
+        sql: "INSERT OR REPLACE INTO markers(collection, record, author, counter, lamport, deleted, context) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      touch = try db.cachedStatement(
+        sql: "INSERT OR IGNORE INTO touches(collection, record, author, seq) VALUES (?, ?, ?, ?)")
+      markDirty = try Store.markDirtyStatement(db)
     }
   }
 
   /// Removes the entries at a path that the changeset had seen.
-  private func supersede(_ record: RecordRef, _ field: String, _ key: String, _ changeset: Changeset, _ db: Database) throws {
-    let select = try db.cachedStatement(
-      sql: "SELECT author, counter FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ?")
-    var covered: [(String, Int64)] = []
-    let rows = try Row.fetchCursor(select, arguments: [record.collection, record.id, field, key])
-    while let row = try rows.next() {
-      let author: String = row[0]
-      let counter: Int64 = row[1]
-      if let replica = ReplicaID(rawValue: author), changeset.covers(Dot(replica, UInt64(counter))) {
-        covered.append((author, counter))
-      }
-    }
-    guard !covered.isEmpty else { return }
-    let delete = try db.cachedStatement(
-      sql: "DELETE FROM entries WHERE collection = ? AND record = ? AND field = ? AND key = ? AND author = ? AND counter = ?")
-    for (author, counter) in covered {
-      try delete.execute(arguments: [record.collection, record.id, field, key, author, counter])
-    }
+  private func supersede(
+    _ record: RecordRef, _ field: String, _ key: String, _ changeset: Changeset, _ statements: MergeStatements
+  ) throws {
+    try statements.deletePath.execute(arguments: [record.collection, record.id, field, key])
   }
 
   private func insertEntry(
-    _ record: RecordRef, _ field: String, _ key: String, _ dot: Dot, _ lamport: Int64, _ value: Value?, _ db: Database
+    _ record: RecordRef, _ field: String, _ key: String, _ dot: Dot, _ lamport: Int64, _ value: Value?,
+    _ statements: MergeStatements
   ) throws {
     let blob = value.map { value -> Data in
       var writer = BinaryWriter()
       ChangesetFile.encodeValue(value, to: &writer)
       return Data(writer.bytes)
     }
-    try db.cachedStatement(
-      sql: "INSERT OR REPLACE INTO entries(collection, record, field, key, author, counter, lamport, value, shadow) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)"
-    ).execute(arguments: [record.collection, record.id, field, key, dot.replica.rawValue, Int64(dot.counter), lamport, blob])
+    try statements.insertEntry.execute(
+      arguments: [record.collection, record.id, field, key, dot.replica.rawValue, Int64(dot.counter), lamport, blob])
   }
 
   /// A delete: entries it had seen become shadow entries (or go, when the
@@ -124,24 +154,20 @@ extension Store {
   /// Adds the changeset's marker and removes the markers it had seen; a
   /// delete marker that is seen drops the shadow entries it kept.
   private func replaceMarkers(
-    of record: RecordRef, dot: Dot, lamport: Int64, deleted: Bool, context: Data?, changeset: Changeset, _ db: Database
+    of record: RecordRef, dot: Dot, lamport: Int64, deleted: Bool, context: Data?, changeset: Changeset,
+    _ statements: MergeStatements, _ db: Database
   ) throws {
-    let rows = try Row.fetchAll(
-      try db.cachedStatement(sql: "SELECT author, counter, deleted, context FROM markers WHERE collection = ? AND record = ?"),
-      arguments: [record.collection, record.id])
-    for row in rows {
-      let author: String = row[0]
-      let counter: Int64 = row[1]
-      guard let replica = ReplicaID(rawValue: author), changeset.covers(Dot(replica, UInt64(counter))) else { continue }
-      try db.cachedStatement(sql: "DELETE FROM markers WHERE collection = ? AND record = ? AND author = ? AND counter = ?")
-        .execute(arguments: [record.collection, record.id, author, counter])
-      if (row[2] as Int64) != 0, let blob = row[3] as Data? {
-        try dropShadows(of: record, seenBy: try Store.decodeVector(blob), db)
-      }
+    // The delete markers it had seen, removed, still to drop their shadows.
+    var seenDeletes: [Data] = []
+    let removed = try Row.fetchCursor(statements.deleteMarkers, arguments: [record.collection, record.id])
+    while let row = try removed.next() {
+      if (row[0] as Int64) != 0, let blob = row[1] as Data? { seenDeletes.append(blob) }
     }
-    try db.cachedStatement(
-      sql: "INSERT OR REPLACE INTO markers(collection, record, author, counter, lamport, deleted, context) VALUES (?, ?, ?, ?, ?, ?, ?)"
-    ).execute(arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter), lamport, deleted, context])
+    for blob in seenDeletes {
+      try dropShadows(of: record, seenBy: try Store.decodeVector(blob), db)
+    }
+    try statements.insertMarker.execute(
+      arguments: [record.collection, record.id, dot.replica.rawValue, Int64(dot.counter), lamport, deleted, context])
   }
 
   private func dropShadows(of record: RecordRef, seenBy context: VersionVector, _ db: Database) throws {

@@ -33,8 +33,9 @@ public final class Store: Sendable {
 
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"
-  /// Version 2 added signing keys, the roster and rights.
-  static let storeFormatVersion = 2
+  /// Version 2 added signing keys, the roster and rights; version 3 the
+  /// per-record pieces of the snapshot hash.
+  static let storeFormatVersion = 3
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
@@ -85,6 +86,10 @@ public final class Store: Sendable {
         if try meta(db, "signing_key") == nil {
           try setMeta(db, "signing_key", Data(SigningKey.generate().seed).base64EncodedString())
         }
+      }
+      if format < 3 {
+        // Filled at the first snapshot hash (no `snapshot_pieces` meta yet).
+        try createSnapshotCacheTables(db)
       }
       try setMeta(db, "format", String(storeFormatVersion))
     }
@@ -248,6 +253,7 @@ public final class Store: Sendable {
           PRIMARY KEY(author, seq, other_hash)) WITHOUT ROWID;
         """)
     try createTrustTables(db)
+    try createSnapshotCacheTables(db)
   }
 
   // MARK: - Meta

@@ -370,7 +370,7 @@ extension Store {
     }
 
     progress?(SyncProgress(phase: .finishing, done: 0, total: 1))
-    let (frontier, hash) = try snapshotHash()
+    let (frontier, hash) = try ImportProfile.measure(.hashing) { try snapshotHash() }
     let head = Head(
       office: replica, frontier: frontier, snapshotHash: hash,
       timestamp: Int64(Date().timeIntervalSince1970 * 1000))
@@ -387,13 +387,18 @@ extension Store {
     let key = String(decoding: Store.encodeVector(frontier).base64EncodedData(), as: UTF8.self)
     let cached = try read { db in (try Store.meta(db, "hash_frontier"), try Store.meta(db, "hash")) }
     if cached.0 == key, let hash = cached.1 { return (frontier, hash) }
-    let snapshot = try snapshot()
-    let snapshotKey = String(decoding: Store.encodeVector(snapshot.frontier).base64EncodedData(), as: UTF8.self)
-    // Only a cache: a full or read-only disk must not make reading fail.
-    try? write(durable: false) { db in
-      try Store.setMeta(db, "hash_frontier", snapshotKey)
-      try Store.setMeta(db, "hash", snapshot.sha256)
+    // From the per-record pieces, brought up to date in a write. Only a
+    // cache: a full or read-only disk must not make reading fail, so then
+    // the whole snapshot is built instead.
+    if let (frontier, hash) = try? write(durable: false, { db -> (VersionVector, String) in
+      let (frontier, hash) = try incrementalSnapshotHash(db)
+      try Store.setMeta(db, "hash_frontier", String(decoding: Store.encodeVector(frontier).base64EncodedData(), as: UTF8.self))
+      try Store.setMeta(db, "hash", hash)
+      return (frontier, hash)
+    }) {
+      return (frontier, hash)
     }
+    let snapshot = try snapshot()
     return (snapshot.frontier, snapshot.sha256)
   }
 
