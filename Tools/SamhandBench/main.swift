@@ -7,6 +7,9 @@
 //   swift run -c release samhand-bench offices [--offices 13] [--rounds 10] [--edits 1000] [--records 2600]
 //                                        [--seed N] [--runs 3] [--json]
 //                                                             the 13-office workload of issue 8
+//   swift run -c release samhand-bench offices --scale          400 offices, 200,000 records, 100 rounds
+//   swift run -c release samhand-bench history [--history 100] [--history-edits 100] [--probes 3]
+//                                                             import time of one round after 1 and after N rounds of history
 import Foundation
 import Samhand
 import SamhandTestSupport
@@ -110,8 +113,19 @@ case "apply-unchecked":
     checked: false)
 case "offices":
   try officesBenchmark(Array(arguments.dropFirst()))
+case "history":
+  try historyBenchmark(Array(arguments.dropFirst()))
+case "sync-one":
+  try syncOne(Array(arguments.dropFirst()))
 case "bytes":
   try bytesBenchmark(writes: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000)
 default:
-  print("usage: samhand-bench apply [COUNT] [RUNS] | apply-unchecked [COUNT] [RUNS] | bytes [WRITES] | offices [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]")
+  print(
+    """
+    usage: samhand-bench apply [COUNT] [RUNS]
+           samhand-bench apply-unchecked [COUNT] [RUNS]
+           samhand-bench bytes [WRITES]
+           samhand-bench offices [--scale] [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
+           samhand-bench history [--history N] [--history-edits N] [--edits N] [--probes N] [--offices N] [--records N] [--json]
+    """)
 }
