@@ -42,7 +42,12 @@ let package = Package(
     // Figures for the store and replication: `swift run -c release samhand-bench`.
     .executableTarget(
       name: "samhand-bench",
-      dependencies: ["Samhand", "SamhandTestSupport"],
+      dependencies: [
+        "Samhand", "SamhandTestSupport",
+        // Only for `bounds`: SQLite and Ed25519 measured on their own.
+        .product(name: "GRDB", package: "GRDB.swift"),
+        .product(name: "Crypto", package: "swift-crypto"),
+      ],
       path: "Tools/SamhandBench"
     ),
     // The deterministic simulator of many offices under faults.

@@ -8,6 +8,7 @@
 //                                        [--seed N] [--runs 3] [--json]
 //                                                             the 13-office workload of issue 8
 //   swift run -c release samhand-bench offices --scale          400 offices, 200,000 records, 100 rounds
+//   swift run -c release samhand-bench bounds                   SQLite, zlib and Ed25519 on their own, for a round's work
 //   swift run -c release samhand-bench history [--history 100] [--history-edits 100] [--probes 3]
 //                                                             import time of one round after 1 and after N rounds of history
 import Foundation
@@ -115,6 +116,8 @@ case "offices":
   try officesBenchmark(Array(arguments.dropFirst()))
 case "history":
   try historyBenchmark(Array(arguments.dropFirst()))
+case "bounds":
+  try boundsBenchmark(Array(arguments.dropFirst()))
 case "sync-one":
   try syncOne(Array(arguments.dropFirst()))
 case "bytes":
@@ -126,6 +129,7 @@ default:
            samhand-bench apply-unchecked [COUNT] [RUNS]
            samhand-bench bytes [WRITES]
            samhand-bench offices [--scale] [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
+           samhand-bench bounds [--edits N] [--records N] [--changesets N]
            samhand-bench history [--history N] [--history-edits N] [--edits N] [--probes N] [--offices N] [--records N] [--json]
     """)
 }
