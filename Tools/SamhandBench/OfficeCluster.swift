@@ -265,12 +265,22 @@ func syncOne(_ arguments: [String]) throws {
   let before = DispatchTime.now().uptimeNanoseconds
   let report = try store.sync(with: SharedFolder(URL(fileURLWithPath: arguments[1])))
   let seconds = Double(DispatchTime.now().uptimeNanoseconds - before) / 1e9
-  let result = OfficeCluster.ChildImport(seconds: seconds, imported: report.imported.count, peakMemoryMB: peakMemoryMB())
+  let result = OfficeCluster.ChildImport(seconds: seconds, imported: report.imported.count, peakMemoryMB: peakMemoryMB(ownOnly: true))
   print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
 }
 
 /// This process's peak resident memory, in MB.
-func peakMemoryMB() -> Double {
+///
+/// With `ownOnly`, from `VmHWM` in /proc/self/status: Linux carries
+/// `ru_maxrss` across fork and exec, so a child started by a big process
+/// reports its parent's peak there.
+func peakMemoryMB(ownOnly: Bool = false) -> Double {
+  if ownOnly, let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+    let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+    let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+  {
+    return kilobytes / 1024
+  }
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
   return Double(usage.ru_maxrss) / 1024

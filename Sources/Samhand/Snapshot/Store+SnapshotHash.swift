@@ -106,21 +106,26 @@ extension Store {
         refs.insert(edit.record)
       }
     }
-    // CROSS JOIN keeps SQLite from scanning every entry to find these.
-    let loaded = try loadRecords(refs, db)
+    // In chunks, so that memory stays bounded however much changed.
     let remove = try db.cachedStatement(sql: "DELETE FROM snapshot_records WHERE collection = ? AND record = ?")
-    for ref in refs {
-      if let record = loaded[ref] {
-        try store(record)
-      } else {
-        try remove.execute(arguments: [ref.collection, ref.id])
+    let ordered = refs.sorted()
+    for start in stride(from: 0, to: ordered.count, by: 500) {
+      let chunk = ordered[start..<min(start + 500, ordered.count)]
+      let loaded = try loadRecords(Set(chunk), db)
+      for ref in chunk {
+        if let record = loaded[ref] {
+          try store(record)
+        } else {
+          try remove.execute(arguments: [ref.collection, ref.id])
+        }
       }
     }
     try db.execute(sql: "DELETE FROM snapshot_dirty")
   }
 
   /// The visible records among `refs`, read with one query for the entries
-  /// and one for the markers rather than two per record.
+  /// and one for the markers rather than two per record. CROSS JOIN keeps
+  /// SQLite from scanning every entry to find them.
   func loadRecords(_ refs: Set<RecordRef>, _ db: Database) throws -> [RecordRef: Record] {
     try db.execute(
       sql: """

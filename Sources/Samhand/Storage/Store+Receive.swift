@@ -125,7 +125,7 @@ extension Store {
   /// applied, else buffers it; then applies every buffered changeset that
   /// is ready: those it unblocked, and any that an earlier call left behind
   /// when it was killed in the middle of draining the buffer. Each
-  /// changeset is applied in its own database transaction. Receiving the
+  /// changeset is applied whole or not at all. Receiving the
   /// same file twice changes nothing else.
   ///
   /// - Throws: `SamhandError.corruptChangeset`, `.unsupportedFormat`,
@@ -140,8 +140,9 @@ extension Store {
     // Drain after every file, even a duplicate or one that must wait: a drain
     // cut short by a crash leaves ready changesets in the buffer, and neither
     // their files (now duplicates) nor those that depend on them (buffered)
-    // would ever apply them otherwise.
-    result.merge(try drainPending())
+    // would ever apply them otherwise. One changeset to a transaction:
+    // a program that hands over files one at a time sees each land.
+    result.merge(try drainPending(batchSeconds: 0))
     return result
   }
 
@@ -169,15 +170,25 @@ extension Store {
     _ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true,
     alsoInTransaction: ((Database) throws -> Void)? = nil
   ) throws -> ReceiveResult {
+    try ImportProfile.transaction { try write(durable: false) { db in
+      try alsoInTransaction?(db)
+      return try acceptInTransaction(changeset, bytes: bytes, fileURL: fileURL, applyNow: applyNow, db)
+    } }
+  }
+
+  /// ``accept(_:bytes:fileURL:applyNow:alsoInTransaction:)`` inside a
+  /// transaction the caller holds (a sync applies many files in one).
+  func acceptInTransaction(
+    _ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true, _ db: Database
+  ) throws -> ReceiveResult {
     guard changeset.storeID == storeID else {
       throw SamhandError(
         .wrongStore, "changeset belongs to store \(changeset.storeID), this replica to \(storeID)",
         changesetID: changeset.id, fileURL: fileURL)
     }
     let hash = Data(SHA256.hash(data: bytes))
-    return try ImportProfile.transaction { try write(durable: false) { db in
+    do {
       var result = ReceiveResult()
-      try alsoInTransaction?(db)
       let known = try Row.fetchOne(
         try db.cachedStatement(
           sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?"),
@@ -203,23 +214,26 @@ extension Store {
         result.buffered.append(changeset.id)
       }
       return result
-    } }
+    }
   }
 
   static func isReady(_ author: ReplicaID, _ sequence: UInt64, _ dependencies: VersionVector, _ frontier: VersionVector) -> Bool {
     frontier[author] == sequence - 1 && dependencies.isIncluded(in: frontier)
   }
 
-  /// Applies every buffered changeset whose dependencies are met, each in its own transaction.
-  func drainPending(_ cancellation: SyncCancellation? = nil) throws -> ReceiveResult {
+  /// Applies every buffered changeset whose dependencies are met, each
+  /// whole, several to a transaction.
+  func drainPending(_ cancellation: SyncCancellation? = nil, batchSeconds: Double = Store.batchSeconds) throws -> ReceiveResult {
     var result = ReceiveResult()
-    try drainPending(into: &result, cancellation)
+    try drainPending(into: &result, cancellation, batchSeconds: batchSeconds)
     return result
   }
 
   /// Drains the buffer, adding to `result` as it goes, so a cancelled
   /// drain still reports what it applied.
-  func drainPending(into result: inout ReceiveResult, _ cancellation: SyncCancellation?) throws {
+  func drainPending(
+    into result: inout ReceiveResult, _ cancellation: SyncCancellation?, batchSeconds: Double = Store.batchSeconds
+  ) throws {
     while true {
       try cancellation?.check()
       let ready: [(ReplicaID, UInt64)] = try read { db in
@@ -246,25 +260,53 @@ extension Store {
         return chosen
       }
       if ready.isEmpty { return }
-      for (author, sequence) in ready {
+      // Several changesets to a transaction (each whole or not at all),
+      // committed at least every `batchSeconds` and at once when
+      // cancelled, so that what was applied stays.
+      var next = 0
+      while next < ready.count {
         try cancellation?.check()
-        let step = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
-          guard let row = try Row.fetchOne(
-            db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
-            arguments: [author.rawValue, Int64(sequence)])
-          else { return ReceiveResult() }
-          let bytes = [UInt8](row[0] as Data)
-          try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
-          // The bytes were verified when they were buffered.
-          let changeset = try ChangesetFile.decode(bytes)
-          guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
-            throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
+        var cancelled = false
+        let batch = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
+          var batch = ReceiveResult()
+          let started = DispatchTime.now().uptimeNanoseconds
+          while next < ready.count {
+            if cancellation?.isCancelled == true {
+              cancelled = true
+              break
+            }
+            let (author, sequence) = ready[next]
+            next += 1
+            guard let row = try Row.fetchOne(
+              db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
+              arguments: [author.rawValue, Int64(sequence)])
+            else { continue }
+            let bytes = [UInt8](row[0] as Data)
+            try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
+            // The bytes were verified when they were buffered.
+            let changeset = try ChangesetFile.decode(bytes)
+            guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
+              throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
+            }
+            batch.merge(try applyRemote(changeset, bytes: bytes, db))
+            if Store.batchIsDue(since: started, after: batchSeconds) { break }
           }
-          return try applyRemote(changeset, bytes: bytes, db)
+          return batch
         } }
-        result.merge(step)
+        result.merge(batch)
+        if cancelled { throw CancellationError() }
       }
     }
+  }
+
+  /// How long one import transaction may run before it commits and the
+  /// next begins: long enough that a round's changesets share a commit
+  /// (each commit writes every page it changed to the log again), short
+  /// enough that a cancelled or killed sync loses little work.
+  static let batchSeconds = 0.5
+
+  static func batchIsDue(since started: UInt64, after seconds: Double = batchSeconds) -> Bool {
+    Double(DispatchTime.now().uptimeNanoseconds &- started) / 1e9 >= seconds
   }
 
   /// Judges and applies a changeset whose dependencies are all applied.

@@ -16,6 +16,8 @@ final class SyncCancellation: Sendable {
 
   func cancel() { cancelled.store(true, ordering: .relaxed) }
 
+  var isCancelled: Bool { cancelled.load(ordering: .relaxed) }
+
   /// Throws `CancellationError` once cancelled.
   func check() throws {
     if cancelled.load(ordering: .relaxed) { throw CancellationError() }
@@ -28,8 +30,9 @@ extension Store {
   /// Syncs without blocking the caller's task; cancel the task to stop early.
   ///
   /// The sync runs on a background thread. Cancelling the awaiting task
-  /// stops it between two changesets (each applied in its own database
-  /// transaction), so nothing is left half-applied; what was applied stays,
+  /// stops it between two changesets (each applied whole, in a database
+  /// transaction that commits before the sync stops), so nothing is left
+  /// half-applied; what was applied stays,
   /// and the next sync carries on from there. Cancellation throws
   /// `CancellationError`.
   ///

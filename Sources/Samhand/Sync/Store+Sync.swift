@@ -46,6 +46,11 @@ public struct Collision: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Progress of a long sync, for a progress bar.
+///
+/// The handler is called on the thread that syncs, at every file, and
+/// while files are applied the sync holds the store's database: hand the
+/// figures on (to a progress bar, a main-actor task) and return; do not
+/// call the store from the handler.
 public struct SyncProgress: Sendable, Hashable {
   /// A step of a sync.
   public enum Phase: String, Sendable {
@@ -299,24 +304,51 @@ extension Store {
     // Apply what is ready at once (in name order, most files are), buffer
     // the rest, then drain the buffer in causal order. The file is marked
     // as read in the same transaction that applies or buffers it.
+    // Many files to a transaction, each in a savepoint of its own (a file
+    // that fails leaves no trace), committed at least every
+    // `Store.batchSeconds` and at once when cancelled.
     var applied = ReceiveResult()
     do {
-      for (index, item) in toAccept.enumerated() {
+      var next = 0
+      while next < toAccept.count {
         try cancellation?.check()
-        progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
-        do {
-          let entry = item.entry
-          let result = try accept(item.changeset, bytes: item.bytes, fileURL: entry.url) { db in
-            try db.execute(
-              sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-              arguments: [entry.relativePath, entry.size, entry.modified])
+        var cancelled = false
+        var colliding: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
+        let batch = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
+          var batch = ReceiveResult()
+          let started = DispatchTime.now().uptimeNanoseconds
+          while next < toAccept.count {
+            if cancellation?.isCancelled == true {
+              cancelled = true
+              break
+            }
+            let item = toAccept[next]
+            progress?(SyncProgress(phase: .applying, done: next, total: toAccept.count))
+            next += 1
+            do {
+              var result = ReceiveResult()
+              try db.inSavepoint {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+                  .execute(arguments: [item.entry.relativePath, item.entry.size, item.entry.modified])
+                result = try acceptInTransaction(item.changeset, bytes: item.bytes, fileURL: item.entry.url, db)
+                return .commit
+              }
+              batch.merge(result)
+              if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+            } catch let error as SamhandError where error.code == .slugCollision {
+              colliding.append(item)
+            }
+            if Store.batchIsDue(since: started) { break }
           }
-          applied.merge(result)
-          if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
-        } catch let error as SamhandError where error.code == .slugCollision {
+          return batch
+        } }
+        applied.merge(batch)
+        // Collisions are recorded in transactions of their own, after the batch.
+        for item in colliding {
           let known = try knownBytes(item.changeset.id) ?? []
           report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
         }
+        if cancelled { throw CancellationError() }
       }
       try drainPending(into: &applied, cancellation)
     } catch let error as CancellationError {
