@@ -12,19 +12,13 @@ import SamhandTestSupport
 /// `samhand-bench bounds [--edits 12000] [--records 2600] [--changesets 12]`
 func boundsBenchmark(_ arguments: [String]) throws {
   var edits = 12_000, records = 2_600, changesets = 12
-  var iterator = arguments.makeIterator()
-  while let argument = iterator.next() {
-    guard let text = iterator.next(), let number = Int(text), number > 0 else {
-      FileHandle.standardError.write(Data("samhand-bench bounds: \(argument) needs a positive number\n".utf8))
-      exit(64)
-    }
+  var options = BenchOptions("bounds", arguments)
+  while let argument = options.next() {
     switch argument {
-    case "--edits": edits = number
-    case "--records": records = number
-    case "--changesets": changesets = number
-    default:
-      FileHandle.standardError.write(Data("samhand-bench bounds: unknown option \(argument) (use --edits --records --changesets)\n".utf8))
-      exit(64)
+    case "--edits": edits = options.number(argument)
+    case "--records": records = options.number(argument)
+    case "--changesets": changesets = options.number(argument)
+    default: options.fail("unknown option \(argument) (use --edits --records --changesets)")
     }
   }
   let directory = TemporaryDirectory("bench-bounds")
@@ -34,29 +28,17 @@ func boundsBenchmark(_ arguments: [String]) throws {
     try db.execute(sql: "PRAGMA synchronous = NORMAL")
   }
   let queue = try DatabaseQueue(path: directory.path("bounds.sqlite").path, configuration: configuration)
-  // The store's merge tables, as in Store.createTables.
+  // The store's own tables, and one more for bare inserts.
   try queue.write { db in
+    try Store.createTables(db)
+    // Shaped as `entries`, for inserts with nothing else to do.
     try db.execute(
       sql: """
-        CREATE TABLE entries(
-          collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL,
-          key TEXT NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL,
-          lamport INTEGER NOT NULL, value BLOB, shadow INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY(collection, record, field, key, author, counter)) WITHOUT ROWID;
-        CREATE TABLE markers(
-          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
-          counter INTEGER NOT NULL, lamport INTEGER NOT NULL, deleted INTEGER NOT NULL,
-          context BLOB,
-          PRIMARY KEY(collection, record, author, counter)) WITHOUT ROWID;
-        CREATE TABLE touches(
-          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
-          seq INTEGER NOT NULL,
-          PRIMARY KEY(collection, record, author, seq)) WITHOUT ROWID;
         CREATE TABLE bare(
           collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL,
           key TEXT NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL,
           lamport INTEGER NOT NULL, value BLOB, shadow INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY(collection, record, field, key, author, counter)) WITHOUT ROWID;
+          PRIMARY KEY(collection, record, field, key, author, counter)) WITHOUT ROWID
         """)
   }
   let fields = ["person", "email", "organisation", "network", "role", "from", "to", "notes"]

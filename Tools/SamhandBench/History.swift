@@ -94,39 +94,25 @@ struct HistoryWorkload {
 
 func historyBenchmark(_ arguments: [String]) throws {
   var workload = HistoryWorkload()
-  var iterator = arguments.makeIterator()
-  func value(_ name: String) -> Int {
-    guard let text = iterator.next(), let number = Int(text), number > 0 else {
-      FileHandle.standardError.write(Data("samhand-bench history: \(name) needs a positive number\n".utf8))
-      exit(64)
-    }
-    return number
-  }
-  while let argument = iterator.next() {
+  var options = BenchOptions("history", arguments)
+  while let argument = options.next() {
     switch argument {
-    case "--history": workload.history = value(argument)
-    case "--history-edits": workload.historyEdits = value(argument)
-    case "--edits": workload.edits = value(argument)
-    case "--probes": workload.probes = value(argument)
-    case "--offices": workload.offices = value(argument)
-    case "--records": workload.records = value(argument)
-    case "--seed": workload.seed = UInt64(value(argument))
+    case "--history": workload.history = options.number(argument)
+    case "--history-edits": workload.historyEdits = options.number(argument)
+    case "--edits": workload.edits = options.number(argument)
+    case "--probes": workload.probes = options.number(argument)
+    case "--offices": workload.offices = options.number(argument)
+    case "--records": workload.records = options.number(argument)
+    case "--seed": workload.seed = UInt64(options.number(argument))
     case "--json": workload.json = true
     default:
-      FileHandle.standardError.write(
-        Data("samhand-bench history: unknown option \(argument) (use --history --history-edits --edits --probes --offices --records --seed --json)\n".utf8))
-      exit(64)
+      options.fail("unknown option \(argument) (use --history --history-edits --edits --probes --offices --records --seed --json)")
     }
   }
-  guard workload.offices >= 2, workload.history >= 2 else {
-    FileHandle.standardError.write(Data("samhand-bench history: needs --offices 2 or more and --history 2 or more\n".utf8))
-    exit(64)
-  }
+  guard workload.offices >= 2, workload.history >= 2 else { options.fail("needs --offices 2 or more and --history 2 or more") }
   let result = try workload.run()
   if workload.json {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    try printJSON(result)
     if !result.converged { exit(1) }
     return
   }

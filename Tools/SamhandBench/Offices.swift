@@ -124,21 +124,14 @@ func officesBenchmark(_ arguments: [String]) throws {
   var workload = OfficesWorkload()
   var runs = 1
   var scale = false
-  var iterator = arguments.makeIterator()
-  func value(_ name: String) -> Int {
-    guard let text = iterator.next(), let number = Int(text), number > 0 else {
-      FileHandle.standardError.write(Data("samhand-bench offices: \(name) needs a positive number\n".utf8))
-      exit(64)
-    }
-    return number
-  }
+  var options = BenchOptions("offices", arguments)
   func records(_ total: Int) {
     // Scales the 2,000 / 500 / 100 split to this many records in all.
     workload.membership = max(1, total * 20 / 26)
     workload.cases = max(51, total * 5 / 26)
     workload.projects = max(1, total / 26)
   }
-  while let argument = iterator.next() {
+  while let argument = options.next() {
     switch argument {
     case "--scale":
       // Every kommune joining: 400 offices, 200,000 records, 100 rounds
@@ -147,23 +140,18 @@ func officesBenchmark(_ arguments: [String]) throws {
       workload.offices = 400
       workload.rounds = 100
       records(200_000)
-    case "--offices": workload.offices = value(argument)
-    case "--rounds": workload.rounds = value(argument)
-    case "--edits": workload.edits = value(argument)
-    case "--records": records(value(argument))
-    case "--seed": workload.seed = UInt64(value(argument))
-    case "--runs": runs = value(argument)
+    case "--offices": workload.offices = options.number(argument)
+    case "--rounds": workload.rounds = options.number(argument)
+    case "--edits": workload.edits = options.number(argument)
+    case "--records": records(options.number(argument))
+    case "--seed": workload.seed = UInt64(options.number(argument))
+    case "--runs": runs = options.number(argument)
     case "--json": workload.json = true
     default:
-      FileHandle.standardError.write(
-        Data("samhand-bench offices: unknown option \(argument) (use --scale --offices --rounds --edits --records --seed --runs --json)\n".utf8))
-      exit(64)
+      options.fail("unknown option \(argument) (use --scale --offices --rounds --edits --records --seed --runs --json)")
     }
   }
-  guard workload.offices >= 2 else {
-    FileHandle.standardError.write(Data("samhand-bench offices: --offices must be 2 or more\n".utf8))
-    exit(64)
-  }
+  guard workload.offices >= 2 else { options.fail("--offices must be 2 or more") }
   var results: [OfficesWorkload.Result] = []
   for run in 0..<runs {
     if !workload.json && runs > 1 { print("run \(run + 1) of \(runs)") }
@@ -171,9 +159,7 @@ func officesBenchmark(_ arguments: [String]) throws {
   }
   let result = results.sorted { $0.totalSeconds < $1.totalSeconds }[results.count / 2]
   if workload.json {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-    print(String(decoding: try encoder.encode(result), as: UTF8.self))
+    try printJSON(result)
     if !result.converged { exit(1) }
     return
   }

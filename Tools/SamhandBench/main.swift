@@ -26,6 +26,39 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
   return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
+/// The `--name N` options of a benchmark mode, read one by one.
+struct BenchOptions {
+  let mode: String
+  var iterator: IndexingIterator<[String]>
+
+  init(_ mode: String, _ arguments: [String]) {
+    self.mode = mode
+    iterator = arguments.makeIterator()
+  }
+
+  mutating func next() -> String? { iterator.next() }
+
+  /// The positive number after option `name`, or exit 64 saying so.
+  mutating func number(_ name: String) -> Int {
+    guard let text = iterator.next(), let number = Int(text), number > 0 else {
+      fail("\(name) needs a positive number")
+    }
+    return number
+  }
+
+  func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("samhand-bench \(mode): \(message)\n".utf8))
+    exit(64)
+  }
+}
+
+/// Prints a result as sorted, indented JSON.
+func printJSON<T: Encodable>(_ value: T) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
 /// COUNT changesets of one field each, applied to a fresh replica, several runs.
 func applyBenchmark(count: Int, runs: Int, checked: Bool = true) throws {
   let directory = TemporaryDirectory("bench-apply")

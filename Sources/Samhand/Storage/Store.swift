@@ -207,7 +207,7 @@ public final class Store: Sendable {
     }
   }
 
-  static func createTables(_ db: Database) throws {
+  package static func createTables(_ db: Database) throws {
     try db.execute(
       sql: """
         CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
