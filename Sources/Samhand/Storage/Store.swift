@@ -30,6 +30,9 @@ public final class Store: Sendable {
   let database: DatabaseQueue
   /// Subscribers to `changes()`, by subscription.
   let observers = Mutex<[UUID: AsyncStream<StoreChange>.Continuation]>([:])
+  /// Decoded roster changes and the last roster folded from them, so that
+  /// judging a changeset does not decode every roster change again.
+  let rosterCache = Mutex(RosterCache())
 
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"

@@ -89,20 +89,65 @@ extension Store {
   /// order, and the same on every replica.
   func roster(at context: VersionVector, _ db: Database) throws -> Roster {
     guard let genesis else { throw SamhandError(.invalidArgument, "this store has no roster") }
-    var included: [(lamport: UInt64, id: Changeset.ID, edits: [Edit])] = []
-    for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT author, seq, lamport, edits FROM roster_changes")) {
+    // Which roster changes are inside the context, from the table itself
+    // (so a change rolled back with its transaction is never counted);
+    // their edits from the cache, decoded once.
+    var included: [RosterCache.Change] = []
+    let rows = try Row.fetchCursor(try db.cachedStatement(sql: "SELECT author, seq, lamport FROM roster_changes"))
+    while let row = try rows.next() {
       guard let author = ReplicaID(rawValue: row[0]) else { continue }
       let sequence = UInt64(row[1] as Int64)
       guard context[author] >= sequence else { continue }
-      var reader = BinaryReader([UInt8](row[3] as Data))
+      included.append(RosterCache.Change(lamport: UInt64(row[2] as Int64), id: Changeset.ID(author: author, sequence: sequence)))
+    }
+    included.sort { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }
+    if let roster = rosterCache.withLock({ $0.folded(included) }) { return roster }
+    var edits: [Edit] = []
+    for change in included {
+      if let known = rosterCache.withLock({ $0.edits[change] }) {
+        edits += known
+        continue
+      }
+      guard let blob = try Data.fetchOne(
+        try db.cachedStatement(sql: "SELECT edits FROM roster_changes WHERE author = ? AND seq = ?"),
+        arguments: [change.id.author.rawValue, Int64(change.id.sequence)])
+      else { continue }
+      var reader = BinaryReader([UInt8](blob))
       do throws(BinaryReader.Failure) {
-        included.append((UInt64(row[2] as Int64), Changeset.ID(author: author, sequence: sequence), try ChangesetFile.decodeEdits(&reader)))
+        let decoded = try ChangesetFile.decodeEdits(&reader)
+        rosterCache.withLock { $0.edits[change] = decoded }
+        edits += decoded
       } catch {
         throw SamhandError(.storage, "a stored roster change is damaged: \(error.message)", fileURL: directory)
       }
     }
-    included.sort { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }
-    return genesis.applying(included.flatMap(\.edits))
+    let roster = genesis.applying(edits)
+    rosterCache.withLock { $0.remember(included, roster) }
+    return roster
+  }
+}
+
+/// Roster changes decoded once, and the roster last folded from a list of
+/// them. A roster change never changes once stored (it is part of its
+/// changeset), so an entry stays right; which changes count is read from
+/// the database every time.
+struct RosterCache: Sendable {
+  struct Change: Hashable, Sendable {
+    var lamport: UInt64
+    var id: Changeset.ID
+  }
+
+  var edits: [Change: [Edit]] = [:]
+  private var last: (changes: [Change], roster: Roster)?
+
+  /// The roster folded from exactly these changes, when it is the last one made.
+  func folded(_ changes: [Change]) -> Roster? {
+    guard let last, last.changes == changes else { return nil }
+    return last.roster
+  }
+
+  mutating func remember(_ changes: [Change], _ roster: Roster) {
+    last = (changes, roster)
   }
 }
 
