@@ -302,11 +302,10 @@ extension Store {
     }
 
     // Apply what is ready at once (in name order, most files are), buffer
-    // the rest, then drain the buffer in causal order. The file is marked
-    // as read in the same transaction that applies or buffers it.
-    // Many files to a transaction, each in a savepoint of its own (a file
-    // that fails leaves no trace), committed at least every
-    // `Store.batchSeconds` and at once when cancelled.
+    // the rest, then drain the buffer in causal order. Many files go to a
+    // transaction, each in a savepoint of its own that also marks the file
+    // as read (a file that fails leaves no trace); a transaction commits
+    // at least every `Store.batchSeconds`, and at once when cancelled.
     var applied = ReceiveResult()
     do {
       var next = 0
