@@ -35,6 +35,35 @@ final class AsyncAPITests: XCTestCase {
     XCTAssertTrue(applying.allSatisfy { $0.total == 12 })
   }
 
+  func testSyncProgress_handlerMayReadTheStoreButNotWriteToIt() throws {
+    for index in 0..<5 { try ks.transact { try $0.set("cases", "sak-\(index)", "title", .text("Sak \(index)")) } }
+    try ks.sync(with: folder)
+    let store: Store = vestland
+    let seen = Mutex<[UInt64]>([])
+    let refused = Mutex<[String]>([])
+    let report = try store.sync(with: folder) { progress in
+      guard progress.phase == .applying else { return }
+      // The sync holds the database while it applies files: a read runs
+      // inside it (seeing the files applied so far), a write is refused.
+      seen.withLock { $0.append((try? store.frontier()["ks"]) ?? 999) }
+      do {
+        try store.transact { try $0.set("cases", "under-sync", "title", .text("Skrevet midt i en synkronisering")) }
+        refused.withLock { $0.append("accepted") }
+      } catch let error as SamhandError {
+        refused.withLock { $0.append(error.code.rawValue) }
+      } catch {
+        refused.withLock { $0.append("\(error)") }
+      }
+    }
+    XCTAssertEqual(report.imported.count, 5)
+    XCTAssertEqual(seen.withLock { $0 }, [0, 1, 2, 3, 4])
+    XCTAssertEqual(refused.withLock { $0 }, Array(repeating: SamhandError.Code.invalidArgument.rawValue, count: 5))
+    XCTAssertNil(try vestland.record("cases", "under-sync"))
+    XCTAssertEqual(try vestland.frontier()["ks"], 5)
+    // After the sync the same write goes through.
+    XCTAssertNotNil(try vestland.transact { try $0.set("cases", "under-sync", "title", .text("Etterpå")) })
+  }
+
   func testAsyncSync_cancelledBetweenChangesetsLeavesNothingHalfApplied() async throws {
     for index in 0..<60 {
       try ks.transact {

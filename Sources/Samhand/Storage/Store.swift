@@ -283,10 +283,31 @@ public final class Store: Sendable {
   }
 
   /// Runs a read, turning database failures into `SamhandError.storage`.
+  ///
+  /// A read made from inside this store's own database access on this
+  /// thread (a sync's progress handler, called while the sync applies
+  /// files) runs on that access's connection and sees what it has written
+  /// so far, instead of waiting for itself.
   func read<T>(_ body: (Database) throws -> T) throws -> T {
-    do { return try database.read(body) } catch let error as DatabaseError {
+    do {
+      if let db = activeDatabase { return try body(db) }
+      return try database.read { db in try withActive(db) { try body(db) } }
+    } catch let error as DatabaseError {
       throw SamhandError(.storage, "database read failed: \(error.message ?? "\(error)")", fileURL: directory)
     }
+  }
+
+  /// The key under which a thread notes that it is inside this store's database access.
+  private var activeKey: String { "samhand.store.\(ObjectIdentifier(self).hashValue)" }
+
+  /// The connection of this store's database access that this thread is inside, if any.
+  private var activeDatabase: Database? { Thread.current.threadDictionary[activeKey] as? Database }
+
+  private func withActive<T>(_ db: Database, _ body: () throws -> T) rethrows -> T {
+    let key = activeKey
+    Thread.current.threadDictionary[key] = db
+    defer { Thread.current.threadDictionary.removeObject(forKey: key) }
+    return try body()
   }
 
   /// Runs a write in one transaction, turning database failures into `SamhandError.storage`.
@@ -297,12 +318,20 @@ public final class Store: Sendable {
   ///   what a power cut takes back is read again from the shared folder,
   ///   since the record of which files were read rolls back with it.
   func write<T>(durable: Bool = true, _ body: (Database) throws -> T) throws -> T {
+    guard activeDatabase == nil else {
+      // Nested in the sync's transaction, the write would stand or fall
+      // with it: refuse rather than acknowledge what may be rolled back.
+      throw SamhandError(
+        .invalidArgument,
+        "cannot write to the store from inside its own database access (for example a sync's progress handler); write after the sync",
+        fileURL: directory)
+    }
     do {
       return try database.writeWithoutTransaction { db in
         try db.cachedStatement(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
         var result: T?
         try db.inTransaction(.immediate) {
-          result = try body(db)
+          result = try withActive(db) { try body(db) }
           return .commit
         }
         return result!

@@ -47,10 +47,12 @@ public struct Collision: Sendable, Hashable, CustomStringConvertible {
 
 /// Progress of a long sync, for a progress bar.
 ///
-/// The handler is called on the thread that syncs, at every file, and
-/// while files are applied the sync holds the store's database: hand the
-/// figures on (to a progress bar, a main-actor task) and return; do not
-/// call the store from the handler.
+/// The handler is called on the thread that syncs, at every file. While
+/// files are applied the sync holds the store's database: a read of the
+/// store from the handler sees the files applied so far, and a write
+/// throws `invalid-argument` (it would stand or fall with the sync's
+/// transaction). Hand the figures on, to a progress bar or a main-actor
+/// task, and return.
 public struct SyncProgress: Sendable, Hashable {
   /// A step of a sync.
   public enum Phase: String, Sendable {
