@@ -54,16 +54,16 @@ extension Store {
       for operation in edits {
         switch operation {
         case .set(_, let field, let value):
-          try supersede(record, field, "", changeset, statements)
+          try supersede(record, field, "", statements)
           try insertEntry(record, field, "", dot, lamport, value, statements)
         case .put(_, let field, let key, let value):
-          try supersede(record, field, key, changeset, statements)
+          try supersede(record, field, key, statements)
           try insertEntry(record, field, key, dot, lamport, value, statements)
         case .add(_, let field, let element):
-          try supersede(record, field, element, changeset, statements)
+          try supersede(record, field, element, statements)
           try insertEntry(record, field, element, dot, lamport, nil, statements)
         case .remove(_, let field, let key), .removeKey(_, let field, let key):
-          try supersede(record, field, key, changeset, statements)
+          try supersede(record, field, key, statements)
         case .touch:
           break
         case .delete:
@@ -113,10 +113,9 @@ extension Store {
     }
   }
 
-  /// Removes the entries at a path that the changeset had seen.
-  private func supersede(
-    _ record: RecordRef, _ field: String, _ key: String, _ changeset: Changeset, _ statements: MergeStatements
-  ) throws {
+  /// Removes the entries at a path that the changeset had seen (its
+  /// context is in `temp.merge_context`).
+  private func supersede(_ record: RecordRef, _ field: String, _ key: String, _ statements: MergeStatements) throws {
     try statements.deletePath.execute(arguments: [record.collection, record.id, field, key])
   }
 
