@@ -1,9 +1,20 @@
 #!/usr/bin/env bash
-# Rewrites Fixtures/golden/v<format>/ from the fixed scenario in
+# Rewrites golden files from the fixed scenario in
 # Sources/SamhandTestSupport/GoldenScenario.swift. Run it only together with a
 # format version bump (a changed format under the same version must fail the
-# golden tests, which is the point of them).
+# golden tests, which is the point of them):
+#
+#   Tools/make-golden.sh changesets   Fixtures/golden/v<changeset format>/ and the export goldens
+#   Tools/make-golden.sh layout       Fixtures/golden/layout-<folder layout>/ (samhand.json, a checkpoint)
+#
+# Fixtures/golden/v1/ was written in folder layout 2 and is kept so: it is
+# also the golden older folder that every later Samhand must read.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SAMHAND_WRITE_GOLDEN=1 swift test --filter 'GoldenTests/testGolden_writeWhenAsked|SnapshotExportTests'
+case "${1:-}" in
+  changesets) filter='GoldenTests/testGolden_writeWhenAsked|SnapshotExportTests' ;;
+  layout) filter='GoldenTests/testGolden_writeLayoutWhenAsked' ;;
+  *) echo "usage: Tools/make-golden.sh changesets|layout" >&2; exit 64 ;;
+esac
+SAMHAND_WRITE_GOLDEN=1 swift test --filter "$filter"
 git status --short Fixtures/golden

@@ -74,14 +74,79 @@ final class GoldenTests: XCTestCase {
   }
 
   func testGolden_folderIdentity() throws {
+    // The changeset golden folder was written in layout 2, and still reads.
     let identity = try goldenFolder.identity()
     XCTAssertEqual(identity.storeID, GoldenScenario.storeID)
     XCTAssertEqual(identity.schema, .planning)
+    XCTAssertEqual(identity.formatVersion, 2)
+    // This Samhand writes the current layout's bytes, pinned in its own golden folder.
     let (folder, directory) = try scenario()
     defer { _ = directory }
     XCTAssertEqual(
-      try Data(contentsOf: goldenFolder.url.appendingPathComponent("samhand.json")),
-      try Data(contentsOf: folder.url.appendingPathComponent("samhand.json")))
+      try Data(contentsOf: layoutGolden.appendingPathComponent("folder/samhand.json")),
+      try Data(contentsOf: folder.url.appendingPathComponent("samhand.json")),
+      "no golden folder for layout \(SharedFolder.formatVersion), or samhand.json changed without a layout bump")
+  }
+
+  // MARK: - Folder layout 3: checkpoints
+
+  /// `Fixtures/golden/layout-N/`: the scenario's folder in the current
+  /// layout, with KS's checkpoint of the first four changesets and KS's
+  /// first changeset file pruned, as KS's retention would.
+  private var layoutGolden: URL { fixturesDirectory().appendingPathComponent("golden/layout-\(SharedFolder.formatVersion)") }
+  private static let checkpointFrontier = VersionVector(["agder": 1, "kdd": 1, "ks": 1, "vestland": 1])
+
+  func testGolden_writeLayoutWhenAsked() throws {
+    guard ProcessInfo.processInfo.environment["SAMHAND_WRITE_GOLDEN"] == "1" else { return }
+    let (folder, directory) = try scenario()
+    let ks = try Store.open(at: directory.path("stores").appendingPathComponent("ks"))
+    _ = try ks.writeCheckpoint(to: folder, at: GoldenTests.checkpointFrontier)
+    try FileManager.default.removeItem(at: folder.url.appendingPathComponent("changesets/ks/000000000001.changeset"))
+    try? FileManager.default.removeItem(at: layoutGolden)
+    try FileManager.default.createDirectory(at: layoutGolden, withIntermediateDirectories: true)
+    try FileManager.default.createDirectory(at: layoutGolden.appendingPathComponent("folder"), withIntermediateDirectories: true)
+    for path in FolderCopier.files(under: folder.url) where !path.hasPrefix("heads/") {
+      let target = layoutGolden.appendingPathComponent("folder").appendingPathComponent(path)
+      try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try FileManager.default.copyItem(at: folder.url.appendingPathComponent(path), to: target)
+    }
+    print("wrote golden files to \(layoutGolden.path)")
+  }
+
+  private func goldenCheckpoint() throws -> (SharedFolder.CheckpointEntry, Checkpoint) {
+    let folder = SharedFolder(layoutGolden.appendingPathComponent("folder"))
+    let entries = folder.checkpoints()
+    XCTAssertEqual(entries.map(\.office), ["ks"])
+    let entry = try XCTUnwrap(entries.first)
+    return (entry, try Checkpoint(bytes: [UInt8](try Data(contentsOf: entry.url)), fileURL: entry.url))
+  }
+
+  func testGolden_checkpointDecodesToWhatThisSamhandWrites() throws {
+    let (entry, golden) = try goldenCheckpoint()
+    XCTAssertEqual(golden.frontier, GoldenTests.checkpointFrontier)
+    XCTAssertEqual(golden.storeID, GoldenScenario.storeID)
+    let (_, directory) = try scenario()
+    let ks = try Store.open(at: directory.path("stores").appendingPathComponent("ks"))
+    let fresh = try ks.makeCheckpoint(at: GoldenTests.checkpointFrontier)
+    XCTAssertEqual(fresh.fileName, entry.name)
+    // Every field and row the same; only zlib's output may differ between zlib versions.
+    XCTAssertEqual(golden, fresh, "the checkpoint format changed without a version bump?")
+    XCTAssertEqual(golden.snapshotHash, try ks.snapshot(at: GoldenTests.checkpointFrontier).sha256)
+    let signature = try CheckpointSignature(json: [UInt8](try Data(contentsOf: entry.signatureURL)))
+    XCTAssertEqual(signature.key, GoldenScenario.key("ks").publicKey)
+  }
+
+  func testGolden_layoutFolderJoinsFromItsCheckpointAndReadsAsTheGoldenSnapshot() throws {
+    let directory = TemporaryDirectory("golden-layout")
+    try FileManager.default.copyItem(at: layoutGolden.appendingPathComponent("folder"), to: directory.path("folder"))
+    let folder = SharedFolder(directory.path("folder"))
+    XCTAssertEqual(try folder.identity().formatVersion, SharedFolder.formatVersion)
+    XCTAssertEqual(folder.verify().problems, [], "the pruned file is covered by the checkpoint")
+    let (nordland, report) = try Store.join(folder: folder, at: directory.path("nordland"), replica: "nordland")
+    XCTAssertEqual(report.adoptedCheckpoint?.frontier, GoldenTests.checkpointFrontier)
+    XCTAssertEqual(report.imported.count, 1, "only ks#2 comes after the checkpoint")
+    XCTAssertEqual(try nordland.snapshot().bytes, try Data(contentsOf: golden.appendingPathComponent("snapshot.json")))
+    XCTAssertEqual(try folder.snapshot().bytes, try Data(contentsOf: golden.appendingPathComponent("snapshot.json")))
   }
 
   func testGolden_snapshotOfTheGoldenFolder() throws {

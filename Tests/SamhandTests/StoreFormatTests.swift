@@ -33,14 +33,25 @@ final class StoreFormatTests: XCTestCase {
     return try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = ?", arguments: [key]) }
   }
 
+  /// The store format this Samhand writes.
+  private let currentFormat = "4"
+
   func testStoreFormat2_isUpgradedAndReadsAsItDid() throws {
-    let fixture = try copyFixture("format-2")
+    try checkUpgrade(of: "format-2", from: "2")
+  }
+
+  func testStoreFormat3_isUpgradedAndReadsAsItDid() throws {
+    try checkUpgrade(of: "format-3", from: "3")
+  }
+
+  private func checkUpgrade(of name: String, from format: String) throws {
+    let fixture = try copyFixture(name)
     let expected = try Data(contentsOf: fixture.appendingPathComponent("snapshot.json"))
     let expectedHash = Data(SHA256.hash(data: expected)).map { String(format: "%02x", $0) }.joined()
-    XCTAssertEqual(try meta("format", in: fixture.appendingPathComponent("ks")), "2")
+    XCTAssertEqual(try meta("format", in: fixture.appendingPathComponent("ks")), format)
 
     let ks = try Store.open(at: fixture.appendingPathComponent("ks"))
-    XCTAssertEqual(try meta("format", in: fixture.appendingPathComponent("ks")), "3")
+    XCTAssertEqual(try meta("format", in: fixture.appendingPathComponent("ks")), currentFormat)
     // The state reads byte for byte as the older version wrote it, and the
     // hash from the new per-record pieces is the one the old head carries.
     XCTAssertEqual(try ks.snapshot().bytes, expected)
@@ -70,15 +81,15 @@ final class StoreFormatTests: XCTestCase {
     let fixture = try copyFixture("format-2")
     let store = fixture.appendingPathComponent("ks")
     let queue = try DatabaseQueue(path: store.appendingPathComponent(Store.databaseFileName).path)
-    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '4' WHERE key = 'format'") }
+    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '5' WHERE key = 'format'") }
     try queue.close()
     let before = try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName))
     XCTAssertThrowsError(try Store.open(at: store)) { error in
       guard let error = error as? SamhandError else { return XCTFail("\(error)") }
       XCTAssertEqual(error.code, .unsupportedFormat)
-      XCTAssertTrue(error.message.contains("store format 4 is newer"), error.message)
+      XCTAssertTrue(error.message.contains("store format 5 is newer"), error.message)
     }
     XCTAssertEqual(try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName)), before)
-    XCTAssertEqual(try meta("format", in: store), "4")
+    XCTAssertEqual(try meta("format", in: store), "5")
   }
 }

@@ -43,6 +43,14 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     return copy
   }
 
+  /// The vector holding, for each replica, the lower of the two counters:
+  /// the history both include.
+  public func meet(_ other: VersionVector) -> VersionVector {
+    var result = VersionVector()
+    for (replica, counter) in counters { result[replica] = Swift.min(counter, other[replica]) }
+    return result
+  }
+
   /// Whether every entry is at most the other's: this history is included in the other.
   public func isIncluded(in other: VersionVector) -> Bool {
     counters.allSatisfy { other[$0.key] >= $0.value }

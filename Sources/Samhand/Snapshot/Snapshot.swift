@@ -76,19 +76,36 @@ extension Store {
     guard frontier.isIncluded(in: current) else {
       throw SamhandError(.invalidArgument, "frontier \(frontier) is ahead of this replica's \(current)")
     }
-    let rows = try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changeset_files ORDER BY author, seq")
+    // A replica that started from a checkpoint replays from it; before it,
+    // only what history it held already (a replica that came back).
+    let (base, rows) = try read { db -> ((frontier: VersionVector, timestamp: Int64, bytes: [UInt8])?, [Row]) in
+      var base: (VersionVector, Int64, [UInt8])?
+      if let start = try Store.base(db), start.frontier.isIncluded(in: frontier),
+        let bytes = try Data.fetchOne(
+          db, sql: "SELECT bytes FROM checkpoints WHERE frontier = ?", arguments: [Store.encodeVector(start.frontier)])
+      {
+        base = (start.frontier, start.timestamp, [UInt8](bytes))
+      }
+      return (base, try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changeset_files ORDER BY author, seq"))
     }
     let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
+    if let base { try replay.write { db in try replay.loadState(of: try Checkpoint(bytes: base.bytes), db) } }
     var files: [(bytes: [UInt8], url: URL?)] = []
     for row in rows {
-      guard let author = ReplicaID(rawValue: row[0]), frontier.contains(Dot(author, UInt64(row[1] as Int64))) else { continue }
+      guard let author = ReplicaID(rawValue: row[0]) else { continue }
+      let sequence = UInt64(row[1] as Int64)
+      guard frontier[author] >= sequence, (base?.frontier[author] ?? 0) < sequence else { continue }
       files.append(([UInt8](row[2] as Data), nil))
     }
     let (_, failures) = try replay.receive(files: files)
     if let failure = failures.first { throw failure.1 }
     let reached = try replay.frontier()
     guard reached == frontier else {
+      if let start = try checkpointBase(), base == nil {
+        throw SamhandError(
+          .notFound,
+          "the snapshot at \(frontier) reaches back before what this replica holds: it started from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) at \(start.frontier), and older changesets were pruned from the folder")
+      }
       let waiting = try replay.pending().map(\.description).joined(separator: ", ")
       throw SamhandError(
         .invalidArgument,
@@ -110,16 +127,22 @@ extension Store {
   /// The largest causally complete frontier of changesets committed at or before `date`.
   public func frontier(asOf date: Date) throws -> VersionVector {
     let limit = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-    let rows = try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, wall, deps FROM changesets ORDER BY author, seq")
+    let (start, rows) = try read { db in
+      (try Store.base(db), try Row.fetchAll(db, sql: "SELECT author, seq, wall, deps FROM changesets ORDER BY author, seq"))
+    }
+    if let start, limit < start.timestamp {
+      throw SamhandError(
+        .notFound,
+        "\(Timestamp.iso8601(milliseconds: limit)) is before the history this replica holds: it starts from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) (older changesets were pruned from the folder)")
     }
     // Per office, the longest prefix of its sequence committed by the date.
-    var bound = VersionVector()
+    var bound = start?.frontier ?? VersionVector()
     var dependencies: [Dot: VersionVector] = [:]
     var stopped = Set<ReplicaID>()
     for row in rows {
       guard let author = ReplicaID(rawValue: row[0]) else { continue }
       let sequence = UInt64(row[1] as Int64)
+      if sequence <= start?.frontier[author] ?? 0 { continue }
       guard !stopped.contains(author), (row[2] as Int64) <= limit, sequence == bound[author] + 1 else {
         stopped.insert(author)
         continue

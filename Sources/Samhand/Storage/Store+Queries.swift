@@ -83,8 +83,9 @@ extension Store {
     func timestamp(_ dot: Dot) throws -> Int64 {
       if let known = timestamps[dot] { return known }
       let wall = try Int64.fetchOne(
-        try db.cachedStatement(sql: "SELECT wall FROM changesets WHERE author = ? AND seq = ?"),
-        arguments: [dot.replica.rawValue, Int64(dot.counter)]) ?? 0
+        try db.cachedStatement(
+          sql: "SELECT wall FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT wall FROM base_times WHERE author = ? AND seq = ?"),
+        arguments: [dot.replica.rawValue, Int64(dot.counter), dot.replica.rawValue, Int64(dot.counter)]) ?? 0
       timestamps[dot] = wall
       return wall
     }

@@ -205,6 +205,12 @@ extension Store {
         return result
       }
       let frontier = try Store.readFrontier(db)
+      if changeset.sequence <= frontier[changeset.author] {
+        // Inside the checkpoint this replica started from, which holds its
+        // effects but not its file.
+        result.duplicates.append(changeset.id)
+        return result
+      }
       if applyNow && Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, frontier) {
         result.merge(try applyRemote(changeset, bytes: bytes, db))
       } else {

@@ -37,8 +37,8 @@ public final class Store: Sendable {
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"
   /// Version 2 added signing keys, the roster and rights; version 3 the
-  /// per-record pieces of the snapshot hash.
-  static let storeFormatVersion = 3
+  /// per-record pieces of the snapshot hash; version 4 checkpoints.
+  static let storeFormatVersion = 4
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
@@ -93,6 +93,9 @@ public final class Store: Sendable {
       if format < 3 {
         // Filled at the first snapshot hash (no `snapshot_pieces` meta yet).
         try createSnapshotCacheTables(db)
+      }
+      if format < 4 {
+        try createLongLifeTables(db)
       }
       try setMeta(db, "format", String(storeFormatVersion))
     }
@@ -257,6 +260,7 @@ public final class Store: Sendable {
         """)
     try createTrustTables(db)
     try createSnapshotCacheTables(db)
+    try createLongLifeTables(db)
   }
 
   // MARK: - Meta

@@ -128,11 +128,18 @@ extension SharedFolder {
           path: copies.map(\.path).sorted()[0],
           reason: "different changesets claim to be \(id) (\(paths)); two installations may be writing as '\(id.author)'"))
     }
+    // Merged in memory: it starts from the newest checkpoint that
+    // verifies, which covers the changesets pruned from the folder.
+    let reading = try? reader()
+    let covered = (try? reading?.store.checkpointBase()?.frontier) ?? VersionVector()
+    for problem in reading?.report.badCheckpoints ?? [] {
+      result.problems.append(FolderProblem(path: problem.path, reason: "checkpoint not used: \(problem.reason)"))
+    }
     // Gaps and missing dependencies.
     var highest: [ReplicaID: UInt64] = [:]
     for id in good.keys { highest[id.author] = max(highest[id.author] ?? 0, id.sequence) }
     for (office, top) in highest {
-      let missing = (1...top).filter { good[Changeset.ID(author: office, sequence: $0)] == nil }
+      let missing = (1...top).filter { $0 > covered[office] && good[Changeset.ID(author: office, sequence: $0)] == nil }
       if !missing.isEmpty {
         let list = missing.prefix(10).map(String.init).joined(separator: ", ") + (missing.count > 10 ? ", …" : "")
         result.problems.append(
@@ -142,7 +149,8 @@ extension SharedFolder {
       }
     }
     for (id, changeset) in good {
-      for entry in changeset.dependencies.sorted where entry.replica != id.author && entry.counter > (highest[entry.replica] ?? 0) {
+      for entry in changeset.dependencies.sorted
+      where entry.replica != id.author && entry.counter > max(highest[entry.replica] ?? 0, covered[entry.replica]) {
         result.problems.append(
           FolderProblem(
             path: Entry.relativePath(id),
@@ -151,7 +159,7 @@ extension SharedFolder {
     }
     // What only merging tells: signers the roster does not allow, and
     // writes outside the rights.
-    if identity.roster != nil, let reader = try? reader() {
+    if identity.roster != nil, let reader = reading {
       let report = reader.report
       let reported = Set(result.problems.map(\.path))
       for (id, _) in (try? reader.store.untrustedChangesets()) ?? [] where good[id] != nil {

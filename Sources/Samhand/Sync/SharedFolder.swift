@@ -6,6 +6,8 @@ import Foundation
 /// F/samhand.json                       store identity, format version, schema
 /// F/changesets/<office>/<seq>.changeset immutable changeset files
 /// F/heads/<office>.json                 each office's frontier and snapshot hash
+/// F/checkpoints/<office>/<name>.checkpoint  the state at a stable frontier, and
+/// F/checkpoints/<office>/<name>.signature   the office's signature of it
 /// ```
 ///
 /// A replica writes only under its own office's names, always to a
@@ -16,8 +18,10 @@ public struct SharedFolder: Sendable, Hashable {
 
   /// The folder layout version written in `samhand.json`. Version 2 added
   /// the genesis roster; a version 1 folder has none, and its replicas
-  /// check no signatures.
-  public static let formatVersion = 2
+  /// check no signatures. Version 3 added checkpoints and pruning: offices
+  /// may delete changeset files a checkpoint covers, so a Samhand that
+  /// does not know checkpoints must not read such a folder.
+  public static let formatVersion = 3
   static let identityFileName = "samhand.json"
   static let changesetsDirectory = "changesets"
   static let headsDirectory = "heads"
@@ -95,6 +99,26 @@ public struct SharedFolder: Sendable, Hashable {
       throw SamhandError(.storeExists, "\(url.path) already holds a Samhand store", fileURL: identityURL)
     }
     try writeIdentity(identity)
+  }
+
+  /// Raises a layout 2 folder to the current layout, so that offices may
+  /// prune it. Samhand versions from before checkpoints then refuse the
+  /// folder (with a message to upgrade), instead of waiting for pruned
+  /// files for ever: run it once every office runs this Samhand.
+  ///
+  /// - Returns: the layout before.
+  @discardableResult
+  public func upgradeLayout() throws -> Int {
+    var identity = try identity()
+    let before = identity.formatVersion
+    guard identity.roster != nil else {
+      throw SamhandError(
+        .invalidArgument, "\(url.path) has layout 1 (no roster); it cannot be upgraded in place", fileURL: identityURL)
+    }
+    guard before < SharedFolder.formatVersion else { return before }
+    identity.formatVersion = SharedFolder.formatVersion
+    try AtomicFile.write([UInt8](identity.canonicalJSON), to: identityURL)
+    return before
   }
 
   /// Writes `samhand.json` if it is missing (as after a wiped folder).

@@ -26,6 +26,20 @@ public struct SyncReport: Sendable, Hashable {
   public var publishingBlocked: String?
   /// The head written at the end.
   public var head: Head?
+  /// The checkpoint this replica started from in this sync: a new office
+  /// does, and one that needed changesets the folder no longer holds.
+  public var adoptedCheckpoint: Store.CheckpointAdoption?
+  /// Checkpoints in the folder that do not verify, with the reason.
+  public var badCheckpoints: [CheckpointProblem] = []
+  /// The checkpoint this office wrote at the end of the sync, if one was due.
+  public var wroteCheckpoint: String?
+  /// Deleted records purged from the merge state: every office has seen their deletion.
+  public var purgedTombstones: Int = 0
+  /// Files this office pruned from the folder (its retention allowed it).
+  public var pruned: [String] = []
+  /// Why the checkpoint or pruning after the sync failed, when it did;
+  /// the sync itself completed.
+  public var maintenanceProblem: String?
 }
 
 /// Two different changesets claiming one office and sequence number.
@@ -229,6 +243,12 @@ extension Store {
     report.ignored = ignored
     report.setAside += unreadable
 
+    // A new replica starts from the newest checkpoint, and one that needs
+    // changesets the folder no longer holds catches up from one.
+    (report.adoptedCheckpoint, report.badCheckpoints) = try adoptCheckpointIfNeeded(
+      folder, entries: entries, fresh: recovering)
+    let base = try checkpointBase()?.frontier ?? VersionVector()
+
     // Which files need reading: those never settled, or changed since.
     let settled = try read { db in
       var settled: [String: (Int64, Int64)] = [:]
@@ -293,6 +313,9 @@ extension Store {
           } else {
             report.collisions.append(try recordCollision(item.changeset.id, known: mine, other: item.bytes, path: item.entry.relativePath))
           }
+        } else if item.changeset.sequence <= base[replica] {
+          // Ours, inside the checkpoint this replica started from.
+          try settle(item.entry)
         } else {
           // A file under our name that we never wrote: another installation.
           report.collisions.append(
@@ -379,7 +402,9 @@ extension Store {
       let own = try read { db in
         try Int64.fetchAll(db, sql: "SELECT seq FROM changesets WHERE author = ? ORDER BY seq", arguments: [replica.rawValue])
       }.map { Changeset.ID(author: replica, sequence: UInt64($0)) }
-      let missing = own.filter { !ownPresent.contains($0.sequence) }
+      // Files pruned on purpose are not written again.
+      let pruned = try prunedThrough()
+      let missing = own.filter { !ownPresent.contains($0.sequence) && $0.sequence > pruned }
       for (index, id) in missing.enumerated() {
         progress?(SyncProgress(phase: .publishing, done: index, total: missing.count))
         guard let bytes = try changesetBytes(id) else { continue }
@@ -410,7 +435,60 @@ extension Store {
     try AtomicFile.write([UInt8](head.canonicalJSON), to: folder.headURL(for: replica))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
+    try maintain(folder, &report)
     return report
+  }
+
+  /// After a sync: purges tombstones every office has seen, writes a
+  /// checkpoint when one is due, and prunes as the retention allows. A
+  /// failure here (a full disk, say) is reported; the sync stands.
+  private func maintain(_ folder: SharedFolder, _ report: inout SyncReport) throws {
+    do {
+      report.purgedTombstones = try purgeTombstones()
+      let now = Date()
+      let stability = try stability(heads: folder.heads().heads, now: now)
+      report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
+      if case .days = try retention() {
+        let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
+        report.pruned = pruning.removed
+      }
+    } catch let error as SamhandError where error.code != .storage {
+      report.maintenanceProblem = error.message
+    }
+  }
+
+  /// Adopts the newest checkpoint that verifies when this replica is new
+  /// (`fresh`), or when it needs a changeset the checkpoint covers that
+  /// the folder no longer holds (its files were pruned while it was away).
+  private func adoptCheckpointIfNeeded(
+    _ folder: SharedFolder, entries: [SharedFolder.Entry], fresh: Bool
+  ) throws -> (Store.CheckpointAdoption?, [CheckpointProblem]) {
+    let listed = folder.checkpoints()
+    guard let newest = listed.first else { return (nil, []) }
+    let (local, settled) = try read { db in (try Store.readFrontier(db), try Store.meta(db, "checkpoint_seen")) }
+    let waiting = Set(try pending())
+    // The newest checkpoint was already found inside this replica's frontier.
+    if settled == newest.name { return (nil, []) }
+    let isNew = fresh && local.counters.isEmpty
+    var present = Set<Changeset.ID>()
+    for entry in entries {
+      if case .changeset(let sequence) = entry.kind { present.insert(Changeset.ID(author: entry.office, sequence: sequence)) }
+    }
+    let (found, problems) = newestCheckpoint(in: folder) { header in
+      guard !header.frontier.isIncluded(in: local) else { return false }
+      if isNew { return true }
+      return header.frontier.counters.contains { office, top in
+        let next = Changeset.ID(author: office, sequence: local[office] + 1)
+        return top > local[office] && !present.contains(next) && !waiting.contains(next)
+      }
+    }
+    var adoption: Store.CheckpointAdoption?
+    if let (_, checkpoint, bytes) = found { adoption = try adopt(checkpoint, bytes: bytes) }
+    let now = try frontier()
+    if let header = try? Checkpoint.header(of: try AtomicFile.read(newest.url)), header.frontier.isIncluded(in: now) {
+      try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
+    }
+    return (adoption, problems)
   }
 
   /// The frontier and the SHA-256 of the snapshot there, computed again

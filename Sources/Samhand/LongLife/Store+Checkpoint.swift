@@ -1,0 +1,364 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// Checkpoints in the store: making one at a frontier, loading one, and
+/// purging the tombstones every office has seen.
+extension Store {
+  static func createLongLifeTables(_ db: Database) throws {
+    try db.execute(
+      sql: """
+        -- Checkpoints this replica wrote or started from, newest kept, so
+        -- that the next one is built from the last rather than from nothing.
+        CREATE TABLE IF NOT EXISTS checkpoints(
+          name TEXT PRIMARY KEY, total INTEGER NOT NULL, frontier BLOB NOT NULL, bytes BLOB NOT NULL) WITHOUT ROWID;
+        -- When the changesets inside the base checkpoint that wrote what the
+        -- state still holds were made: conflicts show it.
+        CREATE TABLE IF NOT EXISTS base_times(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        """)
+  }
+
+  // MARK: - What the store started from
+
+  /// The checkpoint this replica's history starts from: changesets inside
+  /// its frontier are in the state, but this replica does not hold their
+  /// files. Nil for a replica that holds its whole history.
+  public func checkpointBase() throws -> (frontier: VersionVector, timestamp: Int64)? {
+    try read { db in try Store.base(db) }
+  }
+
+  static func base(_ db: Database) throws -> (frontier: VersionVector, timestamp: Int64)? {
+    guard let text = try meta(db, "base_frontier"), let data = Data(base64Encoded: text) else { return nil }
+    return (try decodeVector(data), Int64(try meta(db, "base_time") ?? "0") ?? 0)
+  }
+
+  /// The promises the base checkpoint carried, for offices with nothing after it.
+  static func basePromises(_ db: Database) throws -> [ReplicaID: VersionVector] {
+    guard let text = try meta(db, "base_promises"), let data = Data(base64Encoded: text) else { return [:] }
+    var reader = BinaryReader([UInt8](data))
+    var encoded: [(String, Data)] = []
+    do throws(BinaryReader.Failure) {
+      for _ in 0..<(try reader.count(minimumSize: 2)) {
+        let slug = try reader.string()
+        let length = try reader.count()
+        encoded.append((slug, Data(try reader.take(length))))
+      }
+    } catch {
+      throw SamhandError(.storage, "the stored checkpoint promises are damaged: \(error.message)")
+    }
+    var promises: [ReplicaID: VersionVector] = [:]
+    for (slug, data) in encoded {
+      if let office = ReplicaID(rawValue: slug) { promises[office] = try decodeVector(data) }
+    }
+    return promises
+  }
+
+  static func encodePromises(_ promises: [ReplicaID: VersionVector]) -> Data {
+    var writer = BinaryWriter()
+    writer.varint(UInt64(promises.count))
+    for office in promises.keys.sorted() {
+      writer.string(office.rawValue)
+      let vector = encodeVector(promises[office]!)
+      writer.varint(UInt64(vector.count))
+      writer.raw(vector)
+    }
+    return Data(writer.bytes)
+  }
+
+  // MARK: - Promises and tombstones
+
+  /// For each office with changesets inside `frontier`: what every
+  /// changeset it writes after them has seen. An office's changesets
+  /// follow one another, each seeing at least what the one before saw, so
+  /// that is the dependencies of its last changeset inside, and that one.
+  static func promises(at frontier: VersionVector, _ db: Database) throws -> [ReplicaID: VersionVector] {
+    let base = try Store.base(db)?.frontier ?? VersionVector()
+    let basePromises = try Store.basePromises(db)
+    var promises: [ReplicaID: VersionVector] = [:]
+    let statement = try db.cachedStatement(sql: "SELECT deps FROM changesets WHERE author = ? AND seq = ?")
+    for (office, top) in frontier.counters {
+      if top <= base[office] {
+        if let promise = basePromises[office] { promises[office] = promise }
+        continue
+      }
+      guard let blob = try Data.fetchOne(statement, arguments: [office.rawValue, Int64(top)]) else {
+        throw SamhandError(.storage, "the store holds no record of \(office)#\(top), inside its own frontier")
+      }
+      var promise = try decodeVector(blob)
+      promise[office] = top
+      promises[office] = promise
+    }
+    return promises
+  }
+
+  /// What every changeset still to come has seen, given the promises at a
+  /// frontier: the meet of the promises of the roster's active offices. An
+  /// active office with no changeset yet promises nothing.
+  func seenByAll(_ promises: [ReplicaID: VersionVector], at frontier: VersionVector, _ db: Database) throws -> VersionVector {
+    let offices: [ReplicaID]
+    if genesis != nil {
+      offices = try roster(at: frontier, db).members.values.filter { !$0.isRetired }.map(\.office)
+    } else {
+      offices = Array(promises.keys)
+    }
+    guard var seen = offices.first.map({ promises[$0] ?? VersionVector() }) else { return VersionVector() }
+    for office in offices.dropFirst() { seen = seen.meet(promises[office] ?? VersionVector()) }
+    return seen
+  }
+
+  /// Removes deleted records whose every marker and entry lies inside
+  /// `seen`: a tombstone every changeset still to come has seen, so no
+  /// write can bring back what it hid or conflict with it. The snapshot
+  /// does not change (a deleted record is not in it).
+  ///
+  /// - Returns: how many records were purged.
+  @discardableResult
+  static func purgeTombstones(seenBy seen: VersionVector, _ db: Database) throws -> Int {
+    guard !seen.counters.isEmpty else { return 0 }
+    let candidates = try Row.fetchAll(
+      db, sql: "SELECT collection, record FROM markers GROUP BY collection, record HAVING min(deleted) = 1")
+    var purged = 0
+    let markerDots = try db.cachedStatement(sql: "SELECT author, counter FROM markers WHERE collection = ? AND record = ?")
+    let entryDots = try db.cachedStatement(sql: "SELECT author, counter FROM entries WHERE collection = ? AND record = ?")
+    func allSeen(_ statement: Statement, _ arguments: StatementArguments) throws -> Bool {
+      let rows = try Row.fetchCursor(statement, arguments: arguments)
+      while let row = try rows.next() {
+        guard let author = ReplicaID(rawValue: row[0]), seen.contains(Dot(author, UInt64(row[1] as Int64))) else { return false }
+      }
+      return true
+    }
+    for candidate in candidates {
+      let arguments: StatementArguments = [candidate[0] as String, candidate[1] as String]
+      guard try allSeen(markerDots, arguments), try allSeen(entryDots, arguments) else { continue }
+      try db.execute(sql: "DELETE FROM markers WHERE collection = ? AND record = ?", arguments: arguments)
+      try db.execute(sql: "DELETE FROM entries WHERE collection = ? AND record = ?", arguments: arguments)
+      purged += 1
+    }
+    return purged
+  }
+
+  /// Purges the tombstones every active office has seen, as far as this
+  /// replica's frontier tells.
+  ///
+  /// - Returns: how many deleted records were purged from the merge state.
+  @discardableResult
+  public func purgeTombstones() throws -> Int {
+    try write(durable: false) { db in
+      let frontier = try Store.readFrontier(db)
+      let seen = try seenByAll(try Store.promises(at: frontier, db), at: frontier, db)
+      return try Store.purgeTombstones(seenBy: seen, db)
+    }
+  }
+
+  // MARK: - Making a checkpoint
+
+  /// The checkpoint at `target`, a frontier inside this replica's.
+  ///
+  /// Built in memory from the newest checkpoint this replica holds inside
+  /// `target` (or from nothing) and the changesets after it, so it holds
+  /// exactly the state of `target`'s changesets whatever this replica has
+  /// applied since, and every office builds the same bytes.
+  ///
+  /// - Throws: `SamhandError.invalidArgument` when `target` is not inside
+  ///   this replica's frontier, or reaches back before what it holds.
+  public func makeCheckpoint(at target: VersionVector) throws -> Checkpoint {
+    struct Delta {
+      var id: Changeset.ID
+      var lamport: Int64
+      var wall: Int64
+      var bytes: [UInt8]
+    }
+    let (base, deltas, promises) = try read { db -> (Checkpoint?, [Delta], [ReplicaID: VersionVector]) in
+      let frontier = try Store.readFrontier(db)
+      guard target.isIncluded(in: frontier) else {
+        throw SamhandError(.invalidArgument, "cannot make a checkpoint at \(target): it is ahead of this replica's \(frontier)")
+      }
+      // The newest checkpoint held here inside the target.
+      var base: Checkpoint?
+      for row in try Row.fetchAll(db, sql: "SELECT frontier, bytes FROM checkpoints ORDER BY total DESC") {
+        guard try Store.decodeVector(row[0]).isIncluded(in: target) else { continue }
+        base = try Checkpoint(bytes: [UInt8](row[1] as Data))
+        break
+      }
+      let from = base?.frontier ?? VersionVector()
+      if let start = try Store.base(db)?.frontier, !start.isIncluded(in: from) {
+        throw SamhandError(
+          .invalidArgument,
+          "cannot make a checkpoint at \(target): this replica started from a checkpoint at \(start) and holds nothing before it")
+      }
+      var deltas: [Delta] = []
+      let rows = try Row.fetchCursor(
+        db, sql: "SELECT c.author, c.seq, c.lamport, c.wall, f.bytes FROM changesets c JOIN changeset_files f ON f.author = c.author AND f.seq = c.seq")
+      while let row = try rows.next() {
+        guard let author = ReplicaID(rawValue: row[0]) else { continue }
+        let sequence = UInt64(row[1] as Int64)
+        guard sequence <= target[author], sequence > from[author] else { continue }
+        deltas.append(Delta(id: Changeset.ID(author: author, sequence: sequence), lamport: row[2], wall: row[3], bytes: [UInt8](row[4] as Data)))
+      }
+      var promises = try Store.promises(at: target, db)
+      for (office, promise) in base?.promises ?? [:] where target[office] <= from[office] { promises[office] = promise }
+      return (base, deltas, promises)
+    }
+    // Lamport order is a causal order: every dependency has a lower stamp.
+    let ordered = deltas.sorted { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }
+    let memory = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
+    try memory.write(durable: false) { db in
+      if let base { try memory.loadState(of: base, db) }
+      for delta in ordered {
+        let changeset = try ChangesetFile.decode(delta.bytes)
+        guard Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, try Store.readFrontier(db)) else {
+          throw SamhandError(.storage, "changeset \(changeset.id) depends on one this replica does not hold", changesetID: changeset.id)
+        }
+        _ = try memory.applyRemote(changeset, bytes: delta.bytes, db)
+      }
+      let reached = try Store.readFrontier(db)
+      guard reached == target else {
+        throw SamhandError(.storage, "rebuilding the state at \(target) reached \(reached) instead")
+      }
+      try Store.purgeTombstones(seenBy: try memory.seenByAll(promises, at: target, db), db)
+    }
+    let (_, hash) = try memory.snapshotHash()
+    let rows = try memory.read { db in try Store.dumpState(db) }
+    let lamport = max(base?.lamport ?? 0, UInt64(ordered.last?.lamport ?? 0))
+    let timestamp = max(base?.timestamp ?? Int64.min, ordered.map(\.wall).max() ?? Int64.min)
+    return Checkpoint(
+      storeID: storeID, frontier: target, lamport: lamport, timestamp: timestamp == Int64.min ? 0 : timestamp,
+      snapshotHash: hash, promises: promises, rows: rows)
+  }
+
+  /// The rows of the merge state, in the checkpoint's order.
+  static func dumpState(_ db: Database) throws -> [[[DatabaseValue]]] {
+    try Checkpoint.tables.map { table in
+      try Row.fetchAll(db, sql: table.select).map { row in (0..<table.columns.count).map { row[$0] as DatabaseValue } }
+    }
+  }
+
+  /// Replaces the merge state with a checkpoint's, and sets the frontier to its.
+  ///
+  /// History (changesets, their files, which records they touched) is left
+  /// as it is; the caller deals with changesets outside the checkpoint.
+  func loadState(of checkpoint: Checkpoint, _ db: Database) throws {
+    for table in Checkpoint.tables { try db.execute(sql: "DELETE FROM \(table.name)") }
+    try db.execute(sql: "DELETE FROM frontier")
+    for (table, rows) in zip(Checkpoint.tables, checkpoint.rows) {
+      let statement = try db.makeStatement(
+        sql: "INSERT INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
+      for row in rows { try statement.execute(arguments: StatementArguments(row)) }
+    }
+    let insertFrontier = try db.makeStatement(sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?)")
+    for (replica, counter) in checkpoint.frontier.counters {
+      try insertFrontier.execute(arguments: [replica.rawValue, Int64(counter)])
+    }
+    let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
+    if checkpoint.lamport > lamport { try Store.setMeta(db, "lamport", String(checkpoint.lamport)) }
+    try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
+    try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
+    try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
+    // Every piece of the snapshot hash is rebuilt at the next hash.
+    try db.execute(sql: "DELETE FROM snapshot_records")
+    try db.execute(sql: "DELETE FROM snapshot_dirty")
+    try db.execute(sql: "DELETE FROM meta WHERE key IN ('snapshot_pieces', 'hash', 'hash_frontier')")
+  }
+
+  /// Keeps a checkpoint's bytes, and of the older ones only the one this
+  /// replica started from.
+  func keepCheckpoint(_ checkpoint: Checkpoint, bytes: [UInt8], _ db: Database) throws {
+    try db.execute(
+      sql: "INSERT OR REPLACE INTO checkpoints(name, total, frontier, bytes) VALUES (?, ?, ?, ?)",
+      arguments: [checkpoint.fileName, Int64(checkpoint.frontier.total), Store.encodeVector(checkpoint.frontier), Data(bytes)])
+    let base = try Store.base(db)?.frontier
+    for row in try Row.fetchAll(db, sql: "SELECT name, frontier FROM checkpoints ORDER BY total DESC").dropFirst() {
+      if let base, try Store.decodeVector(row[1]) == base { continue }
+      try db.execute(sql: "DELETE FROM checkpoints WHERE name = ?", arguments: [row[0] as String])
+    }
+  }
+
+  // MARK: - Starting from a checkpoint
+
+  /// What loading a checkpoint did.
+  public struct CheckpointAdoption: Sendable, Hashable {
+    /// The checkpoint's file name.
+    public var name: String
+    /// Its frontier.
+    public var frontier: VersionVector
+    /// This replica's changesets outside it, applied again on top: its
+    /// own unpublished writes among them, which are kept.
+    public var reapplied: [Changeset.ID]
+  }
+
+  /// Makes the checkpoint the base of this replica's state: the merge
+  /// state becomes the checkpoint's, and every changeset this replica
+  /// holds outside it (its own unpublished writes among them) is applied
+  /// again on top, in one transaction. History already held is kept.
+  ///
+  /// For a new replica (a join) and one that comes back after the files
+  /// it needed were pruned.
+  ///
+  /// - Throws: `SamhandError.invalidArgument` when the checkpoint lies
+  ///   before what this replica started from.
+  @discardableResult
+  public func adopt(_ checkpoint: Checkpoint, bytes: [UInt8]) throws -> CheckpointAdoption {
+    guard checkpoint.storeID == storeID else {
+      throw SamhandError(.wrongStore, "the checkpoint belongs to store \(checkpoint.storeID), this replica to \(storeID)")
+    }
+    return try write { db in
+      if let start = try Store.base(db)?.frontier, !start.isIncluded(in: checkpoint.frontier) {
+        throw SamhandError(
+          .invalidArgument,
+          "checkpoint \(checkpoint.fileName) at \(checkpoint.frontier) does not include the one this replica started from (\(start))")
+      }
+      // This replica's changesets outside the checkpoint, to apply again.
+      struct Held {
+        var id: Changeset.ID
+        var lamport: Int64
+        var published: Bool
+        var bytes: [UInt8]
+      }
+      var held: [Held] = []
+      for row in try Row.fetchAll(
+        db, sql: "SELECT c.author, c.seq, c.lamport, c.published, f.bytes FROM changesets c JOIN changeset_files f ON f.author = c.author AND f.seq = c.seq")
+      {
+        guard let author = ReplicaID(rawValue: row[0]) else { continue }
+        let sequence = UInt64(row[1] as Int64)
+        guard sequence > checkpoint.frontier[author] else { continue }
+        held.append(Held(id: Changeset.ID(author: author, sequence: sequence), lamport: row[2], published: row[3], bytes: [UInt8](row[4] as Data)))
+      }
+      for item in held {
+        for table in ["changesets", "changeset_files", "touches"] {
+          try db.execute(
+            sql: "DELETE FROM \(table) WHERE author = ? AND seq = ?", arguments: [item.id.author.rawValue, Int64(item.id.sequence)])
+        }
+      }
+      // Buffered changesets the checkpoint covers are done with.
+      for row in try Row.fetchAll(db, sql: "SELECT author, seq FROM pending") {
+        guard let author = ReplicaID(rawValue: row[0]), UInt64(row[1] as Int64) <= checkpoint.frontier[author] else { continue }
+        try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, row[1] as Int64])
+      }
+      try loadState(of: checkpoint, db)
+      try keepCheckpoint(checkpoint, bytes: bytes, db)
+      var reapplied: [Changeset.ID] = []
+      for item in held.sorted(by: { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }) {
+        let changeset = try ChangesetFile.decode(item.bytes)
+        guard Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, try Store.readFrontier(db)) else {
+          // Waits for what it depends on, as a file from the folder would.
+          try db.execute(
+            sql: "INSERT OR IGNORE INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)",
+            arguments: [
+              changeset.author.rawValue, Int64(changeset.sequence), Data(SHA256.hash(data: item.bytes)), Data(item.bytes),
+              Store.encodeVector(changeset.dependencies),
+            ])
+          continue
+        }
+        _ = try applyRemote(changeset, bytes: item.bytes, db)
+        if !item.published {
+          try db.execute(
+            sql: "UPDATE changesets SET published = 0 WHERE author = ? AND seq = ?",
+            arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
+        }
+        reapplied.append(changeset.id)
+      }
+      return CheckpointAdoption(name: checkpoint.fileName, frontier: checkpoint.frontier, reapplied: reapplied)
+    }
+  }
+}

@@ -1,0 +1,353 @@
+import Crypto
+import Foundation
+import GRDB
+
+/// How long this office keeps its changeset files in the shared folder
+/// once a checkpoint covers them.
+public enum Retention: Sendable, Hashable, CustomStringConvertible {
+  /// Never delete a changeset file (the default).
+  case keepEverything
+  /// Delete a changeset file once it is this many days old and a
+  /// checkpoint every active office has acknowledged covers it. An office
+  /// whose head is older than this no longer holds pruning back: when it
+  /// comes back, it catches up from a checkpoint.
+  case days(Int)
+
+  /// `keep everything` or `N days`.
+  public var description: String {
+    switch self {
+    case .keepEverything: "keep everything"
+    case .days(let days): days == 1 ? "1 day" : "\(days) days"
+    }
+  }
+}
+
+/// How far every active office has acknowledged, from their heads.
+public struct Stability: Sendable, Hashable {
+  /// The changesets every counted office has applied: the meet of their
+  /// heads' frontiers and this replica's own.
+  public var frontier: VersionVector
+  /// Active offices whose heads count.
+  public var counted: [ReplicaID]
+  /// Active offices whose head is older than the retention: they do not
+  /// hold pruning back.
+  public var stale: [ReplicaID]
+  /// Active offices with no head in the folder (not joined yet): they
+  /// will start from a checkpoint, so they hold nothing back.
+  public var withoutHead: [ReplicaID]
+  /// Counted offices that have not applied everything this replica has:
+  /// those holding the stable frontier back.
+  public var behind: [ReplicaID]
+}
+
+/// What a pruning did, or why it did nothing.
+public struct PruneReport: Sendable, Hashable {
+  /// The checkpoint whose coverage allowed it.
+  public var checkpoint: String?
+  /// Files removed from the folder (paths relative to it); with a dry
+  /// run, the files that would be.
+  public var removed: [String] = []
+  /// Why nothing could be pruned, when so.
+  public var blocked: String?
+}
+
+/// A checkpoint in the folder that does not verify.
+public struct CheckpointProblem: Sendable, Hashable {
+  /// The checkpoint file, relative to the folder.
+  public var path: String
+  /// What is wrong.
+  public var reason: String
+}
+
+extension Store {
+  /// Changesets between automatic checkpoints when nothing else is set.
+  public static let defaultCheckpointInterval = 1000
+
+  // MARK: - Settings
+
+  /// How long this office keeps its changeset files in the folder.
+  public func retention() throws -> Retention {
+    try read { db in try Store.meta(db, "retention_days").flatMap(Int.init).map(Retention.days) ?? .keepEverything }
+  }
+
+  /// Sets how long this office keeps its changeset files in the folder.
+  ///
+  /// - Throws: `SamhandError.invalidArgument` for a negative number of days.
+  public func setRetention(_ retention: Retention) throws {
+    try write { db in
+      switch retention {
+      case .keepEverything:
+        try db.execute(sql: "DELETE FROM meta WHERE key = 'retention_days'")
+      case .days(let days):
+        guard days >= 0 else { throw SamhandError(.invalidArgument, "retention must be 0 days or more, not \(days)") }
+        try Store.setMeta(db, "retention_days", String(days))
+      }
+    }
+  }
+
+  /// How many newly stable changesets make a sync write a checkpoint.
+  public func checkpointInterval() throws -> Int {
+    try read { db in try Store.meta(db, "checkpoint_interval").flatMap(Int.init) ?? Store.defaultCheckpointInterval }
+  }
+
+  /// Sets how many newly stable changesets make a sync write a checkpoint;
+  /// 0 turns automatic checkpoints off.
+  public func setCheckpointInterval(_ changesets: Int) throws {
+    guard changesets >= 0 else { throw SamhandError(.invalidArgument, "the checkpoint interval must be 0 or more, not \(changesets)") }
+    try write { db in try Store.setMeta(db, "checkpoint_interval", String(changesets)) }
+  }
+
+  // MARK: - Acknowledgements
+
+  /// How far every active office has acknowledged, from the heads in `folder`.
+  public func stability(in folder: SharedFolder, now: Date = Date()) throws -> Stability {
+    try stability(heads: folder.heads().heads, now: now)
+  }
+
+  func stability(heads: [Head], now: Date) throws -> Stability {
+    let local = try frontier()
+    let retention = try retention()
+    let offices: [ReplicaID]
+    if let roster = try roster() {
+      offices = roster.members.values.filter { !$0.isRetired }.map(\.office).sorted()
+    } else {
+      offices = Array(Set(heads.map(\.office) + [replica])).sorted()
+    }
+    let byOffice = Dictionary(heads.map { ($0.office, $0) }, uniquingKeysWith: { first, _ in first })
+    let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
+    var result = Stability(frontier: local, counted: [], stale: [], withoutHead: [], behind: [])
+    for office in offices {
+      if office == replica {
+        result.counted.append(office)
+        continue
+      }
+      guard let head = byOffice[office] else {
+        result.withoutHead.append(office)
+        continue
+      }
+      if case .days(let days) = retention, nowMilliseconds - head.timestamp > Int64(days) * 86_400_000 {
+        result.stale.append(office)
+        continue
+      }
+      result.counted.append(office)
+      result.frontier = result.frontier.meet(head.frontier)
+      if !local.isIncluded(in: head.frontier) { result.behind.append(office) }
+    }
+    return result
+  }
+
+  // MARK: - Reading checkpoints from the folder
+
+  /// Reads a checkpoint from the folder and checks it: its checksums, its
+  /// store, and its signature by an active office with a key in force in
+  /// the roster at its frontier.
+  public func verifiedCheckpoint(_ entry: SharedFolder.CheckpointEntry) throws -> (Checkpoint, [UInt8]) {
+    let bytes = try AtomicFile.read(entry.url)
+    let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url)
+    guard checkpoint.storeID == storeID else {
+      throw SamhandError(.wrongStore, "belongs to store \(checkpoint.storeID), not \(storeID)", fileURL: entry.url)
+    }
+    guard checkpoint.fileName == entry.name else {
+      throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(checkpoint.fileName)", fileURL: entry.url)
+    }
+    guard FileManager.default.fileExists(atPath: entry.signatureURL.path) else {
+      throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it", fileURL: entry.url)
+    }
+    let signature = try CheckpointSignature(json: try AtomicFile.read(entry.signatureURL), fileURL: entry.signatureURL)
+    guard signature.office == entry.office else {
+      throw SamhandError(.untrusted, "signed as \(signature.office) under \(entry.office)'s name", fileURL: entry.signatureURL)
+    }
+    guard signature.covers(bytes) else {
+      throw SamhandError(.untrusted, "forged or altered: the signature does not verify", fileURL: entry.signatureURL)
+    }
+    if let genesis {
+      let roster = try Store.roster(of: checkpoint, genesis: genesis)
+      guard let member = roster.members[signature.office], !member.isRetired else {
+        throw SamhandError(.untrusted, "signed by \(signature.office), not an active office at its frontier", fileURL: entry.signatureURL)
+      }
+      guard member.keys.contains(signature.key), member.revoked[signature.key] == nil else {
+        throw SamhandError(
+          .untrusted, "signed with key \(signature.key.fingerprint), not one of \(signature.office)'s keys in force",
+          fileURL: entry.signatureURL)
+      }
+    }
+    return (checkpoint, bytes)
+  }
+
+  /// The roster at a checkpoint's frontier: the genesis roster and the
+  /// roster changes it holds, in Lamport, author and sequence order.
+  static func roster(of checkpoint: Checkpoint, genesis: Roster) throws -> Roster {
+    var changes: [(UInt64, Changeset.ID, [Edit])] = []
+    for row in checkpoint.rows[0] {
+      guard case .string(let slug) = row[0].storage, let author = ReplicaID(rawValue: slug),
+        case .int64(let sequence) = row[1].storage, case .int64(let lamport) = row[2].storage,
+        case .blob(let blob) = row[3].storage
+      else { throw SamhandError(.corruptChangeset, "checkpoint: a roster change row is malformed") }
+      var reader = BinaryReader([UInt8](blob))
+      let edits: [Edit]
+      do throws(BinaryReader.Failure) {
+        edits = try ChangesetFile.decodeEdits(&reader)
+      } catch {
+        throw SamhandError(.corruptChangeset, "checkpoint: roster change \(author)#\(sequence) is damaged: \(error.message)")
+      }
+      changes.append((UInt64(lamport), Changeset.ID(author: author, sequence: UInt64(sequence)), edits))
+    }
+    changes.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+    return genesis.applying(changes.flatMap(\.2))
+  }
+
+  /// The newest checkpoint in the folder that verifies, and what is wrong
+  /// with the newer ones that do not. `where` narrows the choice by header.
+  public func newestCheckpoint(
+    in folder: SharedFolder, where include: (Checkpoint.Header) -> Bool = { _ in true }
+  ) -> (found: (entry: SharedFolder.CheckpointEntry, checkpoint: Checkpoint, bytes: [UInt8])?, problems: [CheckpointProblem]) {
+    var problems: [CheckpointProblem] = []
+    var seen = Set<String>()
+    for entry in folder.checkpoints() {
+      do {
+        let header = try Checkpoint.header(of: try AtomicFile.read(entry.url), fileURL: entry.url)
+        guard include(header) else { continue }
+        // The same checkpoint from another office: one is enough.
+        if seen.contains(entry.name) { continue }
+        let (checkpoint, bytes) = try verifiedCheckpoint(entry)
+        return ((entry, checkpoint, bytes), problems)
+      } catch let error as SamhandError {
+        problems.append(CheckpointProblem(path: entry.relativePath, reason: error.message))
+      } catch {
+        problems.append(CheckpointProblem(path: entry.relativePath, reason: "\(error)"))
+      }
+      seen.insert(entry.name)
+    }
+    return (nil, problems)
+  }
+
+  // MARK: - Writing checkpoints
+
+  /// Makes a checkpoint at `frontier` (by default the stable frontier),
+  /// writes it and this office's signature into the folder, and keeps it.
+  public func writeCheckpoint(to folder: SharedFolder, at frontier: VersionVector? = nil) throws -> Checkpoint {
+    let target = try frontier ?? stability(in: folder).frontier
+    let checkpoint = try makeCheckpoint(at: target)
+    let bytes = checkpoint.bytes
+    let key = try read { db in try signingKey(db) }
+    _ = try folder.writeCheckpoint(
+      bytes, name: checkpoint.fileName, signature: CheckpointSignature(office: replica, checkpointBytes: bytes, key: key))
+    try write { db in try keepCheckpoint(checkpoint, bytes: bytes, db) }
+    return checkpoint
+  }
+
+  /// Writes a checkpoint at the stable frontier when it has moved on by
+  /// the interval since the newest checkpoint. One office in turn is
+  /// chosen by the frontier, so offices do not all write the same one;
+  /// any office writes it once the chosen one is a whole interval late.
+  func writeCheckpointIfDue(to folder: SharedFolder, stability: Stability) throws -> Checkpoint? {
+    let interval = UInt64(try checkpointInterval())
+    guard interval > 0, !stability.counted.isEmpty else { return nil }
+    let target = stability.frontier
+    let held = try read { db in try Int64.fetchOne(db, sql: "SELECT max(total) FROM checkpoints") } ?? 0
+    let newest = max(folder.checkpoints().first?.total ?? 0, UInt64(held))
+    guard target.total >= newest + interval else { return nil }
+    let chosen = stability.counted[Int(target.total % UInt64(stability.counted.count))]
+    guard chosen == replica || target.total >= newest + 2 * interval else { return nil }
+    if let start = try checkpointBase()?.frontier, !start.isIncluded(in: target) { return nil }
+    // Others check the signature against the roster at the checkpoint: an
+    // office whose key is not in it yet (it claims it with its first
+    // changeset) leaves the checkpoint to another.
+    if genesis != nil {
+      let signer = try publicKey()
+      let mayVouch = try read { db in try roster(at: target, db).members[replica].map { $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false }
+      guard mayVouch else { return nil }
+    }
+    return try writeCheckpoint(to: folder, at: target)
+  }
+
+  // MARK: - Pruning
+
+  /// Deletes this office's changeset files (and its older checkpoints)
+  /// from the folder once a checkpoint every counted office has
+  /// acknowledged covers them and they are older than the retention.
+  ///
+  /// Nothing is deleted with `keep everything`, or in a folder of layout
+  /// 2 or older, which older Samhands still read in full.
+  public func prune(_ folder: SharedFolder, now: Date = Date(), dryRun: Bool = false) throws -> PruneReport {
+    try prune(folder, stability: try stability(in: folder, now: now), now: now, dryRun: dryRun)
+  }
+
+  func prune(_ folder: SharedFolder, stability: Stability, now: Date, dryRun: Bool) throws -> PruneReport {
+    var report = PruneReport()
+    guard case .days(let days) = try retention() else {
+      report.blocked = "retention is 'keep everything' (set a number of days with 'samhand retention DAYS')"
+      return report
+    }
+    let layout = try folder.identity().formatVersion
+    guard layout >= 3 else {
+      report.blocked =
+        "the folder has layout \(layout), which Samhand before checkpoints reads in full; pruning needs layout 3 ('samhand upgrade-folder' once every office runs this Samhand)"
+      return report
+    }
+    let (found, _) = newestCheckpoint(in: folder) { $0.frontier.isIncluded(in: stability.frontier) }
+    guard let (entry, checkpoint, _) = found else {
+      report.blocked = "no checkpoint that every active office has acknowledged yet"
+      return report
+    }
+    report.checkpoint = entry.relativePath
+    let cutoff = Int64(now.timeIntervalSince1970 * 1000) - Int64(days) * 86_400_000
+    let covered = checkpoint.frontier[replica]
+    let walls = try read { db in
+      var walls: [UInt64: Int64] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT seq, wall FROM changesets WHERE author = ? AND seq <= ?", arguments: [replica.rawValue, Int64(covered)])
+      {
+        walls[UInt64(row[0] as Int64)] = row[1]
+      }
+      return walls
+    }
+    var removed: [(path: String, url: URL, sequence: UInt64)] = []
+    let own = folder.changesetsURL(for: replica)
+    for name in ((try? FileManager.default.contentsOfDirectory(atPath: own.path)) ?? []).sorted() {
+      let sequence: UInt64
+      switch FolderName(name) {
+      case .changeset(let value), .conflictCopy(let value): sequence = value
+      default: continue
+      }
+      guard sequence <= covered, (walls[sequence] ?? checkpoint.timestamp) <= cutoff else { continue }
+      removed.append(("\(SharedFolder.changesetsDirectory)/\(replica.rawValue)/\(name)", own.appendingPathComponent(name), sequence))
+    }
+    var oldCheckpoints: [SharedFolder.CheckpointEntry] = []
+    for older in folder.checkpoints() where older.office == replica && older.total < checkpoint.frontier.total {
+      guard let header = try? Checkpoint.header(of: try AtomicFile.read(older.url)),
+        header.frontier.isIncluded(in: checkpoint.frontier), header.timestamp <= cutoff
+      else { continue }
+      oldCheckpoints.append(older)
+    }
+    report.removed = removed.map(\.path) + oldCheckpoints.map(\.relativePath)
+    guard !dryRun else { return report }
+    var through: UInt64 = 0
+    for file in removed {
+      try Store.remove(file.url)
+      through = max(through, file.sequence)
+    }
+    for older in oldCheckpoints {
+      try Store.remove(older.signatureURL)
+      try Store.remove(older.url)
+    }
+    try write { db in
+      for file in removed { try db.execute(sql: "DELETE FROM folder_files WHERE path = ?", arguments: [file.path]) }
+      let before = UInt64(try Store.meta(db, "pruned_through") ?? "0") ?? 0
+      if through > before { try Store.setMeta(db, "pruned_through", String(through)) }
+    }
+    return report
+  }
+
+  /// The highest of this office's sequence numbers it has pruned from the
+  /// folder: those are not published again.
+  func prunedThrough() throws -> UInt64 {
+    try read { db in UInt64(try Store.meta(db, "pruned_through") ?? "0") ?? 0 }
+  }
+
+  static func remove(_ url: URL) throws {
+    guard unlink(url.path) == 0 || errno == ENOENT else {
+      throw SamhandError(.io, "cannot delete \(url.path): \(String(cString: strerror(errno)))", fileURL: url)
+    }
+  }
+}
