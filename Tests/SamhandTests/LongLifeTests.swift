@@ -346,6 +346,23 @@ final class LongLifeTests: XCTestCase {
     XCTAssertEqual(untrusted.1.adoptedCheckpoint?.name, good.fileName)
     XCTAssertTrue(untrusted.1.badCheckpoints[0].reason.contains("not one of ks's keys"), untrusted.1.badCheckpoints[0].reason)
     XCTAssertEqual(try untrusted.0.snapshotHash().1, try co["vestland"].snapshotHash().1)
+
+    // A checkpoint whose roster gives KS the stranger's key, signed with it:
+    // the roster changes are checked against their signed files.
+    var forged = try Checkpoint(bytes: newer.bytes)
+    let index = try XCTUnwrap(forged.rows[0].firstIndex { $0[0] == "vestland".databaseValue })
+    forged.rows[0][index][3] = Data(
+      ChangesetFile.encodeEdits([.put(RecordRef("_roster", "ks"), field: "keys", key: stranger.publicKey.hex, value: .bool(true))])
+    ).databaseValue
+    let forgedBytes = forged.bytes
+    let forgedDigest = SHA256Hex.of(forgedBytes)
+    let forgedSignature = SHA256Hex.hex(stranger.sign(Array("samhand checkpoint 1\nks\n\(forgedDigest)\n".utf8)))
+    try Data(forgedBytes).write(to: newerURL)
+    try Data(#"{"checkpoint":"\#(forgedDigest)","format":1,"key":"\#(stranger.publicKey.hex)","office":"ks","signature":"\#(forgedSignature)"}"#.utf8)
+      .write(to: newerURL.deletingPathExtension().appendingPathExtension("signature"))
+    let cheated = try Store.join(folder: co.folder, at: co.root.path("four"), replica: "vestland")
+    XCTAssertEqual(cheated.1.adoptedCheckpoint?.name, good.fileName)
+    XCTAssertTrue(cheated.1.badCheckpoints[0].reason.contains("roster change vestland#1 is not what its signed file says"), cheated.1.badCheckpoints[0].reason)
   }
 
   func testFolderLayoutNewerThanThisSamhand_isRefusedClearly() throws {

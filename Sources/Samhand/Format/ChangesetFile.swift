@@ -119,6 +119,12 @@ public enum ChangesetFile {
     return bytes[0..<payloadRange.upperBound]
   }
 
+  package static func encodeEdits(_ edits: [Edit]) -> [UInt8] {
+    var writer = BinaryWriter()
+    encodeEdits(edits, to: &writer)
+    return writer.bytes
+  }
+
   static func encodeEdits(_ edits: [Edit], to out: inout BinaryWriter) {
     out.varint(UInt64(edits.count))
     for operation in edits {

@@ -44,11 +44,14 @@ public struct Checkpoint: Sendable, Hashable {
   public var promises: [ReplicaID: VersionVector]
   /// The rows of the merge state, table by table, in the order of
   /// ``Checkpoint/tables``.
-  var rows: [[[DatabaseValue]]]
+  package var rows: [[[DatabaseValue]]]
 
   /// The tables a checkpoint holds, their columns, and how a store reads
   /// their rows, in order. `base_times` holds the wall-clock time of every
   /// changeset that wrote a marker or entry still held: conflicts show it.
+  /// `roster_files` holds the signed changeset file of every roster
+  /// change, so that a reader checks the roster from signatures rather
+  /// than taking the checkpoint's word for it.
   static let tables: [(name: String, columns: [String], select: String)] = [
     ("roster_changes", ["author", "seq", "lamport", "edits"],
       "SELECT author, seq, lamport, edits FROM roster_changes ORDER BY author, seq"),
@@ -65,6 +68,14 @@ public struct Checkpoint: Sendable, Hashable {
       LEFT JOIN changesets c ON c.author = d.author AND c.seq = d.counter
       LEFT JOIN base_times b ON b.author = d.author AND b.seq = d.counter
       ORDER BY d.author, d.counter
+      """),
+    ("roster_files", ["author", "seq", "bytes"],
+      """
+      SELECT r.author, r.seq, coalesce(f.bytes, b.bytes)
+      FROM roster_changes r
+      LEFT JOIN changeset_files f ON f.author = r.author AND f.seq = r.seq
+      LEFT JOIN roster_files b ON b.author = r.author AND b.seq = r.seq
+      ORDER BY r.author, r.seq
       """),
   ]
 
@@ -164,7 +175,7 @@ public struct Checkpoint: Sendable, Hashable {
     case .double(let number):
       // The merge state holds no floating-point columns; kept exact all the same.
       out.byte(4)
-      out.raw(withUnsafeBytes(of: number.bitPattern.littleEndian) { Array($0) })
+      out.raw(withUnsafeBytes(of: number.bitPattern.bigEndian) { Array($0) })
     }
   }
 
@@ -290,7 +301,9 @@ public struct Checkpoint: Sendable, Hashable {
       }
       var header = BinaryReader(bytes, from: headerStart, to: headerStart + headerLength)
       let flags = try header.varint()
-      guard flags == 0 else { throw BinaryReader.Failure(message: "unknown flags \(flags)", offset: headerStart) }
+      guard flags == 0 else {
+        throw BinaryReader.Failure(message: "unknown flags \(flags) (written by a newer Samhand?)", offset: headerStart)
+      }
       let storeText = try header.string()
       guard let storeID = StoreID(rawValue: storeText) else { throw BinaryReader.Failure(message: "invalid store id", offset: headerStart) }
       let frontier = try readVector(&header)
@@ -310,6 +323,11 @@ public struct Checkpoint: Sendable, Hashable {
     }
     let (header, payloadStart, size, compressedSize, digest) = parsed
     guard size <= UInt64(maximumPayloadSize) else { throw corrupt("payload of \(size) bytes is over the limit", payloadStart) }
+    // zlib expands at most about 1,032 times: a larger claim is a lie, and
+    // would make the reader allocate for it before the signature is checked.
+    guard size <= compressedSize * 1100 + 64 else {
+      throw corrupt("payload claims \(size) bytes from \(compressedSize) compressed, more than zlib can expand", payloadStart)
+    }
     guard compressedSize == UInt64(bytes.count - 32 - payloadStart) else {
       throw corrupt("payload is \(bytes.count - 32 - payloadStart) bytes, the header says \(compressedSize)", payloadStart)
     }
@@ -342,7 +360,7 @@ public struct Checkpoint: Sendable, Hashable {
     case 4:
       let raw = try reader.take(8)
       var bits: UInt64 = 0
-      for (index, byte) in raw.enumerated() { bits |= UInt64(byte) << (8 * UInt64(index)) }
+      for byte in raw { bits = bits << 8 | UInt64(byte) }
       return Double(bitPattern: bits).databaseValue
     case let tag:
       throw BinaryReader.Failure(message: "unknown value tag \(tag)", offset: start)

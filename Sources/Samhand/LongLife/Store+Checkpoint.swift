@@ -16,6 +16,10 @@ extension Store {
         -- state still holds were made: conflicts show it.
         CREATE TABLE IF NOT EXISTS base_times(
           author TEXT NOT NULL, seq INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;
+        -- The signed files of the roster changes inside the base checkpoint,
+        -- which this replica does not otherwise hold: checkpoints it writes carry them on.
+        CREATE TABLE IF NOT EXISTS roster_files(
+          author TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;
         """)
   }
 
@@ -205,12 +209,25 @@ extension Store {
     let memory = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
     try memory.write(durable: false) { db in
       if let base { try memory.loadState(of: base, db) }
-      for delta in ordered {
-        let changeset = try ChangesetFile.decode(delta.bytes)
-        guard Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, try Store.readFrontier(db)) else {
-          throw SamhandError(.storage, "changeset \(changeset.id) depends on one this replica does not hold", changesetID: changeset.id)
+      // Lamport order is causal for every changeset Samhand writes; a
+      // file that breaks it waits for a later pass rather than failing.
+      var waiting = try ordered.map { (changeset: try ChangesetFile.decode($0.bytes), bytes: $0.bytes) }
+      var frontier = try Store.readFrontier(db)
+      while !waiting.isEmpty {
+        var next: [(changeset: Changeset, bytes: [UInt8])] = []
+        for item in waiting {
+          guard Store.isReady(item.changeset.author, item.changeset.sequence, item.changeset.dependencies, frontier) else {
+            next.append(item)
+            continue
+          }
+          _ = try memory.applyRemote(item.changeset, bytes: item.bytes, db)
+          frontier[item.changeset.author] = item.changeset.sequence
         }
-        _ = try memory.applyRemote(changeset, bytes: delta.bytes, db)
+        guard next.count < waiting.count else {
+          throw SamhandError(
+            .storage, "changeset \(next[0].changeset.id) depends on one this replica does not hold", changesetID: next[0].changeset.id)
+        }
+        waiting = next
       }
       let reached = try Store.readFrontier(db)
       guard reached == target else {

@@ -161,7 +161,7 @@ extension Store {
       throw SamhandError(.untrusted, "forged or altered: the signature does not verify", fileURL: entry.signatureURL)
     }
     if let genesis {
-      let roster = try Store.roster(of: checkpoint, genesis: genesis)
+      let roster = try Store.verifiedRoster(of: checkpoint, genesis: genesis)
       guard let member = roster.members[signature.office], !member.isRetired else {
         throw SamhandError(.untrusted, "signed by \(signature.office), not an active office at its frontier", fileURL: entry.signatureURL)
       }
@@ -175,25 +175,49 @@ extension Store {
   }
 
   /// The roster at a checkpoint's frontier: the genesis roster and the
-  /// roster changes it holds, in Lamport, author and sequence order.
-  static func roster(of checkpoint: Checkpoint, genesis: Roster) throws -> Roster {
-    var changes: [(UInt64, Changeset.ID, [Edit])] = []
+  /// roster changes it holds, in Lamport, author and sequence order, each
+  /// checked against the signed changeset file it carries: signed by its
+  /// author with a key in force in the roster of its own causal past, and
+  /// within its author's powers there. A checkpoint cannot add a key.
+  static func verifiedRoster(of checkpoint: Checkpoint, genesis: Roster) throws -> Roster {
+    func untrusted(_ message: String) -> SamhandError { SamhandError(.untrusted, "checkpoint: \(message)") }
+    var recorded: [Changeset.ID: Data] = [:]
     for row in checkpoint.rows[0] {
       guard case .string(let slug) = row[0].storage, let author = ReplicaID(rawValue: slug),
-        case .int64(let sequence) = row[1].storage, case .int64(let lamport) = row[2].storage,
-        case .blob(let blob) = row[3].storage
+        case .int64(let sequence) = row[1].storage, case .blob(let edits) = row[3].storage
       else { throw SamhandError(.corruptChangeset, "checkpoint: a roster change row is malformed") }
-      var reader = BinaryReader([UInt8](blob))
-      let edits: [Edit]
-      do throws(BinaryReader.Failure) {
-        edits = try ChangesetFile.decodeEdits(&reader)
-      } catch {
-        throw SamhandError(.corruptChangeset, "checkpoint: roster change \(author)#\(sequence) is damaged: \(error.message)")
-      }
-      changes.append((UInt64(lamport), Changeset.ID(author: author, sequence: UInt64(sequence)), edits))
+      recorded[Changeset.ID(author: author, sequence: UInt64(sequence))] = edits
     }
-    changes.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
-    return genesis.applying(changes.flatMap(\.2))
+    var files: [(changeset: Changeset, signer: PublicKey)] = []
+    for row in checkpoint.rows[5] {
+      guard case .string(let slug) = row[0].storage, let author = ReplicaID(rawValue: slug),
+        case .int64(let sequence) = row[1].storage, case .blob(let data) = row[2].storage
+      else { throw untrusted("the signed file of a roster change is missing or malformed") }
+      let bytes = [UInt8](data)
+      let changeset = try ChangesetFile.decode(bytes)
+      guard changeset.id == Changeset.ID(author: author, sequence: UInt64(sequence)), changeset.storeID == checkpoint.storeID
+      else { throw untrusted("the file held for roster change \(author)#\(sequence) is another changeset") }
+      files.append((changeset, try Store.checkSignature(changeset, bytes: bytes, fileURL: nil)))
+    }
+    guard Set(files.map(\.changeset.id)) == Set(recorded.keys) else {
+      throw untrusted("its roster changes and their signed files do not match")
+    }
+    files.sort { $0.changeset.lamport != $1.changeset.lamport ? $0.changeset.lamport < $1.changeset.lamport : $0.changeset.id < $1.changeset.id }
+    var accepted: [(id: Changeset.ID, edits: [Edit])] = []
+    for (changeset, signer) in files {
+      let context = changeset.dependencies
+      let roster = genesis.applying(accepted.filter { context[$0.id.author] >= $0.id.sequence }.flatMap(\.edits))
+      guard case .accept(let changes) = rosterVerdict(changeset, signer: signer, roster: roster) else {
+        throw untrusted("roster change \(changeset.id) was not its author's to make")
+      }
+      var writer = BinaryWriter()
+      ChangesetFile.encodeEdits(changes, to: &writer)
+      guard Data(writer.bytes) == recorded[changeset.id] else {
+        throw untrusted("roster change \(changeset.id) is not what its signed file says")
+      }
+      accepted.append((changeset.id, changes))
+    }
+    return genesis.applying(accepted.flatMap(\.edits))
   }
 
   /// The newest checkpoint in the folder that verifies, and what is wrong
@@ -202,13 +226,10 @@ extension Store {
     in folder: SharedFolder, where include: (Checkpoint.Header) -> Bool = { _ in true }
   ) -> (found: (entry: SharedFolder.CheckpointEntry, checkpoint: Checkpoint, bytes: [UInt8])?, problems: [CheckpointProblem]) {
     var problems: [CheckpointProblem] = []
-    var seen = Set<String>()
     for entry in folder.checkpoints() {
       do {
         let header = try Checkpoint.header(of: try AtomicFile.read(entry.url), fileURL: entry.url)
         guard include(header) else { continue }
-        // The same checkpoint from another office: one is enough.
-        if seen.contains(entry.name) { continue }
         let (checkpoint, bytes) = try verifiedCheckpoint(entry)
         return ((entry, checkpoint, bytes), problems)
       } catch let error as SamhandError {
@@ -216,7 +237,6 @@ extension Store {
       } catch {
         problems.append(CheckpointProblem(path: entry.relativePath, reason: "\(error)"))
       }
-      seen.insert(entry.name)
     }
     return (nil, problems)
   }
@@ -245,7 +265,11 @@ extension Store {
     guard interval > 0, !stability.counted.isEmpty else { return nil }
     let target = stability.frontier
     let held = try read { db in try Int64.fetchOne(db, sql: "SELECT max(total) FROM checkpoints") } ?? 0
-    let newest = max(folder.checkpoints().first?.total ?? 0, UInt64(held))
+    // A name claiming more than this replica has applied is not trusted
+    // here (a real one at a stable frontier cannot be ahead of a counted office).
+    let local = try frontier().total
+    let named = folder.checkpoints().first { $0.total <= local }?.total ?? 0
+    let newest = max(named, UInt64(held))
     guard target.total >= newest + interval else { return nil }
     let chosen = stability.counted[Int(target.total % UInt64(stability.counted.count))]
     guard chosen == replica || target.total >= newest + 2 * interval else { return nil }
@@ -255,7 +279,7 @@ extension Store {
     // changeset) leaves the checkpoint to another.
     if genesis != nil {
       let signer = try publicKey()
-      let mayVouch = try read { db in try roster(at: target, db).members[replica].map { $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false }
+      let mayVouch = try read { db in try roster(at: target, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false }
       guard mayVouch else { return nil }
     }
     return try writeCheckpoint(to: folder, at: target)
@@ -277,6 +301,13 @@ extension Store {
     var report = PruneReport()
     guard case .days(let days) = try retention() else {
       report.blocked = "retention is 'keep everything' (set a number of days with 'samhand retention DAYS')"
+      return report
+    }
+    let colliding = try read { db in
+      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ?", arguments: [replica.rawValue]) ?? 0
+    }
+    guard colliding == 0 else {
+      report.blocked = "another installation may be writing as '\(replica)': nothing is deleted until that is sorted out"
       return report
     }
     let layout = try folder.identity().formatVersion
@@ -310,7 +341,8 @@ extension Store {
       case .changeset(let value), .conflictCopy(let value): sequence = value
       default: continue
       }
-      guard sequence <= covered, (walls[sequence] ?? checkpoint.timestamp) <= cutoff else { continue }
+      guard Store.mayPrune(sequence: sequence, made: walls[sequence] ?? checkpoint.timestamp, covered: covered, cutoff: cutoff)
+      else { continue }
       removed.append(("\(SharedFolder.changesetsDirectory)/\(replica.rawValue)/\(name)", own.appendingPathComponent(name), sequence))
     }
     var oldCheckpoints: [SharedFolder.CheckpointEntry] = []
@@ -337,6 +369,14 @@ extension Store {
       if through > before { try Store.setMeta(db, "pruned_through", String(through)) }
     }
     return report
+  }
+
+  /// The pruning rule for one of an office's own changeset files: the
+  /// acknowledged checkpoint covers it (`covered`: the checkpoint's
+  /// counter for the office) and it was made at or before `cutoff`
+  /// (milliseconds since 1970: now less the retention).
+  package static func mayPrune(sequence: UInt64, made: Int64, covered: UInt64, cutoff: Int64) -> Bool {
+    sequence <= covered && made <= cutoff
   }
 
   /// The highest of this office's sequence numbers it has pruned from the

@@ -15,7 +15,10 @@ public struct Head: Sendable, Hashable {
   public var frontier: VersionVector
   /// SHA-256 (hex) of the office's canonical snapshot at that frontier.
   public var snapshotHash: String
-  /// When the head was written (milliseconds since 1970), for display only.
+  /// When the head was written (milliseconds since 1970): shown to people,
+  /// and compared with the retention to tell an office that has been
+  /// silent too long to wait for (it then catches up from a checkpoint).
+  /// It decides nothing in the merge.
   public var timestamp: Int64
 
   /// Creates a head from its parts, without checking them.

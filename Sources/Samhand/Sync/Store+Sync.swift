@@ -201,11 +201,19 @@ extension Store {
     try synchronized { try exchange(with: folder, writing: true, progress: progress) }
   }
 
+  /// A sync as of a given time: the head carries it, and the retention
+  /// and staleness are judged by it. For simulations that run years of
+  /// work in minutes; wall-clock time decides nothing in the merge.
+  @discardableResult
+  public func sync(with folder: SharedFolder, now: Date, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
+    try synchronized { try exchange(with: folder, writing: true, progress: progress, now: now) }
+  }
+
   /// A sync; with `writing` false it only reads the folder (no identity
   /// file, no publishing, no head).
   func exchange(
     with folder: SharedFolder, writing: Bool, progress: (@Sendable (SyncProgress) -> Void)?,
-    cancellation: SyncCancellation? = nil
+    cancellation: SyncCancellation? = nil, now: Date = Date()
   ) throws -> SyncReport {
     var report = SyncReport()
     let watching = hasObservers
@@ -233,9 +241,18 @@ extension Store {
           "\(folder.identityURL.path) names roster \(found.roster?.hash ?? "(none)"), not the \(genesis.hash) this replica pinned: it has been replaced or altered. Nothing was synced; restore the file (delete it and this office writes it again)",
           fileURL: folder.identityURL)
       }
+      // The layout is kept, so that a wiped samhand.json comes back as it was.
+      if try read({ db in try Store.meta(db, "folder_layout") }) != String(found.formatVersion) {
+        try write { db in try Store.setMeta(db, "folder_layout", String(found.formatVersion)) }
+      }
     } else {
-      // A wiped or new copy of the folder: restore the identity file.
-      try folder.writeIdentity(identity)
+      // A wiped or new copy of the folder: restore the identity file, in
+      // the layout it had (an older Samhand may still read a layout 2 folder).
+      var restored = identity
+      if let pinned = try read({ db in try Store.meta(db, "folder_layout") }).flatMap(Int.init), restored.roster != nil {
+        restored.formatVersion = pinned
+      }
+      try folder.writeIdentity(restored)
     }
 
     progress?(SyncProgress(phase: .listing, done: 0, total: 0))
@@ -244,9 +261,11 @@ extension Store {
     report.setAside += unreadable
 
     // A new replica starts from the newest checkpoint, and one that needs
-    // changesets the folder no longer holds catches up from one.
+    // changesets the folder no longer holds catches up from one. A reader
+    // of the folder (nothing written) starts from one only when it must,
+    // so that it can still show history the folder holds.
     (report.adoptedCheckpoint, report.badCheckpoints) = try adoptCheckpointIfNeeded(
-      folder, entries: entries, fresh: recovering)
+      folder, entries: entries, fresh: recovering && writing)
     let base = try checkpointBase()?.frontier ?? VersionVector()
 
     // Which files need reading: those never settled, or changed since.
@@ -431,21 +450,20 @@ extension Store {
     let (frontier, hash) = try ImportProfile.measure(.hashing) { try snapshotHash() }
     let head = Head(
       office: replica, frontier: frontier, snapshotHash: hash,
-      timestamp: Int64(Date().timeIntervalSince1970 * 1000))
+      timestamp: Int64((now.timeIntervalSince1970 * 1000).rounded()))
     try AtomicFile.write([UInt8](head.canonicalJSON), to: folder.headURL(for: replica))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
-    try maintain(folder, &report)
+    try maintain(folder, now: now, &report)
     return report
   }
 
   /// After a sync: purges tombstones every office has seen, writes a
   /// checkpoint when one is due, and prunes as the retention allows. A
   /// failure here (a full disk, say) is reported; the sync stands.
-  private func maintain(_ folder: SharedFolder, _ report: inout SyncReport) throws {
+  private func maintain(_ folder: SharedFolder, now: Date, _ report: inout SyncReport) throws {
     do {
       report.purgedTombstones = try purgeTombstones()
-      let now = Date()
       let stability = try stability(heads: folder.heads().heads, now: now)
       report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
       if case .days = try retention() {

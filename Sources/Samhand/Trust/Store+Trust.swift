@@ -194,8 +194,22 @@ extension Store {
   /// and the schema's write rules. Its dependencies must all be applied.
   func trustVerdict(_ changeset: Changeset, signer: PublicKey?, _ db: Database) throws -> TrustVerdict {
     guard genesis != nil else { return .accept(rosterChanges: []) }
-    let author = changeset.author
     let roster = try roster(at: changeset.dependencies, db)
+    let verdict = Store.rosterVerdict(changeset, signer: signer, roster: roster)
+    guard case .accept = verdict, let member = roster.members[changeset.author] else { return verdict }
+    if let violation = try rightsViolation(changeset, member: member, db) {
+      return .reject(violation)
+    }
+    return verdict
+  }
+
+  /// What the roster in force alone says of a changeset: whether its
+  /// author may sign it with `signer`, whether its roster edits are within
+  /// the author's powers, and which roster changes it makes (its roster
+  /// edits, after the key its author claims with its first changeset).
+  /// The rights to records are judged apart.
+  static func rosterVerdict(_ changeset: Changeset, signer: PublicKey?, roster: Roster) -> TrustVerdict {
+    let author = changeset.author
     guard let member = roster.members[author] else {
       return .setAside(
         "\(author) is not in the roster: an administrator adds an office with 'samhand roster add \(author) --key …'")
@@ -219,9 +233,6 @@ extension Store {
       return .setAside("signed with key \(signer.fingerprint), which is not a key of \(author) in the roster")
     }
     if let violation = roster.violation(of: changeset.edits.filter { $0.record.collection == Roster.collection }, by: author) {
-      return .reject(violation)
-    }
-    if let violation = try rightsViolation(changeset, member: member, db) {
       return .reject(violation)
     }
     return .accept(rosterChanges: changes)
