@@ -67,11 +67,18 @@ extension SamhandCommand {
             }))
         return
       }
+      // A replica that started from a checkpoint holds no history before it.
+      let base = try store.checkpointBase()
+      let gap = base.map {
+        "History before \(TimeText.local(milliseconds: $0.timestamp)) is not held here: this replica started from a checkpoint of \(Words.count(Int($0.frontier.total), "changeset")), whose files were pruned from the folder. An office that kept its history can show it."
+      }
       guard !history.isEmpty else {
         Console.line(
           "No history\(collection.map { " for \($0)\(id.map { "/\($0)" } ?? "")" } ?? "").")
+        if let gap { Console.line(gap) }
         return
       }
+      if let gap { Console.line(gap) }
       for entry in history {
         let author = entry.changeset.author
         let name = OfficeNames.name(author).map { "  \($0)" } ?? ""

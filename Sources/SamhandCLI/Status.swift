@@ -86,8 +86,24 @@ extension SamhandCommand {
       reported.append(
         Head(office: store.replica, frontier: frontier, snapshotHash: snapshotHash, timestamp: 0))
       let divergent = SharedFolder.divergentHeads(reported)
+      let retention = try store.retention()
+      let base = try store.checkpointBase()
+      let stability = folderReachable ? try folder.map { try store.stability(in: $0) } : nil
+      let newestCheckpoint = folderReachable ? folder?.checkpoints().first : nil
 
       if global.json {
+        var baseJSON: JSONValue = .null
+        if let base {
+          baseJSON = .object(["frontier": base.frontier.jsonValue, "time": .string(TimeText.iso(milliseconds: base.timestamp))])
+        }
+        let stale: [JSONValue] = (stability?.stale ?? []).map { .string($0.rawValue) }
+        let longLife: JSONValue = .object([
+          "retention": .string(retention.description),
+          "checkpoint_base": baseJSON,
+          "stable_frontier": stability?.frontier.jsonValue ?? .null,
+          "stale": .array(stale),
+          "newest_checkpoint": newestCheckpoint.map { .string($0.relativePath) } ?? .null,
+        ])
         Console.json(
           .object([
             "office": .string(store.replica.rawValue),
@@ -131,6 +147,7 @@ extension SamhandCommand {
               }),
             "head_problems": .array(headProblems.map(\.jsonValue)),
             "snapshots_agree": .bool(divergent.isEmpty),
+            "long_life": longLife,
             "divergent": .array(divergent.map { .array($0.map { .string($0.office.rawValue) }) }),
           ]))
         return
@@ -180,6 +197,20 @@ extension SamhandCommand {
       Console.line(
         "Conflicts:   \(conflicts.isEmpty ? "none" : "\(conflicts.count) open: see 'samhand conflicts' or 'samhand review'")"
       )
+      Console.line("Retention:   \(LongLifeText.describe(retention))")
+      if let base {
+        Console.line(
+          "History:     from a checkpoint of \(TimeText.local(milliseconds: base.timestamp)) on (\(Words.count(Int(base.frontier.total), "changeset")) before it are in the state, not held here)")
+      } else {
+        Console.line("History:     every changeset this replica applied is held here")
+      }
+      if let stability {
+        Console.line(
+          "Stable:      \(Words.count(Int(stability.frontier.total), "changeset")) applied by every counted office\(stability.stale.isEmpty ? "" : "; silent longer than the retention: \(stability.stale.map(\.rawValue).joined(separator: ", "))")")
+      }
+      if let newestCheckpoint {
+        Console.line("Checkpoint:  newest in the folder \(newestCheckpoint.relativePath) (\(Words.count(Int(newestCheckpoint.total), "changeset")))")
+      }
       Console.line(
         "Offices (frontier as each last reported it; behind: changesets it lacks of all known):")
       let width = rows.map(\.office.rawValue.count).max() ?? 0

@@ -30,6 +30,18 @@ struct SyncSummary {
       "ignored": .integer(Int64(report.ignored)),
       "publishing_blocked": report.publishingBlocked.map { .string($0) } ?? .null,
       "head": report.head?.jsonValue ?? .null,
+      "adopted_checkpoint": report.adoptedCheckpoint.map {
+        .object([
+          "name": .string($0.name), "frontier": $0.frontier.jsonValue,
+          "reapplied": .array($0.reapplied.map(\.jsonValue)),
+        ])
+      } ?? .null,
+      "bad_checkpoints": .array(
+        report.badCheckpoints.map { .object(["path": .string($0.path), "reason": .string($0.reason)]) }),
+      "wrote_checkpoint": report.wroteCheckpoint.map { .string($0) } ?? .null,
+      "purged_tombstones": .integer(Int64(report.purgedTombstones)),
+      "pruned": .array(report.pruned.map { .string($0) }),
+      "maintenance_problem": report.maintenanceProblem.map { .string($0) } ?? .null,
       "counts": .object([
         "published": .integer(Int64(report.published.count + report.republished.count)),
         "imported": .integer(Int64(report.imported.count)),
@@ -67,6 +79,23 @@ struct SyncSummary {
       "  waiting:    \(Words.count(report.waiting.count, "changeset"))\(report.waiting.isEmpty ? "" : " for changesets not yet in the folder (\(SyncSummary.list(report.waiting)))")"
     )
     Console.line("  set aside:  \(Words.count(report.setAside.count, "file"))")
+    if let adopted = report.adoptedCheckpoint {
+      Console.line(
+        "  started from checkpoint \(adopted.name) (\(Words.count(Int(adopted.frontier.total), "changeset"))); \(Words.count(adopted.reapplied.count, "changeset")) of this replica applied again on top")
+    }
+    for problem in report.badCheckpoints {
+      Console.line("  checkpoint not used: \(problem.path): \(problem.reason)")
+    }
+    if let written = report.wroteCheckpoint { Console.line("  checkpoint: wrote \(written)") }
+    if !report.pruned.isEmpty {
+      Console.line("  pruned:     \(Words.count(report.pruned.count, "file")) a checkpoint covers (retention)")
+    }
+    if report.purgedTombstones > 0 {
+      Console.line("  purged:     \(Words.count(report.purgedTombstones, "deleted record")) every office has seen deleted")
+    }
+    if let problem = report.maintenanceProblem {
+      Console.warning("the sync completed, but checkpointing or pruning failed: \(problem)")
+    }
     printProblems()
   }
 

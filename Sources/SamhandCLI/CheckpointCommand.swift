@@ -1,0 +1,255 @@
+import ArgumentParser
+import Foundation
+import Samhand
+
+extension SamhandCommand {
+  struct CheckpointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "checkpoint",
+      abstract: "Write a checkpoint of the state every office has acknowledged.",
+      discussion: """
+        A checkpoint is the merged state at the stable frontier (the \
+        changesets every active office's head says it has applied), \
+        compressed and signed by this office, in \
+        checkpoints/<office>/ of the shared folder. A new office starts \
+        from the newest one instead of replaying every changeset, and \
+        offices may prune changeset files a checkpoint covers (see \
+        'samhand retention' and 'samhand prune'). Every office writes the \
+        same bytes for the same frontier.
+
+        Syncs write checkpoints by themselves once enough changesets have \
+        become stable ('samhand retention --checkpoint-every N'); this \
+        command writes one now. Offices whose head is older than the \
+        retention do not hold the stable frontier back.
+
+        Examples:
+          samhand checkpoint
+          samhand checkpoint --store ~/samhand/ks --json
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Use this copy of the shared folder instead of the one set at init.", valueName: "shared"))
+    var folder: String?
+
+    func validate() throws {
+      try global.validateStore()
+    }
+
+    func run() async throws {
+      let store = try global.openStore()
+      let shared = try Sync.folder(folder, of: store)
+      let stability = try store.stability(in: shared)
+      guard stability.frontier.total > 0 else {
+        throw CommandFailure("nothing is stable yet: no changeset has been applied by every active office")
+      }
+      let checkpoint = try store.writeCheckpoint(to: shared, at: stability.frontier)
+      let size = checkpoint.bytes.count
+      let path = "checkpoints/\(store.replica.rawValue)/\(checkpoint.fileName)"
+      if global.json {
+        Console.json(
+          .object([
+            "path": .string(path),
+            "frontier": checkpoint.frontier.jsonValue,
+            "changesets": .integer(Int64(checkpoint.frontier.total)),
+            "bytes": .integer(Int64(size)),
+            "snapshot": .string(checkpoint.snapshotHash),
+            "rows": .object(checkpoint.rowCounts.mapValues { .integer(Int64($0)) }),
+            "stale": .array(stability.stale.map { .string($0.rawValue) }),
+            "without_head": .array(stability.withoutHead.map { .string($0.rawValue) }),
+          ]))
+        return
+      }
+      Console.line("Wrote \(path)")
+      Console.line("  frontier:   \(checkpoint.frontier) (\(Words.count(Int(checkpoint.frontier.total), "changeset")))")
+      Console.line("  size:       \(Words.count(size, "byte")), \(Words.count(checkpoint.rowCounts["entries"] ?? 0, "entry", plural: "entries"))")
+      Console.line("  snapshot:   \(checkpoint.snapshotHash)")
+      LongLifeText.printStability(stability)
+    }
+  }
+
+  struct Prune: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      abstract: "Delete this office's changeset files that a checkpoint covers and the retention lets go.",
+      discussion: """
+        Deletes this office's own changeset files (never another office's) \
+        from the shared folder once a checkpoint that every active office \
+        has acknowledged covers them and they are older than the retention, \
+        and its own older checkpoints. Nothing is deleted while the \
+        retention is 'keep everything' (the default), nor in a folder of \
+        layout 2 ('samhand upgrade-folder'). The replica keeps its whole \
+        history locally all the same. Syncs prune by themselves; this \
+        command does it now, or shows what it would do.
+
+        Examples:
+          samhand prune --dry-run
+          samhand prune --json
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Use this copy of the shared folder instead of the one set at init.", valueName: "shared"))
+    var folder: String?
+
+    @Flag(help: "Only list what would be deleted.")
+    var dryRun = false
+
+    func validate() throws {
+      try global.validateStore()
+    }
+
+    func run() async throws {
+      let store = try global.openStore()
+      let shared = try Sync.folder(folder, of: store)
+      let report = try store.prune(shared, dryRun: dryRun)
+      if global.json {
+        Console.json(
+          .object([
+            "dry_run": .bool(dryRun),
+            "checkpoint": report.checkpoint.map { .string($0) } ?? .null,
+            "removed": .array(report.removed.map { .string($0) }),
+            "blocked": report.blocked.map { .string($0) } ?? .null,
+          ]))
+        return
+      }
+      if let blocked = report.blocked {
+        Console.line("Nothing pruned: \(blocked)")
+        return
+      }
+      Console.line(
+        "\(dryRun ? "Would delete" : "Deleted") \(Words.count(report.removed.count, "file")) covered by \(report.checkpoint ?? "?")")
+      for path in report.removed.prefix(dryRun ? .max : 20) { Console.line("  \(path)") }
+      if !dryRun && report.removed.count > 20 { Console.line("  … (\(report.removed.count - 20) more)") }
+    }
+  }
+
+  struct RetentionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "retention",
+      abstract: "Show or set how long this office keeps its changeset files in the shared folder.",
+      discussion: """
+        'keep-all' (the default) never deletes a changeset file. A number \
+        of days lets this office delete its own files once a checkpoint \
+        every active office has acknowledged covers them and they are that \
+        old; an office whose head is older than that no longer holds \
+        pruning back (it catches up from a checkpoint when it returns). \
+        The replica keeps its whole history locally either way.
+
+        --checkpoint-every sets how many newly stable changesets make a \
+        sync write a checkpoint (default 1000; 0 turns it off).
+
+        Examples:
+          samhand retention
+          samhand retention 90
+          samhand retention keep-all --checkpoint-every 5000
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("'keep-all', or a number of days.", valueName: "keep-all|days"))
+    var value: String?
+
+    @Option(help: ArgumentHelp("Newly stable changesets between automatic checkpoints.", valueName: "n"))
+    var checkpointEvery: Int?
+
+    func validate() throws {
+      try global.validateStore()
+      if let value { _ = try RetentionCommand.parse(value) }
+      if let checkpointEvery, checkpointEvery < 0 {
+        throw ValidationError("--checkpoint-every must be 0 or more, not \(checkpointEvery)")
+      }
+    }
+
+    static func parse(_ text: String) throws -> Retention {
+      let lower = text.lowercased()
+      if ["keep-all", "all", "keep-everything", "forever"].contains(lower) { return .keepEverything }
+      let digits = lower.hasSuffix("d") ? String(lower.dropLast()) : lower
+      guard let days = Int(digits), days >= 0 else {
+        throw ValidationError("'\(text)' is not a retention: give 'keep-all' or a number of days such as 90")
+      }
+      return .days(days)
+    }
+
+    func run() async throws {
+      let store = try global.openStore()
+      if let value { try store.setRetention(try RetentionCommand.parse(value)) }
+      if let checkpointEvery { try store.setCheckpointInterval(checkpointEvery) }
+      let retention = try store.retention()
+      let interval = try store.checkpointInterval()
+      if global.json {
+        var days: JSONValue = .null
+        if case .days(let number) = retention { days = .integer(Int64(number)) }
+        Console.json(
+          .object([
+            "retention": .string(retention.description), "days": days, "checkpoint_every": .integer(Int64(interval)),
+          ]))
+        return
+      }
+      Console.line("Retention:         \(LongLifeText.describe(retention))")
+      Console.line("Checkpoint every:  \(interval == 0 ? "off (only 'samhand checkpoint')" : Words.count(interval, "stable changeset"))")
+    }
+  }
+
+  struct UpgradeFolder: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "upgrade-folder",
+      abstract: "Raise a layout 2 shared folder to layout 3, so that offices may prune it.",
+      discussion: """
+        Rewrites samhand.json with the current folder layout, keeping the \
+        store, the schema and the roster. Samhand versions from before \
+        checkpoints then refuse the folder with a message to upgrade, \
+        instead of waiting for ever for files that were pruned: run it once \
+        every office runs this version. Running it again changes nothing.
+
+        Examples:
+          samhand upgrade-folder
+          samhand upgrade-folder --folder /mnt/delt
+        """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Upgrade this folder instead of the store's.", valueName: "shared"))
+    var folder: String?
+
+    func validate() throws {
+      if folder == nil { try global.validateStore() }
+    }
+
+    func run() async throws {
+      let shared = try folder.map { SharedFolder(URL(fileURLWithPath: $0)) } ?? Sync.folder(nil, of: try global.openStore())
+      let before = try shared.upgradeLayout()
+      let after = try shared.identity().formatVersion
+      if global.json {
+        Console.json(.object(["folder": .string(shared.url.path), "before": .integer(Int64(before)), "layout": .integer(Int64(after))]))
+        return
+      }
+      Console.line(
+        before == after
+          ? "\(shared.url.path) already has layout \(after)"
+          : "\(shared.url.path): layout \(before) → \(after); offices may now prune it")
+    }
+  }
+}
+
+/// Words for checkpoints, stability and retention.
+enum LongLifeText {
+  static func describe(_ retention: Retention) -> String {
+    switch retention {
+    case .keepEverything: "keep everything (no changeset file is deleted)"
+    case .days(let days): "\(Words.count(days, "day")) once a checkpoint covers them"
+    }
+  }
+
+  static func printStability(_ stability: Stability) {
+    Console.line("  stable:     \(stability.frontier) (\(Words.count(Int(stability.frontier.total), "changeset")) every counted office has applied)")
+    if !stability.behind.isEmpty {
+      Console.line("  behind:     \(stability.behind.map(\.rawValue).joined(separator: ", ")) (holding the stable frontier back)")
+    }
+    if !stability.stale.isEmpty {
+      Console.line("  silent:     \(stability.stale.map(\.rawValue).joined(separator: ", ")) (head older than the retention: not waited for)")
+    }
+    if !stability.withoutHead.isEmpty {
+      Console.line("  not joined: \(stability.withoutHead.map(\.rawValue).joined(separator: ", ")) (no head: will start from a checkpoint)")
+    }
+  }
+}
