@@ -59,6 +59,15 @@ let package = Package(
       ],
       path: "Tools/SamhandSim"
     ),
+    // Ten years of a shared folder, with and without pruning.
+    .executableTarget(
+      name: "samhand-decade",
+      dependencies: [
+        "Samhand", "SamhandTestSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      path: "Tools/SamhandDecade"
+    ),
     // An example program that uses only the public API (run by .ci/run).
     .executableTarget(
       name: "samhand-example",
