@@ -47,10 +47,14 @@ public struct DecadeYear: Sendable {
   public var bytes: Int64
   /// Changeset files among them.
   public var changesetFiles: Int
-  /// What the folder would hold had nothing been pruned.
+  /// What the folder would hold had nothing been pruned (every checkpoint kept too).
   public var filesWithoutPruning: Int
   /// Their bytes.
   public var bytesWithoutPruning: Int64
+  /// Changeset files among them: every changeset written.
+  public var changesetFilesWithoutPruning: Int
+  /// Bytes of every checkpoint written so far.
+  public var checkpointBytesWritten: Int64
   /// Changesets written so far.
   public var changesets: Int
   /// Live records in KS's replica.
@@ -141,6 +145,8 @@ public final class DecadeSimulation {
     var totalFiles = 1 + slugs.count  // samhand.json and the heads, which stay
     var totalBytes: Int64 = 0
     var checkpointsWritten = 0
+    var checkpointBytes: Int64 = 0
+    var changesetsWritten = 0
     var lastCheckpoint: UInt64 = 0
     var newestCheckpointBytes = 0
     var result = DecadeResult()
@@ -194,6 +200,7 @@ public final class DecadeSimulation {
             }
             try Data(bytes).write(to: url)
             writer.files.append((writer.sequence, time, bytes.count))
+            changesetsWritten += 1
             totalFiles += 1
             totalBytes += Int64(bytes.count)
             writers[index] = writer
@@ -220,6 +227,7 @@ public final class DecadeSimulation {
         if let problem = report.maintenanceProblem { throw SamhandError(.io, "KS's maintenance failed: \(problem)") }
         for id in report.published {
           let bytes = try ks.changesetBytes(id) ?? []
+          changesetsWritten += 1
           totalFiles += 1
           totalBytes += Int64(bytes.count)
           // Writers stamp above everything they have seen, KS's work too.
@@ -236,6 +244,7 @@ public final class DecadeSimulation {
           newestCheckpointBytes = checkpoint.bytes.count
           totalFiles += 2
           totalBytes += Int64(newestCheckpointBytes)
+          checkpointBytes += Int64(newestCheckpointBytes)
         }
       }
       let (files, bytes, changesetFiles) = DecadeSimulation.census(folder.url)
@@ -243,7 +252,8 @@ public final class DecadeSimulation {
         + Int64((try? Data(contentsOf: folder.url.appendingPathComponent("samhand.json")).count) ?? 0)
       let year = DecadeYear(
         year: year, files: files, bytes: bytes, changesetFiles: changesetFiles, filesWithoutPruning: totalFiles,
-        bytesWithoutPruning: totalBytes + headsAndIdentity, changesets: Int(try ks.frontier().total),
+        bytesWithoutPruning: totalBytes + headsAndIdentity, changesetFilesWithoutPruning: changesetsWritten,
+        checkpointBytesWritten: checkpointBytes, changesets: Int(try ks.frontier().total),
         records: try ks.records(in: "cases").count, checkpoints: checkpointsWritten, checkpointBytes: newestCheckpointBytes,
         seconds: Double(DispatchTime.now().uptimeNanoseconds - began) / 1e9)
       result.years.append(year)

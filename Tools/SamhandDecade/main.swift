@@ -67,6 +67,8 @@ struct Decade: ParsableCommand {
         [
           "year": year.year, "files": year.files, "bytes": year.bytes, "changeset_files": year.changesetFiles,
           "files_without_pruning": year.filesWithoutPruning, "bytes_without_pruning": year.bytesWithoutPruning,
+          "changeset_files_without_pruning": year.changesetFilesWithoutPruning,
+          "checkpoint_bytes_written": year.checkpointBytesWritten,
           "changesets": year.changesets, "records": year.records, "checkpoints": year.checkpoints,
           "checkpoint_bytes": year.checkpointBytes, "seconds": year.seconds,
         ]
@@ -82,13 +84,15 @@ struct Decade: ParsableCommand {
       print(String(decoding: data, as: UTF8.self))
     } else {
       print("\(offices) offices, \(perWeek) changesets per office per week, \(weeksPerYear) weeks a year, retention \(retentionDays) days")
-      print("year  files  changesets  MB      | without pruning: files    MB       | changesets total  cases  checkpoints (newest MB)")
+      print("           with pruning                  | without pruning (every file kept)")
+      print("year   files  changesets      MB | files  changesets      MB  of which checkpoints MB | cases  checkpoints  newest MB  sim s")
       for year in result.years {
         print(
           String(
-            format: "%4d  %5d  %10d  %6.2f  | %22d  %7.2f  | %16d  %5d  %3d (%.2f)", year.year, year.files, year.changesetFiles,
-            Double(year.bytes) / 1e6, year.filesWithoutPruning, Double(year.bytesWithoutPruning) / 1e6, year.changesets,
-            year.records, year.checkpoints, Double(year.checkpointBytes) / 1e6))
+            format: "%4d  %6d  %10d  %6.2f | %6d  %10d  %6.2f  %23.2f | %5d  %11d  %9.2f  %5.1f", year.year, year.files,
+            year.changesetFiles, Double(year.bytes) / 1e6, year.filesWithoutPruning, year.changesetFilesWithoutPruning,
+            Double(year.bytesWithoutPruning) / 1e6, Double(year.checkpointBytesWritten) / 1e6, year.records,
+            year.checkpoints, Double(year.checkpointBytes) / 1e6, year.seconds))
       }
       print(
         String(
