@@ -21,17 +21,24 @@ public final class Simulation {
     public var offices: Int = 13
     /// How many rounds of work under faults before the final delivery.
     public var rounds: Int = 10
+    /// Checkpoints and pruning: a round is a simulated day, every office
+    /// writes a checkpoint every 25 stable changesets and keeps files 2
+    /// days, so an office offline for more than two rounds stops holding
+    /// pruning back and catches up from a checkpoint when it returns. The
+    /// sync tool spreads the deletions to every copy at once.
+    public var longLife = false
 
     /// Options for a run of the default size.
-    public init(seed: UInt64, offices: Int = 13, rounds: Int = 10) {
+    public init(seed: UInt64, offices: Int = 13, rounds: Int = 10, longLife: Bool = false) {
       self.seed = seed
       self.offices = offices
       self.rounds = rounds
+      self.longLife = longLife
     }
 
     /// The command that replays this run.
     public var replayCommand: String {
-      "swift run -c release samhand-sim --seed \(seed) --offices \(offices) --rounds \(rounds)"
+      "swift run -c release samhand-sim --seed \(seed) --offices \(offices) --rounds \(rounds)\(longLife ? " --long-life" : "")"
     }
   }
 
@@ -66,6 +73,10 @@ public final class Simulation {
     public var partitionedRounds = 0
     /// Office-rounds spent offline.
     public var offlineRounds = 0
+    /// Files pruned (long-life runs).
+    public var pruned = 0
+    /// Times an office started from a checkpoint after its files were pruned.
+    public var caughtUp = 0
     /// Wall-clock time of the run.
     public var seconds = 0.0
 
@@ -76,10 +87,10 @@ public final class Simulation {
     public var description: String {
       String(
         format:
-          "seed %llu: %d offices, %d rounds, %d operations (%d acknowledged, %d resolutions), %d syncs, %d conflicts seen, %d open at the end, %d files, sync tool: %d delivered, %d torn, %d conflict copies; crashes: %d in a write, %d in a publish, %d in an import; %d partitioned rounds, %d offline office-rounds; %.2f s",
+          "seed %llu: %d offices, %d rounds, %d operations (%d acknowledged, %d resolutions), %d syncs, %d conflicts seen, %d open at the end, %d files, sync tool: %d delivered, %d torn, %d conflict copies; crashes: %d in a write, %d in a publish, %d in an import; %d partitioned rounds, %d offline office-rounds; %d files pruned, %d catch-ups from a checkpoint; %.2f s",
         seed, offices, rounds, operations, acknowledged, resolutions, syncs, conflictsSeen, conflictsAtEnd, files,
         delivered, torn, conflictCopies, crashesInWrite, crashesInPublish, crashesInImport, partitionedRounds,
-        offlineRounds, seconds)
+        offlineRounds, pruned, caughtUp, seconds)
     }
   }
 
@@ -107,6 +118,8 @@ public final class Simulation {
   var contents: [String: Data] = [:]
   var acknowledged: [Changeset.ID] = []
   var summary = Summary()
+  /// The simulated time syncs run at (long-life runs): a day a round.
+  var clock = Date()
   var counter = 0
 
   static let cases = (0..<6).map { "sak-\($0)" }
@@ -162,6 +175,12 @@ public final class Simulation {
       try identity.write(to: folders[office]!.url.appendingPathComponent("samhand.json"))
       stores[office] = try Store.join(folder: folders[office]!, at: root.path("store-\(office)"), replica: office).0
     }
+    if options.longLife {
+      for office in offices {
+        try stores[office]!.setCheckpointInterval(25)
+        try stores[office]!.setRetention(.days(2))
+      }
+    }
     // KS opens the shared records to every office, so that every office may write them.
     try stores[founder]!.transact { tx in
       for office in offices {
@@ -177,6 +196,7 @@ public final class Simulation {
   // MARK: - A round
 
   func round() throws {
+    clock += 86_400
     // Some offices are offline this round: they neither write to the
     // folder nor receive from it; others may be split in two partitions.
     let offline = Set(offices.filter { _ in random.chance(0.15) })
@@ -309,8 +329,9 @@ public final class Simulation {
   func crashInPublish(_ office: ReplicaID) throws {
     summary.crashesInPublish += 1
     let folder = folders[office]!
-    let report = try stores[office]!.sync(with: folder)
+    let report = try syncStore(office)
     summary.syncs += 1
+    try spreadPruning(report)
     let published = report.published + report.republished
     if !published.isEmpty {
       let lost = published.suffix(random.int(1...published.count))
@@ -351,9 +372,17 @@ public final class Simulation {
 
   // MARK: - Syncing and the sync tool
 
+  /// A sync, at the simulated time in long-life runs.
+  func syncStore(_ office: ReplicaID) throws -> SyncReport {
+    options.longLife
+      ? try stores[office]!.sync(with: folders[office]!, now: clock) : try stores[office]!.sync(with: folders[office]!)
+  }
+
   func sync(_ office: ReplicaID) throws {
-    let report = try stores[office]!.sync(with: folders[office]!)
+    let report = try syncStore(office)
     summary.syncs += 1
+    if let problem = report.maintenanceProblem { throw fail("\(office): checkpointing or pruning failed: \(problem)") }
+    try spreadPruning(report)
     if let blocked = report.publishingBlocked { throw fail("\(office) stopped publishing: \(blocked)") }
     summary.conflictsSeen += try stores[office]!.conflicts().count
     try discover(office)
@@ -370,11 +399,40 @@ public final class Simulation {
       contents[path] = try Data(contentsOf: own.appendingPathComponent(name))
       held[office]!.insert(path)
     }
+    // Its checkpoints and their signatures.
+    let checkpoints = folder.url.appendingPathComponent("checkpoints/\(office.rawValue)")
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: checkpoints.path)) ?? [] where !name.hasPrefix(".") {
+      let path = "checkpoints/\(office)/\(name)"
+      if held[office]!.contains(path) { continue }
+      contents[path] = try Data(contentsOf: checkpoints.appendingPathComponent(name))
+      held[office]!.insert(path)
+    }
     let headPath = "heads/\(office).json"
     if let head = try? Data(contentsOf: folder.url.appendingPathComponent(headPath)) {
       contents[headPath] = head
       held[office]!.insert(headPath)
     }
+  }
+
+  /// Files an office pruned: the sync tool deletes them from every copy
+  /// (at once: the hardest case for an office that still needed them).
+  func spreadPruning(_ report: SyncReport) throws {
+    for path in report.pruned {
+      var paths = [path]
+      if path.hasSuffix(".checkpoint") {
+        paths.append(String(path.dropLast("checkpoint".count)) + "signature")
+      }
+      for path in paths {
+        contents[path] = nil
+        for office in offices {
+          held[office]!.remove(path)
+          tornFiles[office]!.remove(path)
+          try? FileManager.default.removeItem(at: folders[office]!.url.appendingPathComponent(path))
+        }
+        summary.pruned += 1
+      }
+    }
+    if report.adoptedCheckpoint != nil { summary.caughtUp += 1 }
   }
 
   /// The sync tool moves files between the copies that are online and in
@@ -470,19 +528,31 @@ public final class Simulation {
       let problems = try store.setAsideFiles().filter { !$0.reason.contains("conflict copy") && !$0.reason.contains("half-written") }
       guard problems.isEmpty else { throw fail("\(office) set aside good files: \(problems)") }
     }
-    // Every acknowledged write is applied, and not as rejected.
+    // Every acknowledged write is applied, and not as rejected. Each office
+    // keeps its own changesets (one that started from a checkpoint holds
+    // no others from before it), so together they hold every changeset.
     let store = stores[offices[0]]!
-    let history = Dictionary(uniqueKeysWithValues: try store.history().map { ($0.changeset, $0) })
+    var history: [Changeset.ID: HistoryEntry] = [:]
+    var changesets: [Changeset] = []
+    for office in offices {
+      for entry in try stores[office]!.history() where entry.changeset.author == office {
+        history[entry.changeset] = entry
+        guard entry.rejected == nil, let bytes = try stores[office]!.changesetBytes(entry.changeset) else { continue }
+        changesets.append(try ChangesetFile.decode(bytes))
+      }
+    }
+    let frontier = try store.frontier()
+    for office in offices {
+      let own = history.keys.filter { $0.author == office }.count
+      guard own == Int(frontier[office]) else {
+        throw fail("\(office) holds \(own) of its own changesets, the frontier has \(frontier[office])")
+      }
+    }
     for id in acknowledged {
       guard let entry = history[id] else { throw fail("acknowledged \(id) is missing at the end") }
       if let reason = entry.rejected { throw fail("acknowledged \(id) was rejected: \(reason)") }
     }
     // Nothing lost: the final state against every changeset, from the changesets alone.
-    var changesets: [Changeset] = []
-    for entry in history.values where entry.rejected == nil {
-      guard let bytes = try store.changesetBytes(entry.changeset) else { continue }
-      changesets.append(try ChangesetFile.decode(bytes))
-    }
     var records: [RecordRef: Record] = [:]
     for collection in Schema.planning.collectionNames {
       for record in try store.records(in: collection) { records[record.ref] = record }

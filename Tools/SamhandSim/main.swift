@@ -39,6 +39,9 @@ struct SamhandSim: ParsableCommand {
   @Option(help: "Rounds of work under faults before the final delivery.")
   var rounds: Int = 10
 
+  @Flag(help: "Checkpoints every 25 stable changesets and 0 days' retention in every office: files pruned at once, offices catching up from checkpoints.")
+  var longLife = false
+
   @Flag(help: "Print each run's summary, not only failures and the total.")
   var verbose = false
 
@@ -54,7 +57,7 @@ struct SamhandSim: ParsableCommand {
     var failures: [String] = []
     var totals = Simulation.Summary()
     for index in 0..<seeds {
-      let options = Simulation.Options(seed: first &+ UInt64(index), offices: offices, rounds: rounds)
+      let options = Simulation.Options(seed: first &+ UInt64(index), offices: offices, rounds: rounds, longLife: longLife)
       do {
         let summary = try Simulation(options).run()
         if verbose || seeds == 1 { print(summary) }

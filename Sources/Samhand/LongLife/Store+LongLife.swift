@@ -263,17 +263,29 @@ extension Store {
   func writeCheckpointIfDue(to folder: SharedFolder, stability: Stability) throws -> Checkpoint? {
     let interval = UInt64(try checkpointInterval())
     guard interval > 0, !stability.counted.isEmpty else { return nil }
-    let target = stability.frontier
+    // The stable frontier, and the newest checkpoints this replica knows
+    // to be inside its own (the one it started from, the newest in the
+    // folder): a checkpoint includes those before it, so that an office
+    // that started from one can start from the next.
+    var target = stability.frontier
+    let known = try read { db -> [VersionVector] in
+      var known: [VersionVector] = []
+      if let start = try Store.base(db)?.frontier { known.append(start) }
+      if let text = try Store.meta(db, "checkpoint_seen_frontier"), let data = Data(base64Encoded: text) {
+        known.append(try Store.decodeVector(data))
+      }
+      return known
+    }
+    let local = try frontier()
+    for vector in known where vector.isIncluded(in: local) { target.formUnion(vector) }
     let held = try read { db in try Int64.fetchOne(db, sql: "SELECT max(total) FROM checkpoints") } ?? 0
     // A name claiming more than this replica has applied is not trusted
     // here (a real one at a stable frontier cannot be ahead of a counted office).
-    let local = try frontier().total
-    let named = folder.checkpoints().first { $0.total <= local }?.total ?? 0
+    let named = folder.checkpoints().first { $0.total <= local.total }?.total ?? 0
     let newest = max(named, UInt64(held))
     guard target.total >= newest + interval else { return nil }
     let chosen = stability.counted[Int(target.total % UInt64(stability.counted.count))]
     guard chosen == replica || target.total >= newest + 2 * interval else { return nil }
-    if let start = try checkpointBase()?.frontier, !start.isIncluded(in: target) { return nil }
     // Others check the signature against the roster at the checkpoint: an
     // office whose key is not in it yet (it claims it with its first
     // changeset) leaves the checkpoint to another.

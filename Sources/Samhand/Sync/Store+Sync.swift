@@ -492,8 +492,11 @@ extension Store {
     for entry in entries {
       if case .changeset(let sequence) = entry.kind { present.insert(Changeset.ID(author: entry.office, sequence: sequence)) }
     }
+    // A checkpoint must include the one this replica started from: it holds
+    // no files of the changesets inside that one, to apply again on top.
+    let start = try checkpointBase()?.frontier ?? VersionVector()
     let (found, problems) = newestCheckpoint(in: folder) { header in
-      guard !header.frontier.isIncluded(in: local) else { return false }
+      guard !header.frontier.isIncluded(in: local), start.isIncluded(in: header.frontier) else { return false }
       if isNew { return true }
       return header.frontier.counters.contains { office, top in
         let next = Changeset.ID(author: office, sequence: local[office] + 1)
@@ -504,7 +507,10 @@ extension Store {
     if let (_, checkpoint, bytes) = found { adoption = try adopt(checkpoint, bytes: bytes) }
     let now = try frontier()
     if let header = try? Checkpoint.header(of: try AtomicFile.read(newest.url)), header.frontier.isIncluded(in: now) {
-      try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
+      try write { db in
+        try Store.setMeta(db, "checkpoint_seen", newest.name)
+        try Store.setMeta(db, "checkpoint_seen_frontier", Store.encodeVector(header.frontier).base64EncodedString())
+      }
     }
     return (adoption, problems)
   }
