@@ -10,8 +10,8 @@ import XCTest
 #endif
 
 // Feeds every file in Fixtures/fuzz-regressions/ to every decoder that
-// reads the shared folder: changeset files, head files, samhand.json and
-// the schema JSON. Each decoder must throw or succeed; none may crash,
+// reads the shared folder: changeset files, head files, samhand.json, the
+// schema JSON, checkpoints and their signature files. Each decoder must throw or succeed; none may crash,
 // hang or allocate without bound.
 //
 // The folder holds what Tools/fuzz.sh found (NAME.fuzz, the fuzzer's input,
@@ -85,6 +85,8 @@ final class FuzzRegressionTests: XCTestCase {
       "head:" + outcome { _ = try Head(json: bytes) },
       "identity:" + outcome { _ = try SharedFolder.Identity(json: bytes) },
       "schema:" + outcome { _ = try Schema(json: Data(bytes)) },
+      "checkpoint:" + outcome { _ = try Checkpoint(bytes: bytes) },
+      "checkpoint-signature:" + outcome { _ = try CheckpointSignature(json: bytes) },
     ].joined(separator: ",")
   }
 

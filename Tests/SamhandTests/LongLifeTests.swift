@@ -365,6 +365,27 @@ final class LongLifeTests: XCTestCase {
     XCTAssertTrue(cheated.1.badCheckpoints[0].reason.contains("roster change vestland#1 is not what its signed file says"), cheated.1.badCheckpoints[0].reason)
   }
 
+  func testHandmadeCheckpoints_areRefusedWithTheReason() throws {
+    let directory = fixturesDirectory().appendingPathComponent("fuzz-regressions")
+    func reason(_ name: String) throws -> String {
+      let bytes = [UInt8](try Data(contentsOf: directory.appendingPathComponent(name)))
+      do {
+        _ = try Checkpoint(bytes: bytes)
+        return "decoded"
+      } catch let error as SamhandError {
+        XCTAssertEqual(error.code, .corruptChangeset, name)
+        return error.message
+      }
+    }
+    XCTAssertTrue(try reason("handmade-inflate-claim.checkpoint").contains("more than zlib can expand"))
+    XCTAssertTrue(try reason("handmade-huge-row-count.checkpoint").contains("exceeds the remaining data"))
+    XCTAssertTrue(try reason("handmade-repeated-slug.checkpoint").contains("invalid or repeated vector entry"))
+    XCTAssertTrue(try reason("handmade-zero-counter.checkpoint").contains("invalid or repeated vector entry"))
+    XCTAssertThrowsError(try CheckpointSignature(json: [UInt8](try Data(contentsOf: directory.appendingPathComponent("handmade-bad-key.signature"))))) { error in
+      XCTAssertTrue((error as? SamhandError)?.message.contains("'key'") == true, "\(error)")
+    }
+  }
+
   func testFolderLayoutNewerThanThisSamhand_isRefusedClearly() throws {
     let directory = TemporaryDirectory("layout-newer")
     let folder = SharedFolder(directory.path("folder"))

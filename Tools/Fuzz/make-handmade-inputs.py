@@ -147,5 +147,34 @@ def main():
           b'"snapshot":"' + b"a" * 64 + b'","time_ms":9223372036854775807}')
 
 
+def checkpoint(frontier_entries, payload, payload_size=None, compressed=None, seal=True):
+    """A checkpoint file (Docs/FORMATS.md, section 10); by default every size and hash is right."""
+    if compressed is None:
+        compressed = zlib.compress(payload, 6)
+    frontier = varint(len(frontier_entries)) + b"".join(string(slug) + varint(counter) for slug, counter in frontier_entries)
+    header = varint(0) + string(STORE) + frontier + varint(1) + varint(2 * 1_780_000_000_000) + b"\x00" * 32
+    header += varint(len(payload) if payload_size is None else payload_size) + varint(len(compressed))
+    header += hashlib.sha256(payload).digest()
+    body = b"SHCP\r\n\x1a\n" + struct.pack(">HI", 1, len(header)) + header + compressed
+    return body + (hashlib.sha256(body).digest() if seal else b"\x00" * 32)
+
+
+def checkpoints():
+    # A few hundred bytes that claim half a gigabyte of payload: refused
+    # before inflating, since zlib cannot expand that much.
+    write("handmade-inflate-claim.checkpoint", checkpoint([(b"ks", 1)], b"", payload_size=500 * 1024 * 1024, compressed=zlib.compress(b"\x00" * 100_000, 9)))
+    # A table that claims more rows than the payload could hold.
+    tables = varint(0) + varint(6) + string(b"roster_changes") + varint(4)
+    tables += b"".join(string(name) for name in [b"author", b"seq", b"lamport", b"edits"]) + varint(0xFFFFFFFFFFFF)
+    write("handmade-huge-row-count.checkpoint", checkpoint([(b"ks", 1)], tables))
+    # A vector entry repeated, and a counter of zero.
+    write("handmade-repeated-slug.checkpoint", checkpoint([(b"ks", 1), (b"ks", 2)], varint(0)))
+    write("handmade-zero-counter.checkpoint", checkpoint([(b"ks", 0)], varint(0)))
+    # A signature file whose key is one hex digit short.
+    write("handmade-bad-key.signature",
+          b'{"checkpoint":"' + b"0" * 64 + b'","format":1,"key":"' + b"f" * 63 + b'","office":"ks","signature":"' + b"0" * 128 + b'"}')
+
+
 if __name__ == "__main__":
+    checkpoints()
     main()

@@ -25,8 +25,9 @@ public struct Checkpoint: Sendable, Hashable {
   /// The file name extension in `checkpoints/<office>/<name>.checkpoint`.
   public static let fileExtension = "checkpoint"
   static let magic: [UInt8] = Array("SHCP\r\n".utf8) + [0x1A, 0x0A]
-  /// No checkpoint payload may inflate to more than this.
-  static let maximumPayloadSize = 1 << 31
+  /// No checkpoint payload may inflate to more than this: twice what a
+  /// changeset may hold, about 2.5 million records of the planning schema.
+  static let maximumPayloadSize = 512 * 1024 * 1024
 
   /// The store the checkpoint belongs to.
   public var storeID: StoreID

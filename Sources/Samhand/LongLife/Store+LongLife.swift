@@ -366,19 +366,19 @@ extension Store {
     }
     report.removed = removed.map(\.path) + oldCheckpoints.map(\.relativePath)
     guard !dryRun else { return report }
-    var through: UInt64 = 0
-    for file in removed {
-      try Store.remove(file.url)
-      through = max(through, file.sequence)
-    }
-    for older in oldCheckpoints {
-      try Store.remove(older.signatureURL)
-      try Store.remove(older.url)
-    }
+    // First the note that these are gone on purpose, then the files: a
+    // crash in between leaves files that the next pruning deletes, never
+    // a pruned file that a sync would write again.
+    let through = removed.map(\.sequence).max() ?? 0
     try write { db in
       for file in removed { try db.execute(sql: "DELETE FROM folder_files WHERE path = ?", arguments: [file.path]) }
       let before = UInt64(try Store.meta(db, "pruned_through") ?? "0") ?? 0
       if through > before { try Store.setMeta(db, "pruned_through", String(through)) }
+    }
+    for file in removed { try Store.remove(file.url) }
+    for older in oldCheckpoints {
+      try Store.remove(older.signatureURL)
+      try Store.remove(older.url)
     }
     return report
   }

@@ -39,6 +39,8 @@ public func samhandFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) 
   case .head: checkHead(input.decoderBytes)
   case .identity: checkIdentity(input.decoderBytes)
   case .schema: checkSchema(input.decoderBytes)
+  case .checkpoint, .sealedCheckpoint: checkCheckpoint(input.decoderBytes)
+  case .checkpointSignature: checkCheckpointSignature(input.decoderBytes)
   }
   return 0
 }
@@ -62,7 +64,7 @@ public func samhandFuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: Unsa
 
 /// Which decoder an input is for.
 enum FuzzTarget: UInt8, CaseIterable {
-  case changeset, sealedChangeset, builtChangeset, head, identity, schema
+  case changeset, sealedChangeset, builtChangeset, head, identity, schema, checkpoint, sealedCheckpoint, checkpointSignature
 
   /// The file name extension of what the decoder reads, for reproducers.
   var fileExtension: String {
@@ -71,6 +73,8 @@ enum FuzzTarget: UInt8, CaseIterable {
     case .head: "head.json"
     case .identity: "samhand.json"
     case .schema: "schema.json"
+    case .checkpoint, .sealedCheckpoint: "checkpoint"
+    case .checkpointSignature: "signature"
     }
   }
 }
@@ -95,8 +99,8 @@ struct FuzzInput {
   /// The bytes the decoder is given: what a file in the folder would hold.
   var decoderBytes: [UInt8] {
     switch target {
-    case .changeset, .head, .identity, .schema: Array(body)
-    case .sealedChangeset: sealed(Array(body))
+    case .changeset, .head, .identity, .schema, .checkpoint, .checkpointSignature: Array(body)
+    case .sealedChangeset, .sealedCheckpoint: sealed(Array(body))
     case .builtChangeset: ChangesetBuilder.build(from: body)
     }
   }
@@ -158,4 +162,27 @@ func checkSchema(_ bytes: [UInt8]) {
     fatalError("a decoded schema does not decode from its canonical JSON: \(error)")
   }
   guard again == schema else { fatalError("a schema changes in a round trip:\n\(schema)\n\(again)") }
+}
+
+func checkCheckpoint(_ bytes: [UInt8]) {
+  _ = try? Checkpoint.header(of: bytes)
+  guard let checkpoint = try? Checkpoint(bytes: bytes) else { return }
+  let again: Checkpoint
+  do {
+    again = try Checkpoint(bytes: checkpoint.bytes)
+  } catch {
+    fatalError("a decoded checkpoint does not decode after encoding: \(error)")
+  }
+  guard again == checkpoint else { fatalError("a checkpoint changes in an encode/decode round trip") }
+}
+
+func checkCheckpointSignature(_ bytes: [UInt8]) {
+  guard let signature = try? CheckpointSignature(json: bytes) else { return }
+  let again: CheckpointSignature
+  do {
+    again = try CheckpointSignature(json: [UInt8](signature.canonicalJSON))
+  } catch {
+    fatalError("a decoded checkpoint signature does not decode from its canonical JSON: \(error)")
+  }
+  guard again == signature else { fatalError("a checkpoint signature changes in a round trip") }
 }

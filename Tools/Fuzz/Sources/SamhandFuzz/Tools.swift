@@ -57,6 +57,8 @@ enum Tools {
         case .head: _ = try Head(json: input.decoderBytes)
         case .identity: _ = try SharedFolder.Identity(json: input.decoderBytes)
         case .schema: _ = try Schema(json: Data(input.decoderBytes))
+        case .checkpoint, .sealedCheckpoint: _ = try Checkpoint(bytes: input.decoderBytes)
+        case .checkpointSignature: _ = try CheckpointSignature(json: input.decoderBytes)
         }
       } catch {
         throw Failure(description: "seed \(name) for target \(target) does not decode: \(error)")
@@ -111,6 +113,21 @@ enum Tools {
         office: office, frontier: own, snapshotHash: hex(SHA256.hash(data: Array(office.rawValue.utf8))),
         timestamp: latest - 86_400_000)
       try seed("\(office)-alone", .head, [UInt8](alone.canonicalJSON))
+    }
+    // Checkpoints and their signatures, from the golden layout folder beside.
+    let layout = golden.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("layout-\(SharedFolder.formatVersion)/folder/checkpoints")
+    for office in (try? manager.contentsOfDirectory(atPath: layout.path))?.sorted() ?? [] {
+      let officeURL = layout.appendingPathComponent(office)
+      for name in try manager.contentsOfDirectory(atPath: officeURL.path).sorted() {
+        let bytes = try read(officeURL.appendingPathComponent(name))
+        if name.hasSuffix(".checkpoint") {
+          try seed("\(office)-\(name)", .checkpoint, bytes)
+          try seed("\(office)-\(name)", .sealedCheckpoint, bytes)
+        } else if name.hasSuffix(".signature") {
+          try seed("\(office)-\(name)", .checkpointSignature, bytes)
+        }
+      }
     }
     return count
   }
