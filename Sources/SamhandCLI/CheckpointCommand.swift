@@ -78,12 +78,16 @@ extension SamhandCommand {
         and its own older checkpoints. Nothing is deleted while the \
         retention is 'keep everything' (the default), nor in a folder of \
         layout 2 ('samhand upgrade-folder'). The replica keeps its whole \
-        history locally all the same. Syncs prune by themselves; this \
-        command does it now, or shows what it would do.
+        history locally all the same, unless --forget-history: then it \
+        also forgets the history the newest checkpoint it keeps covers \
+        (the state does not change; log and snapshot --at no longer reach \
+        before it). Syncs prune by themselves; this command does it now, \
+        or shows what it would do.
 
         Examples:
           samhand prune --dry-run
           samhand prune --json
+          samhand prune --forget-history
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -94,6 +98,14 @@ extension SamhandCommand {
     @Flag(help: "Only list what would be deleted.")
     var dryRun = false
 
+    @Flag(help: "Also forget the local history that the newest checkpoint this replica keeps covers.")
+    var forgetHistory = false
+
+    func forget(_ store: Store) throws -> (Int, String?) {
+      guard forgetHistory, !dryRun else { return (0, nil) }
+      return try store.forgetHistory()
+    }
+
     func validate() throws {
       try global.validateStore()
     }
@@ -102,15 +114,22 @@ extension SamhandCommand {
       let store = try global.openStore()
       let shared = try Sync.folder(folder, of: store)
       let report = try store.prune(shared, dryRun: dryRun)
+      let (forgotten, covering) = try forget(store)
       if global.json {
         Console.json(
           .object([
             "dry_run": .bool(dryRun),
+            "forgotten": .integer(Int64(forgotten)),
             "checkpoint": report.checkpoint.map { .string($0) } ?? .null,
             "removed": .array(report.removed.map { .string($0) }),
             "blocked": report.blocked.map { .string($0) } ?? .null,
           ]))
         return
+      }
+      if forgetHistory && !dryRun {
+        Console.line(
+          covering.map { "Forgot the local history of \(Words.count(forgotten, "changeset")) inside \($0)" }
+            ?? "No history forgotten: this replica keeps no checkpoint inside its frontier yet ('samhand checkpoint')")
       }
       if let blocked = report.blocked {
         Console.line("Nothing pruned: \(blocked)")

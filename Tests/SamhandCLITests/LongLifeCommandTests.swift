@@ -58,6 +58,10 @@ final class LongLifeCommandTests: CLITestCase {
     XCTAssertNotEqual(snapshotAt.status, 0)
     XCTAssertTrue(snapshotAt.stderr.contains("before the history this replica holds"), snapshotAt.stderr)
 
+    let forgot = try succeed(["prune", "--store", "vestland", "--forget-history"])
+    XCTAssertTrue(forgot.stdout.contains("Forgot the local history of 2 changesets inside"), forgot.stdout)
+    XCTAssertTrue(try succeed(["log", "--store", "vestland"]).stdout.contains("is not held here"))
+
     let upgrade = try succeed(["upgrade-folder", "--store", "vestland"])
     XCTAssertTrue(upgrade.stdout.contains("already has layout 3"), upgrade.stdout)
   }

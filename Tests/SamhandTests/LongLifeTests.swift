@@ -162,6 +162,40 @@ final class LongLifeTests: XCTestCase {
     XCTAssertEqual(try co["ks"].record("cases", "sak-0-vestland")?.fields["title"], .value(.text("Ny")))
   }
 
+  func testForgetHistory_keepsTheStateAndWhatCheckpointsNeed() throws {
+    let co = try LongLifeCooperation(label: "forget-history")
+    for office in co.offices { try co[office].setCheckpointInterval(0) }
+    for round in 0..<3 {
+      try co.work(round: round)
+      try co.settle()
+    }
+    // An open conflict, whose siblings show when they were written.
+    try co["ks"].transact { tx in try tx.set("cases", "felles", "notes", .text("fra ks")) }
+    try co["vestland"].transact { tx in try tx.set("cases", "felles", "notes", .text("fra vestland")) }
+    try co.settle()
+    XCTAssertFalse(try co["ks"].conflicts().isEmpty)
+    let checkpoint = try co["ks"].writeCheckpoint(to: co.folder)
+    let before = try co["ks"].snapshot()
+    let historyBefore = try co["ks"].history().count
+
+    let (forgotten, name) = try co["ks"].forgetHistory()
+    XCTAssertEqual(name, checkpoint.fileName)
+    XCTAssertEqual(forgotten, Int(checkpoint.frontier.total))
+    XCTAssertEqual(try co["ks"].history().count, historyBefore - forgotten)
+    XCTAssertEqual(try co["ks"].snapshot().bytes, before.bytes, "the state, conflict times too, is unchanged")
+    XCTAssertEqual(try co["ks"].checkpointBase()?.frontier, checkpoint.frontier)
+    XCTAssertThrowsError(try co["ks"].snapshot(asOf: Date().addingTimeInterval(-3600)))
+
+    // It goes on syncing, and its next checkpoint is the same bytes as one
+    // from an office that kept everything.
+    try co.work(round: 3)
+    try co.settle()
+    XCTAssertEqual(co.changesetFiles().count, Int(try co["ks"].frontier().total), "nothing was published again or lost")
+    let stable = try co["ks"].stability(in: co.folder).frontier
+    XCTAssertEqual(try co["ks"].makeCheckpoint(at: stable).bytes, try co["vestland"].makeCheckpoint(at: stable).bytes)
+    XCTAssertEqual(Set(try co.offices.map { try co[$0].snapshotHash().1 }).count, 1)
+  }
+
   // MARK: - Pruning
 
   func testPrune_deletesOwnFilesCoveredByAnAcknowledgedCheckpointOnceOldEnough() throws {

@@ -291,6 +291,56 @@ extension Store {
     }
   }
 
+  // MARK: - Forgetting history
+
+  /// Forgets the local history that the newest checkpoint this replica
+  /// keeps covers: the changesets inside it, their files and which records
+  /// they touched. The state does not change; the checkpoint becomes what
+  /// the replica started from, as if it had joined from it. Local stores
+  /// keep their whole history unless told to forget it with this.
+  ///
+  /// History and snapshots at an earlier date or frontier are then no
+  /// longer available here (they say so), and a lost shared folder is
+  /// refilled from checkpoints rather than from this replica's files.
+  ///
+  /// - Returns: how many changesets' history was forgotten, and the checkpoint.
+  @discardableResult
+  public func forgetHistory() throws -> (forgotten: Int, checkpoint: String?) {
+    try write { db in
+      guard let row = try Row.fetchOne(db, sql: "SELECT bytes FROM checkpoints ORDER BY total DESC LIMIT 1") else {
+        return (0, nil)
+      }
+      let checkpoint = try Checkpoint(bytes: [UInt8](row[0] as Data))
+      let frontier = try Store.readFrontier(db)
+      guard checkpoint.frontier.isIncluded(in: frontier) else { return (0, nil) }
+      if let start = try Store.base(db)?.frontier, !start.isIncluded(in: checkpoint.frontier) { return (0, nil) }
+      var forgotten: [(String, Int64)] = []
+      for row in try Row.fetchAll(db, sql: "SELECT author, seq, published FROM changesets") {
+        guard let author = ReplicaID(rawValue: row[0]), UInt64(row[1] as Int64) <= checkpoint.frontier[author] else { continue }
+        guard (row[2] as Int64) != 0 else {
+          throw SamhandError(.storage, "changeset \(author)#\(row[1] as Int64) is inside a checkpoint but not published")
+        }
+        forgotten.append((author.rawValue, row[1]))
+      }
+      // What the checkpoint carries for the changesets it covers: their
+      // times (for conflicts) and the signed files of roster changes.
+      for (index, table) in Checkpoint.tables.enumerated() where table.name == "base_times" || table.name == "roster_files" {
+        let statement = try db.makeStatement(
+          sql: "INSERT OR REPLACE INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
+        for values in checkpoint.rows[index] { try statement.execute(arguments: StatementArguments(values)) }
+      }
+      for (author, sequence) in forgotten {
+        for table in ["changesets", "changeset_files", "touches"] {
+          try db.execute(sql: "DELETE FROM \(table) WHERE author = ? AND seq = ?", arguments: [author, sequence])
+        }
+      }
+      try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
+      try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
+      try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
+      return (forgotten.count, checkpoint.fileName)
+    }
+  }
+
   // MARK: - Starting from a checkpoint
 
   /// What loading a checkpoint did.
