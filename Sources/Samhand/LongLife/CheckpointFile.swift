@@ -274,7 +274,17 @@ public struct Checkpoint: Sendable, Hashable {
     try decodeHeader(bytes, fileURL: fileURL).header
   }
 
-  static func decodeHeader(_ bytes: [UInt8], fileURL: URL?) throws
+  /// The header of a checkpoint file from the first bytes of it, without
+  /// checking the file: for choosing which checkpoints to read, never for
+  /// trusting one.
+  static func peekHeader(_ url: URL) -> Header? {
+    guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+    defer { try? handle.close() }
+    guard let prefix = try? handle.read(upToCount: 64 * 1024) else { return nil }
+    return try? decodeHeader([UInt8](prefix), fileURL: url, verifying: false).header
+  }
+
+  static func decodeHeader(_ bytes: [UInt8], fileURL: URL?, verifying: Bool = true) throws
     -> (header: Header, payload: Range<Int>, expected: (size: Int, digest: [UInt8]))
   {
     func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
@@ -289,10 +299,10 @@ public struct Checkpoint: Sendable, Hashable {
         fileURL: fileURL)
     }
     guard version >= 1 else { throw corrupt("format version 0", magic.count) }
-    guard Array(SHA256.hash(data: bytes[0..<(bytes.count - 32)])) == Array(bytes[(bytes.count - 32)...]) else {
+    guard !verifying || Array(SHA256.hash(data: bytes[0..<(bytes.count - 32)])) == Array(bytes[(bytes.count - 32)...]) else {
       throw corrupt("file checksum does not match (truncated or altered)", bytes.count - 32)
     }
-    var reader = BinaryReader(bytes, from: magic.count + 2, to: bytes.count - 32)
+    var reader = BinaryReader(bytes, from: magic.count + 2, to: verifying ? bytes.count - 32 : bytes.count)
     let parsed: (Header, Int, UInt64, UInt64, [UInt8])
     do throws(BinaryReader.Failure) {
       let headerLength = Int(try reader.uint32())
@@ -323,6 +333,7 @@ public struct Checkpoint: Sendable, Hashable {
       throw corrupt("header: \(error.message)", error.offset)
     }
     let (header, payloadStart, size, compressedSize, digest) = parsed
+    guard verifying else { return (header, payloadStart..<payloadStart, (Int(size), digest)) }
     guard size <= UInt64(maximumPayloadSize) else { throw corrupt("payload of \(size) bytes is over the limit", payloadStart) }
     // zlib expands at most about 1,032 times: a larger claim is a lie, and
     // would make the reader allocate for it before the signature is checked.

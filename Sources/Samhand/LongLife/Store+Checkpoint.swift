@@ -178,15 +178,18 @@ extension Store {
       guard target.isIncluded(in: frontier) else {
         throw SamhandError(.invalidArgument, "cannot make a checkpoint at \(target): it is ahead of this replica's \(frontier)")
       }
-      // The newest checkpoint held here inside the target.
+      // The newest checkpoint held here inside the target that includes
+      // what this replica started from (it holds nothing before that).
+      let start = try Store.base(db)?.frontier ?? VersionVector()
       var base: Checkpoint?
       for row in try Row.fetchAll(db, sql: "SELECT frontier, bytes FROM checkpoints ORDER BY total DESC") {
-        guard try Store.decodeVector(row[0]).isIncluded(in: target) else { continue }
+        let vector = try Store.decodeVector(row[0])
+        guard vector.isIncluded(in: target), start.isIncluded(in: vector) else { continue }
         base = try Checkpoint(bytes: [UInt8](row[1] as Data))
         break
       }
       let from = base?.frontier ?? VersionVector()
-      if let start = try Store.base(db)?.frontier, !start.isIncluded(in: from) {
+      if !start.isIncluded(in: from) {
         throw SamhandError(
           .invalidArgument,
           "cannot make a checkpoint at \(target): this replica started from a checkpoint at \(start) and holds nothing before it")

@@ -260,38 +260,51 @@ extension Store {
   /// the interval since the newest checkpoint. One office in turn is
   /// chosen by the frontier, so offices do not all write the same one;
   /// any office writes it once the chosen one is a whole interval late.
+  ///
+  /// A checkpoint includes every checkpoint in the folder that is inside
+  /// this replica's frontier (and the one it started from), so that an
+  /// office that started from any of them can start from the next. When
+  /// the folder holds checkpoints that no single one includes (offices
+  /// that pruned apart, each against its own, during a partition longer
+  /// than the retention), any office that holds them all writes one that
+  /// does, at once: without it, an office that started from one of them
+  /// could not catch up with what the others pruned.
   func writeCheckpointIfDue(to folder: SharedFolder, stability: Stability) throws -> Checkpoint? {
     let interval = UInt64(try checkpointInterval())
     guard interval > 0, !stability.counted.isEmpty else { return nil }
-    // The stable frontier, and the newest checkpoints this replica knows
-    // to be inside its own (the one it started from, the newest in the
-    // folder): a checkpoint includes those before it, so that an office
-    // that started from one can start from the next.
-    var target = stability.frontier
-    let known = try read { db -> [VersionVector] in
+    let local = try frontier()
+    var known = try read { db -> [VersionVector] in
       var known: [VersionVector] = []
       if let start = try Store.base(db)?.frontier { known.append(start) }
-      if let text = try Store.meta(db, "checkpoint_seen_frontier"), let data = Data(base64Encoded: text) {
-        known.append(try Store.decodeVector(data))
-      }
+      for row in try Row.fetchAll(db, sql: "SELECT frontier FROM checkpoints") { known.append(try Store.decodeVector(row[0])) }
       return known
     }
-    let local = try frontier()
-    for vector in known where vector.isIncluded(in: local) { target.formUnion(vector) }
-    let held = try read { db in try Int64.fetchOne(db, sql: "SELECT max(total) FROM checkpoints") } ?? 0
-    // A name claiming more than this replica has applied is not trusted
-    // here (a real one at a stable frontier cannot be ahead of a counted office).
-    let named = folder.checkpoints().first { $0.total <= local.total }?.total ?? 0
-    let newest = max(named, UInt64(held))
-    guard target.total >= newest + interval else { return nil }
-    let chosen = stability.counted[Int(target.total % UInt64(stability.counted.count))]
-    guard chosen == replica || target.total >= newest + 2 * interval else { return nil }
+    // Headers peeked at, not verified: they only decide whether to write.
+    // A name or header claiming more than this replica has applied is not
+    // counted (a real one at a stable frontier cannot be ahead of a counted office).
+    let listed = folder.checkpoints().filter { $0.total <= local.total }.compactMap { Checkpoint.peekHeader($0.url) }
+      .filter { $0.storeID == storeID }.map(\.frontier)
+    known += listed
+    let inside = known.filter { $0.isIncluded(in: local) }
+    var target = stability.frontier
+    for vector in inside { target.formUnion(vector) }
+    let newest = inside.map(\.total).max() ?? 0
+    // Checkpoints inside this replica's frontier that no one of them includes all of.
+    let merging = inside.count > 1 && !inside.contains { candidate in inside.allSatisfy { $0.isIncluded(in: candidate) } }
+      && !known.contains { target.isIncluded(in: $0) }
+    if !merging {
+      guard target.total >= newest + interval else { return nil }
+      let chosen = stability.counted[Int(target.total % UInt64(stability.counted.count))]
+      guard chosen == replica || target.total >= newest + 2 * interval else { return nil }
+    }
     // Others check the signature against the roster at the checkpoint: an
     // office whose key is not in it yet (it claims it with its first
     // changeset) leaves the checkpoint to another.
     if genesis != nil {
       let signer = try publicKey()
-      let mayVouch = try read { db in try roster(at: target, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false }
+      let mayVouch = try read { db in
+        try roster(at: target, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false
+      }
       guard mayVouch else { return nil }
     }
     return try writeCheckpoint(to: folder, at: target)
