@@ -196,6 +196,30 @@ final class LongLifeTests: XCTestCase {
     XCTAssertEqual(Set(try co.offices.map { try co[$0].snapshotHash().1 }).count, 1)
   }
 
+  func testCheckpointsNoOneOfWhichIncludesTheOthers_areJoinedByTheNextSync() throws {
+    let co = try LongLifeCooperation(label: "checkpoint-join")
+    try co.work(round: 0)
+    try co.settle()
+    // Apart, as during a partition: each writes, and checkpoints what it has.
+    try co["ks"].transact { tx in try tx.set("cases", "felles", "notes", .text("fra ks")) }
+    try co["vestland"].transact { tx in try tx.set("cases", "sak-0-vestland", "notes", .text("fra vestland")) }
+    try co["ks"].sync(with: co.folder)
+    let fromKS = try co["ks"].writeCheckpoint(to: co.folder, at: try co["ks"].frontier())
+    let fromVestland = try co["vestland"].writeCheckpoint(to: co.folder, at: try co["vestland"].frontier())
+    XCTAssertTrue(fromKS.frontier.isConcurrent(with: fromVestland.frontier))
+    // Vestland's sync brings it KS's changeset: it holds both, and writes
+    // one that includes them, due or not.
+    let report = try co["vestland"].sync(with: co.folder)
+    XCTAssertNil(report.maintenanceProblem)
+    let joined = try XCTUnwrap(report.wroteCheckpoint)
+    let written = try XCTUnwrap(co.folder.checkpoints().first { $0.name == joined && $0.office == "vestland" })
+    let header = try Checkpoint.header(of: [UInt8](try Data(contentsOf: written.url)))
+    XCTAssertTrue(fromKS.frontier.isIncluded(in: header.frontier) && fromVestland.frontier.isIncluded(in: header.frontier))
+    // Once one includes them all, nothing more is written until one is due.
+    XCTAssertNil(try co["agder"].sync(with: co.folder).wroteCheckpoint)
+    XCTAssertNil(try co["ks"].sync(with: co.folder).wroteCheckpoint)
+  }
+
   // MARK: - Pruning
 
   func testPrune_deletesOwnFilesCoveredByAnAcknowledgedCheckpointOnceOldEnough() throws {

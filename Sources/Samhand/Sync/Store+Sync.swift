@@ -507,10 +507,7 @@ extension Store {
     if let (_, checkpoint, bytes) = found { adoption = try adopt(checkpoint, bytes: bytes) }
     let now = try frontier()
     if let header = try? Checkpoint.header(of: try AtomicFile.read(newest.url)), header.frontier.isIncluded(in: now) {
-      try write { db in
-        try Store.setMeta(db, "checkpoint_seen", newest.name)
-        try Store.setMeta(db, "checkpoint_seen_frontier", Store.encodeVector(header.frontier).base64EncodedString())
-      }
+      try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
     }
     return (adoption, problems)
   }
