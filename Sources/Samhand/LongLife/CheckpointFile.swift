@@ -43,9 +43,53 @@ public struct Checkpoint: Sendable, Hashable {
   /// it writes after them has seen (the dependencies of its last one,
   /// and that one). A tombstone all active offices have seen is purged.
   public var promises: [ReplicaID: VersionVector]
+  /// The uncompressed payload: the promises, then the tables. Rows are
+  /// read from it as they are needed, one at a time, so that a checkpoint
+  /// of a large store is never held in memory as millions of values.
+  private(set) var payload: [UInt8]
+  /// Where each table's rows start in the payload, and how many there are.
+  private var tableRows: [(start: Int, count: Int)]
+
   /// The rows of the merge state, table by table, in the order of
-  /// ``Checkpoint/tables``.
-  package var rows: [[[DatabaseValue]]]
+  /// ``Checkpoint/tables``, all at once (for tests and small tables).
+  package var rows: [[[DatabaseValue]]] {
+    get { (0..<Checkpoint.tables.count).map { table in rows(ofTable: table) } }
+    set { (payload, tableRows) = Checkpoint.encodePayload(promises: promises, rows: newValue) }
+  }
+
+  /// One table's rows, all at once.
+  func rows(ofTable table: Int) -> [[DatabaseValue]] {
+    var rows: [[DatabaseValue]] = []
+    rows.reserveCapacity(tableRows[table].count)
+    forEachRow(ofTable: table) { rows.append($0) }
+    return rows
+  }
+
+  /// Calls `body` with each row of a table, in order.
+  func forEachRow(ofTable table: Int, _ body: ([DatabaseValue]) throws -> Void) rethrows {
+    var reader = BinaryReader(payload, from: tableRows[table].start)
+    let columns = Checkpoint.tables[table].columns.count
+    var row: [DatabaseValue] = []
+    row.reserveCapacity(columns)
+    for _ in 0..<tableRows[table].count {
+      row.removeAll(keepingCapacity: true)
+      // Checked when the checkpoint was read or made: it cannot fail here.
+      for _ in 0..<columns { row.append((try? Checkpoint.readValue(&reader)) ?? .null) }
+      try body(row)
+    }
+  }
+
+  /// Whether two checkpoints hold the same: the same header and payload.
+  public static func == (lhs: Checkpoint, rhs: Checkpoint) -> Bool {
+    lhs.storeID == rhs.storeID && lhs.frontier == rhs.frontier && lhs.lamport == rhs.lamport
+      && lhs.timestamp == rhs.timestamp && lhs.snapshotHash == rhs.snapshotHash && lhs.payload == rhs.payload
+  }
+
+  /// Hashes the frontier and the payload.
+  public func hash(into hasher: inout Hasher) {
+    hasher.combine(frontier)
+    hasher.combine(payload)
+  }
 
   /// The tables a checkpoint holds, their columns, and how a store reads
   /// their rows, in order. `base_times` holds the wall-clock time of every
@@ -103,31 +147,14 @@ public struct Checkpoint: Sendable, Hashable {
 
   /// How many rows the checkpoint holds, by table.
   public var rowCounts: [String: Int] {
-    Dictionary(uniqueKeysWithValues: zip(Checkpoint.tables.map(\.name), rows.map(\.count)))
+    Dictionary(uniqueKeysWithValues: zip(Checkpoint.tables.map(\.name), tableRows.map(\.count)))
   }
 
   // MARK: - Encoding
 
   /// The bytes of the checkpoint file.
   public var bytes: [UInt8] {
-    var payload = BinaryWriter()
-    let offices = promises.keys.sorted()
-    payload.varint(UInt64(offices.count))
-    for office in offices {
-      payload.string(office.rawValue)
-      Checkpoint.writeVector(promises[office]!, to: &payload)
-    }
-    payload.varint(UInt64(Checkpoint.tables.count))
-    for (table, rows) in zip(Checkpoint.tables, rows) {
-      payload.string(table.name)
-      payload.varint(UInt64(table.columns.count))
-      for column in table.columns { payload.string(column) }
-      payload.varint(UInt64(rows.count))
-      for row in rows {
-        for value in row { Checkpoint.writeValue(value, to: &payload) }
-      }
-    }
-    let compressed = Zlib.deflate(payload.bytes)
+    let compressed = Zlib.deflate(payload)
 
     var header = BinaryWriter()
     header.varint(0)  // flags: none defined in version 1
@@ -136,9 +163,9 @@ public struct Checkpoint: Sendable, Hashable {
     header.varint(lamport)
     header.signed(timestamp)
     header.raw(PublicKey.bytes(hex: snapshotHash) ?? [UInt8](repeating: 0, count: 32))
-    header.varint(UInt64(payload.bytes.count))
+    header.varint(UInt64(payload.count))
     header.varint(UInt64(compressed.count))
-    header.raw(SHA256.hash(data: payload.bytes))
+    header.raw(SHA256.hash(data: payload))
 
     var file = BinaryWriter()
     file.raw(Checkpoint.magic)
@@ -148,6 +175,49 @@ public struct Checkpoint: Sendable, Hashable {
     file.raw(compressed)
     file.raw(SHA256.hash(data: file.bytes))
     return file.bytes
+  }
+
+  /// The payload of given promises and rows, and where each table's rows start.
+  static func encodePayload(promises: [ReplicaID: VersionVector], rows: [[[DatabaseValue]]]) -> ([UInt8], [(start: Int, count: Int)]) {
+    var writer = PayloadWriter(promises: promises)
+    for (index, tableRows) in rows.enumerated() {
+      writer.beginTable(index, rows: tableRows.count)
+      for row in tableRows { writer.append(row) }
+    }
+    return writer.finish()
+  }
+
+  /// Writes a payload table by table, row by row.
+  struct PayloadWriter {
+    private var out = BinaryWriter()
+    private var starts: [(start: Int, count: Int)] = []
+
+    init(promises: [ReplicaID: VersionVector]) {
+      let offices = promises.keys.sorted()
+      out.varint(UInt64(offices.count))
+      for office in offices {
+        out.string(office.rawValue)
+        Checkpoint.writeVector(promises[office]!, to: &out)
+      }
+      out.varint(UInt64(Checkpoint.tables.count))
+    }
+
+    /// Starts table `index` (in order) with its number of rows.
+    mutating func beginTable(_ index: Int, rows: Int) {
+      precondition(index == starts.count, "tables are written in order")
+      let table = Checkpoint.tables[index]
+      out.string(table.name)
+      out.varint(UInt64(table.columns.count))
+      for column in table.columns { out.string(column) }
+      out.varint(UInt64(rows))
+      starts.append((out.bytes.count, rows))
+    }
+
+    mutating func append(_ row: [DatabaseValue]) {
+      for value in row { Checkpoint.writeValue(value, to: &out) }
+    }
+
+    func finish() -> ([UInt8], [(start: Int, count: Int)]) { (out.bytes, starts) }
   }
 
   private static func writeVector(_ vector: VersionVector, to out: inout BinaryWriter) {
@@ -226,7 +296,7 @@ public struct Checkpoint: Sendable, Hashable {
       guard tableCount == Checkpoint.tables.count else {
         throw BinaryReader.Failure(message: "\(tableCount) tables, format 1 has \(Checkpoint.tables.count)", offset: reader.offset)
       }
-      var rows: [[[DatabaseValue]]] = []
+      var starts: [(start: Int, count: Int)] = []
       for table in Checkpoint.tables {
         let name = try reader.string()
         guard name == table.name else { throw BinaryReader.Failure(message: "table '\(name)' where '\(table.name)' belongs", offset: reader.offset) }
@@ -237,20 +307,14 @@ public struct Checkpoint: Sendable, Hashable {
           throw BinaryReader.Failure(message: "table \(name) has columns \(columns), format 1 has \(table.columns)", offset: reader.offset)
         }
         let rowCount = try reader.count(minimumSize: columns.count)
-        var tableRows: [[DatabaseValue]] = []
-        tableRows.reserveCapacity(rowCount)
-        for _ in 0..<rowCount {
-          var row: [DatabaseValue] = []
-          row.reserveCapacity(columns.count)
-          for _ in columns { row.append(try Checkpoint.readValue(&reader)) }
-          tableRows.append(row)
-        }
-        rows.append(tableRows)
+        starts.append((reader.offset, rowCount))
+        // Every value is checked now; rows are read again when used.
+        for _ in 0..<(rowCount * columns.count) { _ = try Checkpoint.readValue(&reader) }
       }
       guard reader.isAtEnd else { throw BinaryReader.Failure(message: "\(reader.remaining) bytes after the last table", offset: reader.offset) }
       self.init(
         storeID: header.storeID, frontier: header.frontier, lamport: header.lamport, timestamp: header.timestamp,
-        snapshotHash: header.snapshotHash, promises: promises, rows: rows)
+        snapshotHash: header.snapshotHash, promises: promises, payload: payload, tableRows: starts)
     } catch {
       throw corrupt("payload: \(error.message)", payloadRange.lowerBound + error.offset)
     }
@@ -258,7 +322,7 @@ public struct Checkpoint: Sendable, Hashable {
 
   init(
     storeID: StoreID, frontier: VersionVector, lamport: UInt64, timestamp: Int64, snapshotHash: String,
-    promises: [ReplicaID: VersionVector], rows: [[[DatabaseValue]]]
+    promises: [ReplicaID: VersionVector], payload: [UInt8], tableRows: [(start: Int, count: Int)]
   ) {
     self.storeID = storeID
     self.frontier = frontier
@@ -266,7 +330,8 @@ public struct Checkpoint: Sendable, Hashable {
     self.timestamp = timestamp
     self.snapshotHash = snapshotHash
     self.promises = promises
-    self.rows = rows
+    self.payload = payload
+    self.tableRows = tableRows
   }
 
   /// Reads and checks the header and the file's checksum, without inflating the payload.
@@ -360,7 +425,7 @@ public struct Checkpoint: Sendable, Hashable {
     return vector
   }
 
-  private static func readValue(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> DatabaseValue {
+  static func readValue(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> DatabaseValue {
     let start = reader.offset
     switch try reader.byte() {
     case 0: return .null

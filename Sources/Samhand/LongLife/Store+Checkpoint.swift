@@ -239,19 +239,33 @@ extension Store {
       try Store.purgeTombstones(seenBy: try memory.seenByAll(promises, at: target, db), db)
     }
     let (_, hash) = try memory.snapshotHash()
-    let rows = try memory.read { db in try Store.dumpState(db) }
+    let (payload, tableRows) = try memory.read { db in try Store.dumpState(promises: promises, db) }
     let lamport = max(base?.lamport ?? 0, UInt64(ordered.last?.lamport ?? 0))
     let timestamp = max(base?.timestamp ?? Int64.min, ordered.map(\.wall).max() ?? Int64.min)
     return Checkpoint(
       storeID: storeID, frontier: target, lamport: lamport, timestamp: timestamp == Int64.min ? 0 : timestamp,
-      snapshotHash: hash, promises: promises, rows: rows)
+      snapshotHash: hash, promises: promises, payload: payload, tableRows: tableRows)
   }
 
-  /// The rows of the merge state, in the checkpoint's order.
-  static func dumpState(_ db: Database) throws -> [[[DatabaseValue]]] {
-    try Checkpoint.tables.map { table in
-      try Row.fetchAll(db, sql: table.select).map { row in (0..<table.columns.count).map { row[$0] as DatabaseValue } }
+  /// The payload of a checkpoint of the merge state, streamed from the
+  /// tables row by row in the checkpoint's order.
+  static func dumpState(promises: [ReplicaID: VersionVector], _ db: Database) throws -> ([UInt8], [(start: Int, count: Int)]) {
+    var writer = Checkpoint.PayloadWriter(promises: promises)
+    for (index, table) in Checkpoint.tables.enumerated() {
+      let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(table.select))") ?? 0
+      writer.beginTable(index, rows: count)
+      let rows = try Row.fetchCursor(db, sql: table.select)
+      var written = 0
+      var values: [DatabaseValue] = []
+      while let row = try rows.next() {
+        values.removeAll(keepingCapacity: true)
+        for column in 0..<table.columns.count { values.append(row[column]) }
+        writer.append(values)
+        written += 1
+      }
+      guard written == count else { throw SamhandError(.storage, "table \(table.name) changed while it was read") }
     }
+    return writer.finish()
   }
 
   /// Replaces the merge state with a checkpoint's, and sets the frontier to its.
@@ -261,10 +275,10 @@ extension Store {
   func loadState(of checkpoint: Checkpoint, _ db: Database) throws {
     for table in Checkpoint.tables { try db.execute(sql: "DELETE FROM \(table.name)") }
     try db.execute(sql: "DELETE FROM frontier")
-    for (table, rows) in zip(Checkpoint.tables, checkpoint.rows) {
+    for (index, table) in Checkpoint.tables.enumerated() {
       let statement = try db.makeStatement(
         sql: "INSERT INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
-      for row in rows { try statement.execute(arguments: StatementArguments(row)) }
+      try checkpoint.forEachRow(ofTable: index) { row in try statement.execute(arguments: StatementArguments(row)) }
     }
     let insertFrontier = try db.makeStatement(sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?)")
     for (replica, counter) in checkpoint.frontier.counters {
@@ -330,7 +344,7 @@ extension Store {
       for (index, table) in Checkpoint.tables.enumerated() where table.name == "base_times" || table.name == "roster_files" {
         let statement = try db.makeStatement(
           sql: "INSERT OR REPLACE INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
-        for values in checkpoint.rows[index] { try statement.execute(arguments: StatementArguments(values)) }
+        try checkpoint.forEachRow(ofTable: index) { values in try statement.execute(arguments: StatementArguments(values)) }
       }
       for (author, sequence) in forgotten {
         for table in ["changesets", "changeset_files", "touches"] {

@@ -182,14 +182,14 @@ extension Store {
   static func verifiedRoster(of checkpoint: Checkpoint, genesis: Roster) throws -> Roster {
     func untrusted(_ message: String) -> SamhandError { SamhandError(.untrusted, "checkpoint: \(message)") }
     var recorded: [Changeset.ID: Data] = [:]
-    for row in checkpoint.rows[0] {
+    for row in checkpoint.rows(ofTable: 0) {
       guard case .string(let slug) = row[0].storage, let author = ReplicaID(rawValue: slug),
         case .int64(let sequence) = row[1].storage, case .blob(let edits) = row[3].storage
       else { throw SamhandError(.corruptChangeset, "checkpoint: a roster change row is malformed") }
       recorded[Changeset.ID(author: author, sequence: UInt64(sequence))] = edits
     }
     var files: [(changeset: Changeset, signer: PublicKey)] = []
-    for row in checkpoint.rows[5] {
+    for row in checkpoint.rows(ofTable: 5) {
       guard case .string(let slug) = row[0].storage, let author = ReplicaID(rawValue: slug),
         case .int64(let sequence) = row[1].storage, case .blob(let data) = row[2].storage
       else { throw untrusted("the signed file of a roster change is missing or malformed") }
