@@ -73,6 +73,8 @@ struct SamhandSim: ParsableCommand {
         totals.crashesInWrite += summary.crashesInWrite
         totals.crashesInPublish += summary.crashesInPublish
         totals.crashesInImport += summary.crashesInImport
+        totals.pruned += summary.pruned
+        totals.caughtUp += summary.caughtUp
       } catch let failure as Simulation.Failure {
         failures.append("seed \(options.seed): \(failure.message)\n  replay: \(failure.replay)")
         print("FAILED seed \(options.seed): \(failure.message)\n  replay: \(failure.replay)")
@@ -88,10 +90,11 @@ struct SamhandSim: ParsableCommand {
     print(
       String(
         format:
-          "%d run(s) of %d offices (seeds %llu–%llu): %d operations, %d acknowledged, %d resolutions, %d conflicts seen, %d open at the end, %d files, %d delivered, %d torn, %d conflict copies, crashes %d/%d/%d (write/publish/import); %.1f s in all, %.2f s per run",
+          "%d run(s) of %d offices (seeds %llu–%llu): %d operations, %d acknowledged, %d resolutions, %d conflicts seen, %d open at the end, %d files, %d delivered, %d torn, %d conflict copies, crashes %d/%d/%d (write/publish/import); %d files pruned, %d catch-ups from a checkpoint; %.1f s in all, %.2f s per run",
         seeds, offices, first, first &+ UInt64(seeds - 1), totals.operations, totals.acknowledged,
         totals.resolutions, totals.conflictsSeen, totals.conflictsAtEnd, totals.files, totals.delivered, totals.torn,
-        totals.conflictCopies, totals.crashesInWrite, totals.crashesInPublish, totals.crashesInImport, seconds,
+        totals.conflictCopies, totals.crashesInWrite, totals.crashesInPublish, totals.crashesInImport, totals.pruned,
+        totals.caughtUp, seconds,
         seconds / Double(seeds)))
     if failures.isEmpty {
       print("RESULT: every run converged and lost no acknowledged write")
