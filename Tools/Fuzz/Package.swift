@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // A libFuzzer target for every decoder that reads the shared folder:
-// changeset files, head files, `samhand.json` and the schema JSON.
+// changeset files, head files, `samhand.json`, the schema JSON, checkpoints
+// and their signature files.
 //
 // A package of its own, so that neither the library's users nor the main
 // build ever see it. Build and run it with `Tools/fuzz.sh [SECONDS]`.
