@@ -120,8 +120,16 @@ extension Store {
   @discardableResult
   static func purgeTombstones(seenBy seen: VersionVector, _ db: Database) throws -> Int {
     guard !seen.counters.isEmpty else { return 0 }
+    // Records with a delete marker and no live one, found through the
+    // index of delete markers rather than by reading every marker: this
+    // runs after every sync.
     let candidates = try Row.fetchAll(
-      db, sql: "SELECT collection, record FROM markers GROUP BY collection, record HAVING min(deleted) = 1")
+      db,
+      sql: """
+        SELECT DISTINCT d.collection, d.record FROM markers d
+        WHERE d.deleted = 1 AND NOT EXISTS (
+          SELECT 1 FROM markers l WHERE l.collection = d.collection AND l.record = d.record AND l.deleted = 0)
+        """)
     var purged = 0
     let markerDots = try db.cachedStatement(sql: "SELECT author, counter FROM markers WHERE collection = ? AND record = ?")
     let entryDots = try db.cachedStatement(sql: "SELECT author, counter FROM entries WHERE collection = ? AND record = ?")
@@ -275,11 +283,7 @@ extension Store {
   func loadState(of checkpoint: Checkpoint, _ db: Database) throws {
     for table in Checkpoint.tables { try db.execute(sql: "DELETE FROM \(table.name)") }
     try db.execute(sql: "DELETE FROM frontier")
-    for (index, table) in Checkpoint.tables.enumerated() {
-      let statement = try db.makeStatement(
-        sql: "INSERT INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
-      try checkpoint.forEachRow(ofTable: index) { row in try statement.execute(arguments: StatementArguments(row)) }
-    }
+    for index in Checkpoint.tables.indices { try insertRows(ofTable: index, from: checkpoint, db) }
     let insertFrontier = try db.makeStatement(sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?)")
     for (replica, counter) in checkpoint.frontier.counters {
       try insertFrontier.execute(arguments: [replica.rawValue, Int64(counter)])
@@ -293,6 +297,14 @@ extension Store {
     try db.execute(sql: "DELETE FROM snapshot_records")
     try db.execute(sql: "DELETE FROM snapshot_dirty")
     try db.execute(sql: "DELETE FROM meta WHERE key IN ('snapshot_pieces', 'hash', 'hash_frontier')")
+  }
+
+  /// Inserts one of a checkpoint's tables into the store's table of the same name.
+  private func insertRows(ofTable index: Int, from checkpoint: Checkpoint, orReplace: Bool = false, _ db: Database) throws {
+    let table = Checkpoint.tables[index]
+    let statement = try db.makeStatement(
+      sql: "INSERT \(orReplace ? "OR REPLACE " : "")INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
+    try checkpoint.forEachRow(ofTable: index) { row in try statement.execute(arguments: StatementArguments(row)) }
   }
 
   /// Keeps a checkpoint's bytes, and of the older ones only the one this
@@ -342,9 +354,7 @@ extension Store {
       // What the checkpoint carries for the changesets it covers: their
       // times (for conflicts) and the signed files of roster changes.
       for (index, table) in Checkpoint.tables.enumerated() where table.name == "base_times" || table.name == "roster_files" {
-        let statement = try db.makeStatement(
-          sql: "INSERT OR REPLACE INTO \(table.name)(\(table.columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: table.columns.count).joined(separator: ", ")))")
-        try checkpoint.forEachRow(ofTable: index) { values in try statement.execute(arguments: StatementArguments(values)) }
+        try insertRows(ofTable: index, from: checkpoint, orReplace: true, db)
       }
       for (author, sequence) in forgotten {
         for table in ["changesets", "changeset_files", "touches"] {

@@ -210,9 +210,7 @@ extension Store {
       guard case .accept(let changes) = rosterVerdict(changeset, signer: signer, roster: roster) else {
         throw untrusted("roster change \(changeset.id) was not its author's to make")
       }
-      var writer = BinaryWriter()
-      ChangesetFile.encodeEdits(changes, to: &writer)
-      guard Data(writer.bytes) == recorded[changeset.id] else {
+      guard Data(ChangesetFile.encodeEdits(changes)) == recorded[changeset.id] else {
         throw untrusted("roster change \(changeset.id) is not what its signed file says")
       }
       accepted.append((changeset.id, changes))
@@ -228,7 +226,10 @@ extension Store {
     var problems: [CheckpointProblem] = []
     for entry in folder.checkpoints() {
       do {
-        let header = try Checkpoint.header(of: try AtomicFile.read(entry.url), fileURL: entry.url)
+        // Chosen by a header peeked at (the first bytes only), then read
+        // and checked whole; one that cannot even be peeked at is read
+        // whole, to say what is wrong with it.
+        let header = try Checkpoint.peekHeader(entry.url) ?? Checkpoint.header(of: try AtomicFile.read(entry.url), fileURL: entry.url)
         guard include(header) else { continue }
         let (checkpoint, bytes) = try verifiedCheckpoint(entry)
         return ((entry, checkpoint, bytes), problems)
@@ -341,42 +342,29 @@ extension Store {
         "the folder has layout \(layout), which Samhand before checkpoints reads in full; pruning needs layout 3 ('samhand upgrade-folder' once every office runs this Samhand)"
       return report
     }
-    let (found, _) = newestCheckpoint(in: folder) { $0.frontier.isIncluded(in: stability.frontier) }
+    let cutoff = Int64(now.timeIntervalSince1970 * 1000) - Int64(days) * 86_400_000
+    // Most syncs find nothing old enough to delete: then the newest
+    // acknowledged checkpoint's header is enough, and it is not read and
+    // verified whole. (An older checkpoint covers less, so it would not
+    // let more go.)
+    let acknowledged: (Checkpoint.Header) -> Bool = { $0.storeID == self.storeID && $0.frontier.isIncluded(in: stability.frontier) }
+    if let entry = folder.checkpoints().first(where: { Checkpoint.peekHeader($0.url).map(acknowledged) ?? false }),
+      let header = Checkpoint.peekHeader(entry.url)
+    {
+      let plan = try pruningPlan(folder, covering: header.frontier, made: header.timestamp, cutoff: cutoff)
+      if plan.files.isEmpty && plan.checkpoints.isEmpty {
+        report.checkpoint = entry.relativePath
+        return report
+      }
+    }
+    let (found, _) = newestCheckpoint(in: folder, where: acknowledged)
     guard let (entry, checkpoint, _) = found else {
       report.blocked = "no checkpoint that every active office has acknowledged yet"
       return report
     }
     report.checkpoint = entry.relativePath
-    let cutoff = Int64(now.timeIntervalSince1970 * 1000) - Int64(days) * 86_400_000
-    let covered = checkpoint.frontier[replica]
-    let walls = try read { db in
-      var walls: [UInt64: Int64] = [:]
-      for row in try Row.fetchAll(
-        db, sql: "SELECT seq, wall FROM changesets WHERE author = ? AND seq <= ?", arguments: [replica.rawValue, Int64(covered)])
-      {
-        walls[UInt64(row[0] as Int64)] = row[1]
-      }
-      return walls
-    }
-    var removed: [(path: String, url: URL, sequence: UInt64)] = []
-    let own = folder.changesetsURL(for: replica)
-    for name in ((try? FileManager.default.contentsOfDirectory(atPath: own.path)) ?? []).sorted() {
-      let sequence: UInt64
-      switch FolderName(name) {
-      case .changeset(let value), .conflictCopy(let value): sequence = value
-      default: continue
-      }
-      guard Store.mayPrune(sequence: sequence, made: walls[sequence] ?? checkpoint.timestamp, covered: covered, cutoff: cutoff)
-      else { continue }
-      removed.append(("\(SharedFolder.changesetsDirectory)/\(replica.rawValue)/\(name)", own.appendingPathComponent(name), sequence))
-    }
-    var oldCheckpoints: [SharedFolder.CheckpointEntry] = []
-    for older in folder.checkpoints() where older.office == replica && older.total < checkpoint.frontier.total {
-      guard let header = try? Checkpoint.header(of: try AtomicFile.read(older.url)),
-        header.frontier.isIncluded(in: checkpoint.frontier), header.timestamp <= cutoff
-      else { continue }
-      oldCheckpoints.append(older)
-    }
+    let (removed, oldCheckpoints) = try pruningPlan(
+      folder, covering: checkpoint.frontier, made: checkpoint.timestamp, cutoff: cutoff)
     report.removed = removed.map(\.path) + oldCheckpoints.map(\.relativePath)
     guard !dryRun else { return report }
     // First the note that these are gone on purpose, then the files: a
@@ -394,6 +382,42 @@ extension Store {
       try Store.remove(older.url)
     }
     return report
+  }
+
+  /// What pruning against a checkpoint at `frontier` (made at `made`)
+  /// would delete: this office's changeset files (and conflict copies) and
+  /// its older checkpoints that the checkpoint covers and the cutoff lets go.
+  private func pruningPlan(_ folder: SharedFolder, covering frontier: VersionVector, made: Int64, cutoff: Int64) throws
+    -> (files: [(path: String, url: URL, sequence: UInt64)], checkpoints: [SharedFolder.CheckpointEntry])
+  {
+    let covered = frontier[replica]
+    let walls = try read { db in
+      var walls: [UInt64: Int64] = [:]
+      for row in try Row.fetchAll(
+        db, sql: "SELECT seq, wall FROM changesets WHERE author = ? AND seq <= ?", arguments: [replica.rawValue, Int64(covered)])
+      {
+        walls[UInt64(row[0] as Int64)] = row[1]
+      }
+      return walls
+    }
+    var files: [(path: String, url: URL, sequence: UInt64)] = []
+    let own = folder.changesetsURL(for: replica)
+    for name in ((try? FileManager.default.contentsOfDirectory(atPath: own.path)) ?? []).sorted() {
+      let sequence: UInt64
+      switch FolderName(name) {
+      case .changeset(let value), .conflictCopy(let value): sequence = value
+      default: continue
+      }
+      guard Store.mayPrune(sequence: sequence, made: walls[sequence] ?? made, covered: covered, cutoff: cutoff) else { continue }
+      files.append(("\(SharedFolder.changesetsDirectory)/\(replica.rawValue)/\(name)", own.appendingPathComponent(name), sequence))
+    }
+    var checkpoints: [SharedFolder.CheckpointEntry] = []
+    for older in folder.checkpoints() where older.office == replica && older.total < frontier.total {
+      guard let header = Checkpoint.peekHeader(older.url), header.frontier.isIncluded(in: frontier), header.timestamp <= cutoff
+      else { continue }
+      checkpoints.append(older)
+    }
+    return (files, checkpoints)
   }
 
   /// The pruning rule for one of an office's own changeset files: the

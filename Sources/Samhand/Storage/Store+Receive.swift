@@ -266,42 +266,58 @@ extension Store {
         return chosen
       }
       if ready.isEmpty { return }
-      // Several changesets to a transaction (each whole or not at all),
-      // committed at least every `batchSeconds` and at once when
-      // cancelled, so that what was applied stays.
-      var next = 0
-      while next < ready.count {
-        try cancellation?.check()
-        var cancelled = false
-        let batch = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
-          var batch = ReceiveResult()
-          let started = DispatchTime.now().uptimeNanoseconds
-          while next < ready.count {
-            if cancellation?.isCancelled == true {
-              cancelled = true
-              break
-            }
-            let (author, sequence) = ready[next]
-            next += 1
-            guard let row = try Row.fetchOne(
-              db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
-              arguments: [author.rawValue, Int64(sequence)])
-            else { continue }
-            let bytes = [UInt8](row[0] as Data)
-            try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
-            // The bytes were verified when they were buffered.
-            let changeset = try ChangesetFile.decode(bytes)
-            guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
-              throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
-            }
-            batch.merge(try applyRemote(changeset, bytes: bytes, db))
-            if Store.batchIsDue(since: started, after: batchSeconds) { break }
-          }
-          return batch
-        } }
-        result.merge(batch)
-        if cancelled { throw CancellationError() }
+      try applyInBatches(ready, into: &result, cancellation, batchSeconds: batchSeconds) { _, item, db in
+        let (author, sequence) = item
+        guard let row = try Row.fetchOne(
+          db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
+          arguments: [author.rawValue, Int64(sequence)])
+        else { return ReceiveResult() }
+        let bytes = [UInt8](row[0] as Data)
+        try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
+        // The bytes were verified when they were buffered.
+        let changeset = try ChangesetFile.decode(bytes)
+        guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
+          throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
+        }
+        return try applyRemote(changeset, bytes: bytes, db)
       }
+    }
+  }
+
+  /// Applies `items` in turn, several to a write transaction (each whole
+  /// or not at all, as `apply` makes it): a transaction commits once it
+  /// has run `batchSeconds`, and at once when the sync is cancelled, so
+  /// that what was applied stays; then `afterCommit` runs, outside it, and
+  /// a cancelled run throws `CancellationError`. What `apply` returns is
+  /// added to `result` as each transaction commits.
+  func applyInBatches<Item>(
+    _ items: [Item], into result: inout ReceiveResult, _ cancellation: SyncCancellation?,
+    batchSeconds: Double = Store.batchSeconds,
+    apply: (_ index: Int, _ item: Item, _ db: Database) throws -> ReceiveResult,
+    afterCommit: () throws -> Void = {}
+  ) throws {
+    var next = 0
+    while next < items.count {
+      try cancellation?.check()
+      var cancelled = false
+      let batch = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
+        var batch = ReceiveResult()
+        let started = DispatchTime.now().uptimeNanoseconds
+        while next < items.count {
+          if cancellation?.isCancelled == true {
+            cancelled = true
+            break
+          }
+          let index = next
+          next += 1
+          batch.merge(try apply(index, items[index], db))
+          if Store.batchIsDue(since: started, after: batchSeconds) { break }
+        }
+        return batch
+      } }
+      result.merge(batch)
+      try afterCommit()
+      if cancelled { throw CancellationError() }
     }
   }
 

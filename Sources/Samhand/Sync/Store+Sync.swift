@@ -352,46 +352,30 @@ extension Store {
     // at least every `Store.batchSeconds`, and at once when cancelled.
     var applied = ReceiveResult()
     do {
-      var next = 0
-      while next < toAccept.count {
-        try cancellation?.check()
-        var cancelled = false
-        var colliding: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
-        let batch = try ImportProfile.transaction { try write(durable: false) { db -> ReceiveResult in
-          var batch = ReceiveResult()
-          let started = DispatchTime.now().uptimeNanoseconds
-          while next < toAccept.count {
-            if cancellation?.isCancelled == true {
-              cancelled = true
-              break
-            }
-            let item = toAccept[next]
-            progress?(SyncProgress(phase: .applying, done: next, total: toAccept.count))
-            next += 1
-            do {
-              var result = ReceiveResult()
-              try db.inSavepoint {
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-                  .execute(arguments: [item.entry.relativePath, item.entry.size, item.entry.modified])
-                result = try acceptInTransaction(item.changeset, bytes: item.bytes, fileURL: item.entry.url, db)
-                return .commit
-              }
-              batch.merge(result)
-              if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
-            } catch let error as SamhandError where error.code == .slugCollision {
-              colliding.append(item)
-            }
-            if Store.batchIsDue(since: started) { break }
+      var colliding: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
+      try applyInBatches(toAccept, into: &applied, cancellation) { index, item, db in
+        progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
+        do {
+          var result = ReceiveResult()
+          try db.inSavepoint {
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+              .execute(arguments: [item.entry.relativePath, item.entry.size, item.entry.modified])
+            result = try acceptInTransaction(item.changeset, bytes: item.bytes, fileURL: item.entry.url, db)
+            return .commit
           }
-          return batch
-        } }
-        applied.merge(batch)
+          if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+          return result
+        } catch let error as SamhandError where error.code == .slugCollision {
+          colliding.append(item)
+          return ReceiveResult()
+        }
+      } afterCommit: {
         // Collisions are recorded in transactions of their own, after the batch.
         for item in colliding {
           let known = try knownBytes(item.changeset.id) ?? []
           report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
         }
-        if cancelled { throw CancellationError() }
+        colliding = []
       }
       try drainPending(into: &applied, cancellation)
     } catch let error as CancellationError {
@@ -506,7 +490,7 @@ extension Store {
     var adoption: Store.CheckpointAdoption?
     if let (_, checkpoint, bytes) = found { adoption = try adopt(checkpoint, bytes: bytes) }
     let now = try frontier()
-    if let header = try? Checkpoint.header(of: try AtomicFile.read(newest.url)), header.frontier.isIncluded(in: now) {
+    if let header = Checkpoint.peekHeader(newest.url), header.frontier.isIncluded(in: now) {
       try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
     }
     return (adoption, problems)
