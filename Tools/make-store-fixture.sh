@@ -13,6 +13,7 @@
 # wrote it. Times in it are the run's own: the fixture is made once and kept.
 set -euo pipefail
 out=${1:?usage: SAMHAND=path Tools/make-store-fixture.sh OUTPUT-FOLDER}
+mkdir -p "$out" && out=$(cd "$out" && pwd)   # the script works in a temporary folder
 samhand=${SAMHAND:?set SAMHAND to the samhand binary of the format to pin}
 command -v sqlite3 >/dev/null || { echo "needs sqlite3 (apt-get install -y sqlite3)" >&2; exit 1; }
 work=$(mktemp -d)
@@ -22,6 +23,12 @@ s() { "$samhand" "$@" >/dev/null; }
 
 s init --store ks --replica ks --folder delt
 s init --store vestland --replica vestland --folder delt
+# From store format 5 on, a joining office's key counts once an
+# administrator confirms it.
+if "$samhand" roster confirm --help >/dev/null 2>&1; then
+  key=$("$samhand" key show --store vestland --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["public_key"])')
+  s roster confirm --store ks vestland --key "$key"
+fi
 s set --store ks cases sak-1 "title=Felles løft for samfunnsdelen" owner=ks participants+=ks participants+=vestland status=ny
 s set --store ks cases sak-2 "title=Arealregnskap i kommuneplanens arealdel" owner=ks participants+=ks
 s set --store vestland projects veilederkorpset "name=Veilederkorpset 2026–2029" lead=vestland \

@@ -124,6 +124,15 @@ struct DemoScript {
       stores[office.slug] = store
     }
     say(offices.filter { $0.slug != kdd }.map(\.slug.rawValue).joined(separator: ", "))
+    heading("KDD confirms each office's key, after comparing its fingerprint with the office by phone.")
+    for office in offices where office.slug != kdd {
+      let key = try stores[office.slug]!.publicKey()
+      try stores[kdd]!.confirmKey(key, of: office.slug)
+      say("\(office.slug.rawValue.padding(toLength: 20, withPad: " ", startingAt: 0)) \(key.fingerprint)")
+    }
+    // Everyone learns of the confirmations before writing.
+    try stores[kdd]!.sync(with: shared)
+    for office in offices where office.slug != kdd { try stores[office.slug]!.sync(with: shared) }
   }
 
   private mutating func setUp() throws {
@@ -375,7 +384,7 @@ struct DemoScript {
     let claimed = roster.sortedMembers.filter { !$0.activeKeys.isEmpty }.count
     let admins = roster.sortedMembers.filter(\.isAdministrator).map(\.office.rawValue)
     say(
-      "the roster: \(roster.members.count) offices, \(claimed) with a key (KDD's from the start, the others' claimed by their first changeset); administrators \(admins.joined(separator: " and "))"
+      "the roster: \(roster.members.count) offices, \(claimed) with a key (KDD's from the start, the others' confirmed by KDD); administrators \(admins.joined(separator: " and "))"
     )
     let pinned = Set(offices.compactMap { store($0.slug).genesisRoster?.hash })
     guard pinned == [genesis.hash] else {

@@ -21,6 +21,13 @@ extension SamhandCommand {
         HASH, so that nobody can slip them another roster. An office joining \
         without --trust is shown the hash to confirm with the founding office.
 
+        A joining office's key counts for the others once an administrator \
+        (KS, KDD or the founding office) has confirmed it with 'samhand \
+        roster confirm', after comparing its fingerprint by phone; until then \
+        the office writes, and the others keep what it writes. Joining \
+        publishes the office's claim to its key at once, so that the \
+        administrators see it at their next sync.
+
         Examples:
           samhand init --store ~/samhand/ks --replica ks --folder /mnt/delt
           samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
@@ -155,11 +162,16 @@ extension SamhandCommand {
       }
       let progress = ProgressBar(label: "joining")
       let store: Store
-      let report: SyncReport
+      var report: SyncReport
       do {
         (store, report) = try Store.join(
           folder: shared, at: storeURL, replica: replicaID, trust: trust, key: givenKey,
           progress: progress.update)
+        // A key an administrator must confirm is claimed at once, so that
+        // the administrators see it, with its fingerprint, at their next sync.
+        if try store.claimKeyIfNeeded() != nil {
+          report.published += try await store.sync(with: shared).published
+        }
         progress.finish()
       } catch {
         progress.finish()
@@ -205,7 +217,10 @@ extension SamhandCommand {
         }
         SyncSummary(report).printProblems()
       }
-      if let advice = TrustText.advice(standing, office: replicaID, key: publicKey, roster: rosterInForce) {
+      if standing == .awaitingConfirmation, !global.json {
+        Console.line(
+          "Next: \(TrustText.advice(standing, office: replicaID, key: publicKey, roster: rosterInForce) ?? ""). This office can write meanwhile; the others apply what it writes once the key is confirmed.")
+      } else if let advice = TrustText.advice(standing, office: replicaID, key: publicKey, roster: rosterInForce) {
         Console.warning(
           "\(TrustText.describe(standing, office: replicaID, roster: rosterInForce)). Until then it cannot write; \(advice)"
         )

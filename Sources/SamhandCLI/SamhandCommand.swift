@@ -37,7 +37,7 @@ struct SamhandCommand: AsyncParsableCommand {
       Init.self, SetCommand.self, Delete.self, Get.self, List.self, Apply.self,
       Sync.self, Status.self, Conflicts.self, Resolve.self, Review.self, Log.self,
       SnapshotCommand.self, ReportCommand.self, Verify.self, Inspect.self, KeyCommand.self,
-      RosterCommand.self, CheckpointCommand.self, Prune.self, RetentionCommand.self, UpgradeFolder.self, Demo.self,
+      RosterCommand.self, Collisions.self, CheckpointCommand.self, Prune.self, RetentionCommand.self, UpgradeFolder.self, Demo.self,
     ]
   )
 

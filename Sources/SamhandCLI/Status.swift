@@ -46,6 +46,7 @@ extension SamhandCommand {
       let rejected = try store.rejected()
       let setAside = try store.setAsideFiles()
       let collisions = try store.collisions()
+      let claims = try store.unconfirmedClaims()
       let conflicts = try store.conflicts()
       // Cached per frontier by the library: cheap when nothing changed.
       let (_, snapshotHash) = try store.snapshotHash()
@@ -133,6 +134,13 @@ extension SamhandCommand {
                   "message": .string($0.description),
                 ])
               }),
+            "unconfirmed_claims": .array(
+              claims.map {
+                .object([
+                  "changeset": $0.changeset.jsonValue, "public_key": .string($0.key.hex),
+                  "fingerprint": .string($0.key.fingerprint), "reason": .string($0.reason),
+                ])
+              }),
             "conflicts": .integer(Int64(conflicts.count)),
             "offices": .array(
               rows.map { row in
@@ -188,11 +196,17 @@ extension SamhandCommand {
         "Set aside:   \(setAside.isEmpty ? "none" : Words.count(setAside.count, "file") + " at the last sync:")"
       )
       for problem in setAside { Console.line("  \(problem.path): \(problem.reason)") }
+      if !claims.isEmpty {
+        let offices = Set(claims.map(\.changeset.author)).sorted().map(\.rawValue)
+        Console.line(
+          "Claims:      \(Words.count(claims.count, "changeset")) signed with keys no administrator has confirmed (\(offices.joined(separator: ", "))): see 'samhand roster confirm'")
+      }
       if !collisions.isEmpty {
         Console.line(
-          "Collisions:  \(collisions.count): another installation may be writing as '\(store.replica)'"
+          "Collisions:  \(collisions.count): another installation is writing as '\(store.replica)' with its key; publishing is stopped"
         )
         for collision in collisions { Console.line("  \(collision)") }
+        Console.line("             once sorted out: 'samhand collisions clear' (see 'samhand collisions --help')")
       }
       Console.line(
         "Conflicts:   \(conflicts.isEmpty ? "none" : "\(conflicts.count) open: see 'samhand conflicts' or 'samhand review'")"

@@ -11,8 +11,12 @@ enum TrustText {
     case noRoster
     /// Listed for the office and not revoked: its changesets are accepted.
     case inForce
-    /// The office is listed without a key: its first changeset claims this one.
+    /// The office is listed without a key: its first changeset claims this one
+    /// (a folder of roster format 1).
     case unclaimed
+    /// Waiting for an administrator to confirm this key (roster format 2):
+    /// the office writes, and the others keep what it writes until then.
+    case awaitingConfirmation
     /// Listed, but revoked from this sequence number on.
     case revoked(from: UInt64)
     /// The office is listed with other keys only.
@@ -28,6 +32,7 @@ enum TrustText {
       case .noRoster: "no-roster"
       case .inForce: "in-force"
       case .unclaimed: "unclaimed"
+      case .awaitingConfirmation: "awaiting-confirmation"
       case .revoked: "revoked"
       case .notListed: "not-listed"
       case .notMember: "not-a-member"
@@ -38,7 +43,7 @@ enum TrustText {
     /// Whether the office can write with this key now (a claim counts).
     var maySign: Bool {
       switch self {
-      case .noRoster, .inForce, .unclaimed: true
+      case .noRoster, .inForce, .unclaimed, .awaitingConfirmation: true
       default: false
       }
     }
@@ -70,7 +75,16 @@ enum TrustText {
   static func ownStanding(of store: Store) throws -> (key: PublicKey, standing: KeyStanding) {
     let key = try store.publicKey()
     let next = try store.frontier()[store.replica] + 1
-    return (key, standing(of: key, for: store.replica, in: try store.roster(), nextSequence: next))
+    let roster = try store.roster()
+    var found = standing(of: key, for: store.replica, in: roster, nextSequence: next)
+    // In a roster of format 2 the office's own claim does not make the key
+    // count for the others: an administrator's confirmation does.
+    if roster?.claimsNeedConfirmation == true, found == .inForce || found == .unclaimed,
+      try store.ownKeyIsConfirmed() == false
+    {
+      found = .awaitingConfirmation
+    }
+    return (key, found)
   }
 
   /// The standing in words, for people.
@@ -82,6 +96,8 @@ enum TrustText {
       return "in force: listed for \(office) in the roster"
     case .unclaimed:
       return "not yet listed: \(office) is in the roster without a key, so its first changeset claims this one"
+    case .awaitingConfirmation:
+      return "WAITING for an administrator (\(administrators(roster, other: office))) to confirm it: the other offices keep what \(office) writes, and apply it once the key is confirmed"
     case .revoked(let from):
       return "REVOKED from \(office)#\(from) on: \(office) can no longer write with it"
     case .notListed:
@@ -97,6 +113,8 @@ enum TrustText {
   /// What to do about a key that cannot sign, or nil when it can.
   static func advice(_ standing: KeyStanding, office: ReplicaID, key: PublicKey, roster: Roster?) -> String? {
     switch standing {
+    case .awaitingConfirmation:
+      return "sync, then give an administrator (\(administrators(roster, other: office))) this fingerprint by phone; they run 'samhand sync' and 'samhand roster confirm \(office)', compare it, and confirm it"
     case .notListed, .notMember:
       return "an administrator (\(administrators(roster))) must add this key: samhand roster add \(office) --key \(key.hex)"
     case .revoked:
@@ -106,9 +124,11 @@ enum TrustText {
     }
   }
 
-  /// `kdd, ks`: the administrators still active, or a note that there are none.
-  static func administrators(_ roster: Roster?) -> String {
-    let admins = (roster?.sortedMembers ?? []).filter { $0.isAdministrator && !$0.isRetired }.map(\.office.rawValue)
+  /// `kdd, ks`: the administrators still active (other than `other`), or a
+  /// note that there are none.
+  static func administrators(_ roster: Roster?, other: ReplicaID? = nil) -> String {
+    let admins = (roster?.sortedMembers ?? []).filter { $0.isAdministrator && !$0.isRetired && $0.office != other }
+      .map(\.office.rawValue)
     return admins.isEmpty ? "none left" : admins.joined(separator: ", ")
   }
 

@@ -159,11 +159,10 @@ public final class Simulation {
 
   func setUp() throws {
     let founder = offices[0]
-    let key = SigningKey.generate()
-    var members = Roster.cooperation(founder: founder, key: key.publicKey).sortedMembers
-    for office in offices where !members.contains(where: { $0.office == office }) {
-      members.append(Roster.Member(office: office, name: office.rawValue, kind: "fylkeskommune"))
-    }
+    // Every office's key in the genesis roster: faults, not claims, are
+    // what the simulator tries.
+    let key = TestKeys.key(founder)
+    let members = TestKeys.roster(founder: founder, extra: offices).sortedMembers
     for office in offices {
       folders[office] = SharedFolder(root.path("folder-\(office)"))
       held[office] = []
@@ -176,7 +175,7 @@ public final class Simulation {
     for office in offices.dropFirst() {
       try FileManager.default.createDirectory(at: folders[office]!.url, withIntermediateDirectories: true)
       try identity.write(to: folders[office]!.url.appendingPathComponent("samhand.json"))
-      stores[office] = try Store.join(folder: folders[office]!, at: root.path("store-\(office)"), replica: office).0
+      stores[office] = try Store.joinWithTestKey(folder: folders[office]!, at: root.path("store-\(office)"), replica: office).0
     }
     if options.longLife {
       for office in offices {

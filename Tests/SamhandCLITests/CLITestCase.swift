@@ -148,9 +148,57 @@ class CLITestCase: XCTestCase {
     }
   }
 
-  /// Creates (or joins) an office's store `name` on the shared folder `shared`.
-  func initOffice(_ slug: String, store: String? = nil, folder: String = "shared") throws {
-    try succeed(["init", "--store", store ?? slug, "--replica", slug, "--folder", folder])
+  /// The store that founded each shared folder, by folder.
+  var founders: [String: String] = [:]
+
+  /// Whether ``initOffice(_:store:folder:confirmed:)`` gives each office a
+  /// fixed test key that the founder's genesis roster lists (the documented
+  /// way to need no confirmations), so that tests of other things see the
+  /// changesets they make and no others. Trust tests turn it off to go
+  /// through claims and `roster confirm` as people do.
+  var listTestKeys = true
+
+  /// Creates (or joins) an office's store `name` on the shared folder
+  /// `shared`.
+  ///
+  /// With ``listTestKeys``, an office whose store is named after it signs
+  /// with its test key, listed in the roster from the start; another
+  /// installation of it (a store of another name) gets a key of its own.
+  /// Otherwise, or for such an installation, a joining office's key is
+  /// confirmed by the founding office (`roster confirm`, written there and
+  /// published at its next sync), as an administrator does after comparing
+  /// fingerprints; pass `confirmed: false` to leave the claim waiting.
+  func initOffice(_ slug: String, store: String? = nil, folder: String = "shared", confirmed: Bool = true) throws {
+    let name = store ?? slug
+    let founding = !FileManager.default.fileExists(atPath: temp.path(folder).appendingPathComponent("samhand.json").path)
+    var arguments = ["init", "--store", name, "--replica", slug, "--folder", folder]
+    if listTestKeys, URL(fileURLWithPath: name).lastPathComponent == slug, let office = ReplicaID(rawValue: slug) {
+      let keys = temp.path("test-keys")
+      try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
+      let keyFile = keys.appendingPathComponent("\(slug).key")
+      FileManager.default.createFile(
+        atPath: keyFile.path, contents: Data(TestKeys.key(office).fileText.utf8), attributes: [.posixPermissions: 0o600])
+      arguments += ["--key", keyFile.path]
+      if founding {
+        let rosterFile = keys.appendingPathComponent("roster-\(folder).json")
+        try TestKeys.roster(founder: office).canonicalJSON.write(to: rosterFile)
+        arguments += ["--roster", rosterFile.path]
+      }
+    }
+    try succeed(arguments)
+    if founding {
+      founders[folder] = name
+    } else if confirmed, let founder = founders[folder], try openStore(name).ownKeyIsConfirmed() == false,
+      try openStore(founder).roster()?.members[ReplicaID(rawValue: slug) ?? "ks"]?.keys.isEmpty == true
+    {
+      try confirmKey(of: slug, store: name, by: founder)
+    }
+  }
+
+  /// Has the store `by` confirm the key of the office whose store is `store`.
+  func confirmKey(of slug: String, store: String, by administrator: String) throws {
+    let key = try openStore(store).publicKey()
+    try succeed(["roster", "confirm", "--store", administrator, slug, "--key", key.hex])
   }
 
   /// Opens a store directly, to check what the commands did.

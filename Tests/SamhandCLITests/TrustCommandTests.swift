@@ -54,6 +54,7 @@ final class TrustCommandTests: CLITestCase {
   // MARK: - key
 
   func testKeyShow_printsTheKeyItsFingerprintAndWhetherTheRosterListsIt() throws {
+    listTestKeys = false
     try initOffice("ks")
     let store = try openStore("ks")
     let key = try store.publicKey()
@@ -70,14 +71,26 @@ final class TrustCommandTests: CLITestCase {
     XCTAssertEqual(key.fingerprint.split(separator: " ").count, 8)
     XCTAssertEqual(try PublicKey(text: try XCTUnwrap(object["public_key"] as? String)), key)
 
-    // An office in the genesis roster without a key claims it with its first changeset.
-    try initOffice("vestland")
+    // An office in the genesis roster without a key waits for an
+    // administrator to confirm the key it claims; its own writes go on.
+    try initOffice("vestland", confirmed: false)
     let before = try succeed(["key", "show", "--store", "vestland"])
-    XCTAssertTrue(before.stdout.contains("its first changeset claims"), before.stdout)
+    XCTAssertTrue(before.stdout.contains("WAITING for an administrator"), before.stdout)
+    let waiting = try XCTUnwrap(try json(try succeed(["key", "show", "--store", "vestland", "--json"])) as? [String: Any])
+    XCTAssertEqual(waiting["status"] as? String, "awaiting-confirmation")
     try succeed(["set", "--store", "vestland", "membership", "m-1", "organisation=vestland"])
+    try succeed(["sync", "--store", "vestland"])
+    try succeed(["sync", "--store", "ks"])
+    let claims = try succeed(["roster", "confirm", "--store", "ks"])
+    let vestlandKey = try openStore("vestland").publicKey()
+    XCTAssertTrue(claims.stdout.contains(vestlandKey.fingerprint), claims.stdout)
+    try succeed(["roster", "confirm", "--store", "ks", "vestland", "--fingerprint", vestlandKey.fingerprint])
+    try succeed(["sync", "--store", "ks"])
+    try succeed(["sync", "--store", "vestland"])
     let after = try XCTUnwrap(try json(try succeed(["key", "show", "--store", "vestland", "--json"])) as? [String: Any])
     XCTAssertEqual(after["status"] as? String, "in-force")
     XCTAssertEqual(after["in_force"] as? Bool, true)
+    XCTAssertTrue(try succeed(["get", "--store", "ks", "membership", "m-1"]).stdout.contains("vestland"))
   }
 
   func testKeyRotate_theOtherOfficesAcceptTheNewKey() throws {
@@ -430,7 +443,8 @@ final class TrustCommandTests: CLITestCase {
     XCTAssertEqual(object["action"] as? String, "joined")
     XCTAssertEqual(object["roster_hash"] as? String, hash)
     XCTAssertEqual(object["public_key"] as? String, try publicKey("vestland"))
-    XCTAssertEqual(object["key_status"] as? String, "unclaimed")
+    // Joined with --trust: its claim is published at once, for an administrator to confirm.
+    XCTAssertEqual(object["key_status"] as? String, "awaiting-confirmation")
     // Without --trust, the hash is shown to confirm.
     let untrusted = try succeed(["init", "--store", "kdd", "--replica", "kdd", "--folder", "shared"])
     XCTAssertTrue(untrusted.stdout.contains("roster: \(hash)"), untrusted.stdout)

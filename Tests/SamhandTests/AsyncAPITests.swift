@@ -14,8 +14,8 @@ final class AsyncAPITests: XCTestCase {
   override func setUpWithError() throws {
     directory = TemporaryDirectory("async")
     folder = SharedFolder(directory.path("folder"))
-    ks = try Store.create(folder: folder, at: directory.path("ks"), replica: "ks", schema: .planning)
-    vestland = try Store.join(folder: folder, at: directory.path("vestland"), replica: "vestland").0
+    ks = try Store.createListingTestKeys(folder: folder, at: directory.path("ks"), replica: "ks")
+    vestland = try Store.joinWithTestKey(folder: folder, at: directory.path("vestland"), replica: "vestland").0
   }
 
   override func tearDown() {

@@ -137,14 +137,25 @@ final class GoldenTests: XCTestCase {
   }
 
   func testGolden_layoutFolderJoinsFromItsCheckpointAndReadsAsTheGoldenSnapshot() throws {
+    try checkLayoutFolder(layoutGolden, layout: SharedFolder.formatVersion)
+  }
+
+  /// The layout 3 folder (a genesis roster of format 1, whose offices
+  /// claimed their keys on first use) still reads as it did.
+  func testGolden_layout3FolderStillJoinsAndReads() throws {
+    try checkLayoutFolder(fixturesDirectory().appendingPathComponent("golden/layout-3"), layout: 3)
+  }
+
+  private func checkLayoutFolder(_ fixture: URL, layout: Int) throws {
     let directory = TemporaryDirectory("golden-layout")
-    try FileManager.default.copyItem(at: layoutGolden.appendingPathComponent("folder"), to: directory.path("folder"))
+    try FileManager.default.copyItem(at: fixture.appendingPathComponent("folder"), to: directory.path("folder"))
     let folder = SharedFolder(directory.path("folder"))
-    XCTAssertEqual(try folder.identity().formatVersion, SharedFolder.formatVersion)
+    XCTAssertEqual(try folder.identity().formatVersion, layout)
     XCTAssertEqual(folder.verify().problems, [], "the pruned file is covered by the checkpoint")
     let (nordland, report) = try Store.join(folder: folder, at: directory.path("nordland"), replica: "nordland")
     XCTAssertEqual(report.adoptedCheckpoint?.frontier, GoldenTests.checkpointFrontier)
     XCTAssertEqual(report.imported.count, 1, "only ks#2 comes after the checkpoint")
+    XCTAssertEqual(report.setAside, [])
     XCTAssertEqual(try nordland.snapshot().bytes, try Data(contentsOf: golden.appendingPathComponent("snapshot.json")))
     XCTAssertEqual(try folder.snapshot().bytes, try Data(contentsOf: golden.appendingPathComponent("snapshot.json")))
   }

@@ -356,8 +356,8 @@ final class SnapshotExportTests: XCTestCase {
     ])
     let directory = TemporaryDirectory("report")
     let folder = SharedFolder(directory.path("folder"))
-    let ks = try Store.create(folder: folder, at: directory.path("ks"), replica: "ks", schema: schema)
-    let kdd = try Store.join(folder: folder, at: directory.path("kdd"), replica: "kdd").0
+    let ks = try Store.createListingTestKeys(folder: folder, at: directory.path("ks"), replica: "ks", schema: schema)
+    let kdd = try Store.joinWithTestKey(folder: folder, at: directory.path("kdd"), replica: "kdd").0
     try ks.transact { try $0.set("notes", "<img src=x onerror=alert(1)>", "title", .text("x")) }
     try ks.sync(with: folder)
     try kdd.sync(with: folder)
@@ -435,8 +435,8 @@ final class SnapshotExportTests: XCTestCase {
     ])
     let directory = TemporaryDirectory("edge")
     let folder = SharedFolder(directory.path("folder"))
-    let ks = try Store.create(folder: folder, at: directory.path("ks"), replica: "ks", schema: schema)
-    let kdd = try Store.join(folder: folder, at: directory.path("kdd"), replica: "kdd").0
+    let ks = try Store.createListingTestKeys(folder: folder, at: directory.path("ks"), replica: "ks", schema: schema)
+    let kdd = try Store.joinWithTestKey(folder: folder, at: directory.path("kdd"), replica: "kdd").0
     try ks.transact(timestamp: 1_780_300_800_000) { tx in
       try tx.set("items", "a-1", "title", .text("Hei, \"verden\"\nlinje 2"))
       try tx.set("items", "a-1", "score", .number(1.5))

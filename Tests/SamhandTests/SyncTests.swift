@@ -15,7 +15,7 @@ private final class Cooperation {
     self.offices = offices
     let first = offices[0]
     let firstFolder = SharedFolder(root.path(shared ? "shared" : "folder-\(first)"))
-    stores[first] = try Store.create(folder: firstFolder, at: root.path("store-\(first)"), replica: first, schema: .planning)
+    stores[first] = try Store.createListingTestKeys(folder: firstFolder, at: root.path("store-\(first)"), replica: first, extra: offices)
     folders[first] = firstFolder
     for office in offices.dropFirst() {
       let folder = SharedFolder(root.path(shared ? "shared" : "folder-\(office)"))
@@ -24,7 +24,7 @@ private final class Cooperation {
         try FileManager.default.copyItem(
           at: firstFolder.url.appendingPathComponent("samhand.json"), to: folder.url.appendingPathComponent("samhand.json"))
       }
-      stores[office] = try Store.join(folder: folder, at: root.path("store-\(office)"), replica: office).0
+      stores[office] = try Store.joinWithTestKey(folder: folder, at: root.path("store-\(office)"), replica: office).0
       folders[office] = folder
     }
   }

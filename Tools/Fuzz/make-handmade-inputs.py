@@ -114,6 +114,18 @@ def main():
     touches = varint(count) + b"\x06\x00\x00" * count
     write("handmade-many-empty-touches.changeset", changeset(header_prefix(), touches, compressed=zlib.compress(touches, 9)))
 
+    # Sizes at the limits of Docs/FORMATS.md, section 2: a payload one byte
+    # over 64 MiB (refused before inflating), a 2 MiB text value and a
+    # record written with more than 4 MiB (both decode, and are rejected).
+    over = varint(1) + touch() + b"\x00" * ((64 << 20) + 1 - len(varint(1) + touch()))
+    write("handmade-payload-just-over-limit.changeset", changeset(header_prefix(), over, compressed=zlib.compress(over, 9)))
+    big_text = varint(1) + b"\x01" + string(b"cases") + string(b"sak-1") + string(b"title") + b"\x05" + string(b"a" * (2 << 20))
+    write("handmade-text-over-limit.changeset", changeset(header_prefix(), big_text, compressed=zlib.compress(big_text, 9)))
+    fields = [b"title", b"notes", b"kommune", b"plan_type", b"status"]
+    big_record = varint(len(fields)) + b"".join(
+        b"\x01" + string(b"cases") + string(b"sak-1") + string(name) + b"\x05" + string(b"b" * (1 << 20)) for name in fields)
+    write("handmade-record-over-limit.changeset", changeset(header_prefix(), big_record, compressed=zlib.compress(big_record, 9)))
+
     # Invalid UTF-8: in the author, and in an edit's text value.
     write("handmade-invalid-utf8-author.changeset",
           changeset(varint(0) + string(STORE) + string(b"k\xffs") + varint(1) + varint(1) + varint(0) + varint(0), one_edit))

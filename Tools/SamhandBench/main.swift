@@ -11,6 +11,8 @@
 //   swift run -c release samhand-bench bounds                   SQLite, zlib and Ed25519 on their own, for a round's work
 //   swift run -c release samhand-bench history [--history 100] [--history-edits 100] [--probes 3]
 //                                                             import time of one round after 1 and after N rounds of history
+//   swift run -c release samhand-bench hostile [--samhand PATH]  the attacks of a hostile folder user, run against
+//                                                             the samhand executable: each sync's time and peak memory
 import Foundation
 import Samhand
 import SamhandTestSupport
@@ -153,6 +155,8 @@ case "bounds":
   try boundsBenchmark(Array(arguments.dropFirst()))
 case "sync-one":
   try syncOne(Array(arguments.dropFirst()))
+case "hostile":
+  try hostileBenchmark(Array(arguments.dropFirst()))
 case "bytes":
   try bytesBenchmark(writes: arguments.dropFirst().first.flatMap(Int.init) ?? 1_000)
 default:
@@ -164,5 +168,6 @@ default:
            samhand-bench offices [--scale] [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
            samhand-bench bounds [--edits N] [--records N] [--changesets N]
            samhand-bench history [--history N] [--history-edits N] [--edits N] [--probes N] [--offices N] [--records N] [--json]
+           samhand-bench hostile [--samhand PATH]
     """)
 }

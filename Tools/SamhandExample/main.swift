@@ -47,7 +47,12 @@ func run(in workspace: URL) async throws {
   let vestland = try Store.create(
     folder: folder, at: workspace.appendingPathComponent("vestland"), replica: "vestland", schema: .planning)
   let (ks, _) = try Store.join(folder: folder, at: workspace.appendingPathComponent("ks"), replica: "ks")
-  say("1. Vestland created the shared folder; KS joined it (store \(vestland.storeID)).")
+  // KS claimed its key when it joined; Vestland, which founded the folder
+  // and so administers its roster, confirms it once the two offices have
+  // compared the fingerprint by phone. Until then Vestland would keep what
+  // KS writes without applying it.
+  try vestland.confirmKey(try ks.publicKey(), of: "ks")
+  say("1. Vestland created the shared folder; KS joined it and Vestland confirmed KS's key \(try ks.publicKey().fingerprint) (store \(vestland.storeID)).")
 
   // MARK: Writing records
 

@@ -16,8 +16,11 @@ public enum ChangesetFile {
   /// The file name extension in `changesets/<office>/<seq>.changeset`.
   public static let fileExtension = "changeset"
   static let magic: [UInt8] = Array("SHCS\r\n".utf8) + [0x1A, 0x0A]
-  /// No changeset payload may inflate to more than this.
-  static let maximumPayloadSize = 256 * 1024 * 1024
+  /// No changeset payload may inflate to more than this (64 MiB): a file
+  /// is read, checked and inflated whole, and a reader must stay within a
+  /// few hundred megabytes whatever the folder holds. Writers refuse a
+  /// transaction whose payload would be larger.
+  public static let maximumPayloadSize = 64 * 1024 * 1024
   /// No changeset may hold more edits than this. An edit takes about 100
   /// bytes in memory but as few as 3 in a payload, so without a limit a
   /// small hostile file could make a reader allocate gigabytes.
@@ -115,8 +118,7 @@ public enum ChangesetFile {
   /// The bytes a signature covers: everything before the signature block
   /// (magic, version, header and compressed payload).
   public static func signedBytes(of bytes: [UInt8]) throws -> ArraySlice<UInt8> {
-    let (_, payloadRange) = try decodeHeader(bytes)
-    return bytes[0..<payloadRange.upperBound]
+    try open(bytes).signedBytes
   }
 
   package static func encodeEdits(_ edits: [Edit]) -> [UInt8] {
@@ -195,12 +197,33 @@ public enum ChangesetFile {
   ///   file, `SamhandError.unsupportedFormat` for an unknown version; the
   ///   error carries the byte offset where decoding failed.
   public static func decode(_ bytes: [UInt8], fileURL: URL? = nil) throws -> Changeset {
+    try open(bytes, fileURL: fileURL).changeset(fileURL: fileURL)
+  }
+
+  /// Checks a file's checksum and reads its header, without inflating the
+  /// payload: what a reader needs to check the signature and the author
+  /// before spending memory on the payload.
+  ///
+  /// - Throws: as ``decode(_:fileURL:)`` for the header.
+  public static func open(_ bytes: [UInt8], fileURL: URL? = nil) throws -> ChangesetEnvelope {
     let (header, payloadRange) = try ImportProfile.measure(.verifying) { try decodeHeader(bytes, fileURL: fileURL) }
+    return ChangesetEnvelope(header: header, bytes: bytes, payloadRange: payloadRange)
+  }
+
+  /// Inflates and decodes the payload of a file whose header was read.
+  static func decodePayload(_ envelope: ChangesetEnvelope, fileURL: URL?) throws -> Changeset {
+    let header = envelope.header, bytes = envelope.bytes, payloadRange = envelope.payloadRange
     func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
       SamhandError(
         .corruptChangeset, message,
         changesetID: Changeset.ID(author: header.author, sequence: header.sequence),
         fileURL: fileURL, offset: offset)
+    }
+    guard header.payloadSize <= maximumPayloadSize else {
+      throw SamhandError(
+        .tooLarge, "payload of \(header.payloadSize) bytes is over the limit of \(maximumPayloadSize) bytes: not inflated",
+        changesetID: Changeset.ID(author: header.author, sequence: header.sequence), fileURL: fileURL,
+        offset: payloadRange.lowerBound)
     }
     let payload: [UInt8]
     do {
@@ -342,7 +365,9 @@ public enum ChangesetFile {
       }
       guard trailer.isAtEnd else { throw corrupt("stray bytes in the signature block", trailer.offset) }
       // zlib cannot expand by more than about 1032 to 1.
-      guard payloadSize <= UInt64(maximumPayloadSize), payloadSize <= compressedSize * 1100 + 64 else {
+      // The limit itself (maximumPayloadSize) is checked before inflating:
+      // a signed file over it is its author's, rejected alike everywhere.
+      guard payloadSize <= compressedSize * 1100 + 64 else {
         throw corrupt("payload size \(payloadSize) is impossible for \(compressedSize) compressed bytes", payloadStart)
       }
       let result = Header(
@@ -405,5 +430,34 @@ public enum ChangesetFile {
       return .date(day)
     case let tag: throw BinaryReader.Failure(message: "unknown value tag \(tag)", offset: at)
     }
+  }
+}
+
+/// A changeset file whose checksum and header have been read and checked,
+/// and whose payload is not inflated yet.
+///
+/// Readers judge a file by its envelope first (its author, number,
+/// dependencies and signature), and inflate the payload only for a file
+/// that is worth it: a forged or unsigned file costs no more than its size.
+public struct ChangesetEnvelope: Sendable {
+  /// What the header says.
+  public let header: ChangesetFile.Header
+  /// The whole file.
+  public let bytes: [UInt8]
+  /// Where the compressed payload lies in ``bytes``.
+  let payloadRange: Range<Int>
+
+  /// The changeset's id, from the header.
+  public var id: Changeset.ID { Changeset.ID(author: header.author, sequence: header.sequence) }
+
+  /// The bytes a signature covers: everything before the signature block.
+  var signedBytes: ArraySlice<UInt8> { bytes[0..<payloadRange.upperBound] }
+
+  /// Inflates and decodes the payload.
+  ///
+  /// - Throws: `SamhandError.corruptChangeset` for a payload that does not
+  ///   inflate to its size and hash, or does not decode.
+  public func changeset(fileURL: URL? = nil) throws -> Changeset {
+    try ChangesetFile.decodePayload(self, fileURL: fileURL)
   }
 }

@@ -28,6 +28,9 @@ public struct Checkpoint: Sendable, Hashable {
   /// No checkpoint payload may inflate to more than this: twice what a
   /// changeset may hold, about 2.5 million records of the planning schema.
   static let maximumPayloadSize = 512 * 1024 * 1024
+  /// The largest checkpoint file read from a folder (256 MiB): one for
+  /// hundreds of thousands of records is tens of megabytes.
+  static let maximumFileSize = 256 * 1024 * 1024
 
   /// The store the checkpoint belongs to.
   public var storeID: StoreID
@@ -127,7 +130,10 @@ public struct Checkpoint: Sendable, Hashable {
   /// The file name: how many changesets it covers (zero-padded, so names
   /// sort by age) and a digest of its frontier. Every office names a
   /// checkpoint at a given frontier alike.
-  public var fileName: String {
+  public var fileName: String { Checkpoint.fileName(frontier: frontier) }
+
+  /// The file name of a checkpoint at `frontier`.
+  static func fileName(frontier: VersionVector) -> String {
     let total = String(frontier.total)
     let digest = Data(SHA256.hash(data: Store.encodeVector(frontier))).hexString.prefix(16)
     return String(repeating: "0", count: max(0, 12 - total.count)) + total + "-" + digest + "." + Checkpoint.fileExtension
@@ -343,10 +349,9 @@ public struct Checkpoint: Sendable, Hashable {
   /// checking the file: for choosing which checkpoints to read, never for
   /// trusting one.
   static func peekHeader(_ url: URL) -> Header? {
-    guard let handle = try? FileHandle(forReadingFrom: url) else { return nil }
-    defer { try? handle.close() }
-    guard let prefix = try? handle.read(upToCount: 64 * 1024) else { return nil }
-    return try? decodeHeader([UInt8](prefix), fileURL: url, verifying: false).header
+    // Never a link, a FIFO (opening one would block) or a device.
+    guard let prefix = try? FolderFile.readPrefix(url, count: 64 * 1024, kind: .checkpoint) else { return nil }
+    return try? decodeHeader(prefix, fileURL: url, verifying: false).header
   }
 
   static func decodeHeader(_ bytes: [UInt8], fileURL: URL?, verifying: Bool = true) throws

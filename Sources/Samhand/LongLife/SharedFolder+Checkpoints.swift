@@ -37,13 +37,13 @@ extension SharedFolder {
   /// Names Samhand does not write are passed over, as are folders that
   /// cannot be listed (there is then simply no checkpoint to use there).
   public func checkpoints() -> [CheckpointEntry] {
-    let manager = FileManager.default
-    guard let offices = try? manager.contentsOfDirectory(atPath: checkpointsURL.path) else { return [] }
+    // Links are not followed, here or below: the folder has none of its own.
+    guard let offices = try? FolderFile.listDirectory(checkpointsURL) else { return [] }
     var found: [CheckpointEntry] = []
     for officeName in offices {
       guard let office = ReplicaID(rawValue: officeName) else { continue }
       let folder = checkpointsURL.appendingPathComponent(officeName)
-      for name in (try? manager.contentsOfDirectory(atPath: folder.path)) ?? [] {
+      for name in (try? FolderFile.listDirectory(folder)) ?? [] {
         guard let total = Checkpoint.total(fromFileName: name) else { continue }
         let signature = String(name.dropLast(Checkpoint.fileExtension.count)) + CheckpointSignature.fileExtension
         found.append(

@@ -2,6 +2,14 @@ import Crypto
 import Foundation
 import GRDB
 
+/// A checkpoint cannot be made at a frontier yet: a changeset inside it
+/// counts only thanks to a key confirmed by a roster change outside it
+/// (an office that wrote before its key was confirmed, and has not applied
+/// the confirmation). The next sync tries again.
+struct CheckpointNotReady: Error {
+  var reason: String
+}
+
 /// Checkpoints in the store: making one at a frontier, loading one, and
 /// purging the tombstones every office has seen.
 extension Store {
@@ -174,7 +182,18 @@ extension Store {
   ///
   /// - Throws: `SamhandError.invalidArgument` when `target` is not inside
   ///   this replica's frontier, or reaches back before what it holds.
+  ///   `.invalidArgument` too when a changeset inside `target` counts only
+  ///   thanks to a key confirmed by a roster change outside it.
   public func makeCheckpoint(at target: VersionVector) throws -> Checkpoint {
+    do {
+      return try buildCheckpoint(at: target)
+    } catch let error as CheckpointNotReady {
+      throw SamhandError(.invalidArgument, "cannot make a checkpoint at \(target) yet: \(error.reason)")
+    }
+  }
+
+  /// ``makeCheckpoint(at:)``, throwing ``CheckpointNotReady`` as it is.
+  func buildCheckpoint(at target: VersionVector) throws -> Checkpoint {
     struct Delta {
       var id: Changeset.ID
       var lamport: Int64
@@ -222,21 +241,31 @@ extension Store {
       if let base { try memory.loadState(of: base, db) }
       // Lamport order is causal for every changeset Samhand writes; a
       // file that breaks it waits for a later pass rather than failing.
-      var waiting = try ordered.map { (changeset: try ChangesetFile.decode($0.bytes), bytes: $0.bytes) }
+      var waiting = try ordered.map { try ChangesetFile.open($0.bytes) }
       var frontier = try Store.readFrontier(db)
       while !waiting.isEmpty {
-        var next: [(changeset: Changeset, bytes: [UInt8])] = []
+        var next: [ChangesetEnvelope] = []
         for item in waiting {
-          guard Store.isReady(item.changeset.author, item.changeset.sequence, item.changeset.dependencies, frontier) else {
+          let header = item.header
+          guard Store.isReady(header.author, header.sequence, header.dependencies, frontier) else {
             next.append(item)
             continue
           }
-          _ = try memory.applyRemote(item.changeset, bytes: item.bytes, db)
-          frontier[item.changeset.author] = item.changeset.sequence
+          let result = try memory.applyRemote(item, fileURL: nil, db)
+          guard result.setAside.isEmpty else {
+            // A claim whose confirmation comes later in Lamport order.
+            next.append(item)
+            continue
+          }
+          frontier[header.author] = header.sequence
         }
         guard next.count < waiting.count else {
+          if try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM unconfirmed") ?? 0 > 0 {
+            throw CheckpointNotReady(
+              reason: "\(next[0].id) is signed with a key confirmed by a roster change outside \(target)")
+          }
           throw SamhandError(
-            .storage, "changeset \(next[0].changeset.id) depends on one this replica does not hold", changesetID: next[0].changeset.id)
+            .storage, "changeset \(next[0].id) depends on one this replica does not hold", changesetID: next[0].id)
         }
         waiting = next
       }
@@ -425,15 +454,26 @@ extension Store {
         }
       }
       // Buffered changesets the checkpoint covers are done with.
-      for row in try Row.fetchAll(db, sql: "SELECT author, seq FROM pending") {
+      for row in try Row.fetchAll(db, sql: "SELECT author, seq FROM pending UNION SELECT author, seq FROM unconfirmed") {
         guard let author = ReplicaID(rawValue: row[0]), UInt64(row[1] as Int64) <= checkpoint.frontier[author] else { continue }
         try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, row[1] as Int64])
+        try db.execute(sql: "DELETE FROM unconfirmed WHERE author = ? AND seq = ?", arguments: [author.rawValue, row[1] as Int64])
       }
       try loadState(of: checkpoint, db)
+      // The state must be what its header claims: a checkpoint whose rows
+      // do not make the snapshot its signer vouched for is not used (the
+      // transaction rolls back). The pieces built here serve the next hash.
+      let (_, hash) = try incrementalSnapshotHash(db)
+      guard hash == checkpoint.snapshotHash else {
+        throw SamhandError(
+          .untrusted,
+          "checkpoint \(checkpoint.fileName) holds a state whose snapshot hash is \(hash.prefix(16))…, not the \(checkpoint.snapshotHash.prefix(16))… its header claims: not used")
+      }
       try keepCheckpoint(checkpoint, bytes: bytes, db)
       var reapplied: [Changeset.ID] = []
       for item in held.sorted(by: { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }) {
-        let changeset = try ChangesetFile.decode(item.bytes)
+        let envelope = try ChangesetFile.open(item.bytes)
+        let changeset = envelope.header
         guard Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, try Store.readFrontier(db)) else {
           // Waits for what it depends on, as a file from the folder would.
           try db.execute(
@@ -444,13 +484,15 @@ extension Store {
             ])
           continue
         }
-        _ = try applyRemote(changeset, bytes: item.bytes, db)
+        // This office's own writes count here as when it made them, even
+        // while its key waits for an administrator's confirmation.
+        _ = try applyRemote(envelope, fileURL: nil, ownWrite: changeset.author == replica, db)
         if !item.published {
           try db.execute(
             sql: "UPDATE changesets SET published = 0 WHERE author = ? AND seq = ?",
             arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
         }
-        reapplied.append(changeset.id)
+        reapplied.append(envelope.id)
       }
       return CheckpointAdoption(name: checkpoint.fileName, frontier: checkpoint.frontier, reapplied: reapplied)
     }

@@ -142,24 +142,29 @@ extension Store {
   /// store, and its signature by an active office with a key in force in
   /// the roster at its frontier.
   public func verifiedCheckpoint(_ entry: SharedFolder.CheckpointEntry) throws -> (Checkpoint, [UInt8]) {
-    let bytes = try AtomicFile.read(entry.url)
-    let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url)
-    guard checkpoint.storeID == storeID else {
-      throw SamhandError(.wrongStore, "belongs to store \(checkpoint.storeID), not \(storeID)", fileURL: entry.url)
+    // Everything that needs no inflating first: a forged or unsigned
+    // checkpoint costs no more than its size.
+    let bytes = try FolderFile.read(entry.url, kind: .checkpoint)
+    let header = try Checkpoint.header(of: bytes, fileURL: entry.url)
+    guard header.storeID == storeID else {
+      throw SamhandError(.wrongStore, "belongs to store \(header.storeID), not \(storeID)", fileURL: entry.url)
     }
-    guard checkpoint.fileName == entry.name else {
-      throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(checkpoint.fileName)", fileURL: entry.url)
+    let name = Checkpoint.fileName(frontier: header.frontier)
+    guard name == entry.name else {
+      throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(name)", fileURL: entry.url)
     }
-    guard FileManager.default.fileExists(atPath: entry.signatureURL.path) else {
+    guard FolderFile.status(entry.signatureURL.path) != nil else {
       throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it", fileURL: entry.url)
     }
-    let signature = try CheckpointSignature(json: try AtomicFile.read(entry.signatureURL), fileURL: entry.signatureURL)
+    let signature = try CheckpointSignature(
+      json: try FolderFile.read(entry.signatureURL, kind: .checkpointSignature), fileURL: entry.signatureURL)
     guard signature.office == entry.office else {
       throw SamhandError(.untrusted, "signed as \(signature.office) under \(entry.office)'s name", fileURL: entry.signatureURL)
     }
     guard signature.covers(bytes) else {
       throw SamhandError(.untrusted, "forged or altered: the signature does not verify", fileURL: entry.signatureURL)
     }
+    let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url)
     if let genesis {
       let roster = try Store.verifiedRoster(of: checkpoint, genesis: genesis)
       guard let member = roster.members[signature.office], !member.isRetired else {
@@ -203,19 +208,40 @@ extension Store {
       throw untrusted("its roster changes and their signed files do not match")
     }
     files.sort { $0.changeset.lamport != $1.changeset.lamport ? $0.changeset.lamport < $1.changeset.lamport : $0.changeset.id < $1.changeset.id }
-    var accepted: [(id: Changeset.ID, edits: [Edit])] = []
-    for (changeset, signer) in files {
-      let context = changeset.dependencies
-      let roster = genesis.applying(accepted.filter { context[$0.id.author] >= $0.id.sequence }.flatMap(\.edits))
-      guard case .accept(let changes) = rosterVerdict(changeset, signer: signer, roster: roster) else {
-        throw untrusted("roster change \(changeset.id) was not its author's to make")
-      }
-      guard Data(ChangesetFile.encodeEdits(changes)) == recorded[changeset.id] else {
-        throw untrusted("roster change \(changeset.id) is not what its signed file says")
-      }
-      accepted.append((changeset.id, changes))
+    // Judged in that order; a claim whose key a later change confirms
+    // (roster format 2) waits for the next pass, as a replica keeps it
+    // until the confirmation is applied.
+    var accepted: [(id: Changeset.ID, lamport: UInt64, edits: [Edit])] = []
+    func folded(_ changes: [(id: Changeset.ID, lamport: UInt64, edits: [Edit])]) -> Roster {
+      genesis.applying(changes.sorted { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }.flatMap(\.edits))
     }
-    return genesis.applying(accepted.flatMap(\.edits))
+    var remaining = files
+    while !remaining.isEmpty {
+      var waiting: [(changeset: Changeset, signer: PublicKey)] = []
+      for (changeset, signer) in remaining {
+        let context = changeset.dependencies
+        let roster = folded(accepted.filter { context[$0.id.author] >= $0.id.sequence })
+        let signed = signerVerdict(changeset.author, changeset.sequence, signer: signer, roster: roster) {
+          folded(accepted).members[changeset.author]?.keys ?? []
+        }
+        switch rosterVerdict(changeset, signer: signer, roster: roster, signed: signed) {
+        case .accept(let changes):
+          guard Data(ChangesetFile.encodeEdits(changes)) == recorded[changeset.id] else {
+            throw untrusted("roster change \(changeset.id) is not what its signed file says")
+          }
+          accepted.append((changeset.id, changeset.lamport, changes))
+        case .unconfirmed:
+          waiting.append((changeset, signer))
+        case .reject, .setAside:
+          throw untrusted("roster change \(changeset.id) was not its author's to make")
+        }
+      }
+      guard waiting.count < remaining.count else {
+        throw untrusted("roster change \(waiting[0].changeset.id) is signed with a key no administrator confirmed")
+      }
+      remaining = waiting
+    }
+    return folded(accepted)
   }
 
   /// The newest checkpoint in the folder that verifies, and what is wrong
@@ -223,13 +249,22 @@ extension Store {
   public func newestCheckpoint(
     in folder: SharedFolder, where include: (Checkpoint.Header) -> Bool = { _ in true }
   ) -> (found: (entry: SharedFolder.CheckpointEntry, checkpoint: Checkpoint, bytes: [UInt8])?, problems: [CheckpointProblem]) {
+    newestCheckpoint(in: folder, skipping: [], where: include)
+  }
+
+  /// ``newestCheckpoint(in:where:)``, passing over the files at `skipped`
+  /// (relative paths) that failed later checks.
+  func newestCheckpoint(
+    in folder: SharedFolder, skipping skipped: Set<String>, where include: (Checkpoint.Header) -> Bool
+  ) -> (found: (entry: SharedFolder.CheckpointEntry, checkpoint: Checkpoint, bytes: [UInt8])?, problems: [CheckpointProblem]) {
     var problems: [CheckpointProblem] = []
-    for entry in folder.checkpoints() {
+    for entry in folder.checkpoints() where !skipped.contains(entry.relativePath) {
       do {
         // Chosen by a header peeked at (the first bytes only), then read
         // and checked whole; one that cannot even be peeked at is read
         // whole, to say what is wrong with it.
-        let header = try Checkpoint.peekHeader(entry.url) ?? Checkpoint.header(of: try AtomicFile.read(entry.url), fileURL: entry.url)
+        let header = try Checkpoint.peekHeader(entry.url)
+          ?? Checkpoint.header(of: try FolderFile.read(entry.url, kind: .checkpoint), fileURL: entry.url)
         guard include(header) else { continue }
         let (checkpoint, bytes) = try verifiedCheckpoint(entry)
         return ((entry, checkpoint, bytes), problems)
@@ -242,13 +277,48 @@ extension Store {
     return (nil, problems)
   }
 
+  /// Checkpoints at one frontier (the same name) in several offices'
+  /// folders whose bytes differ: every office writes the same bytes for a
+  /// frontier, so one of them vouches for a state that is not the one the
+  /// changesets make. Each group names its signers.
+  ///
+  /// - Parameter names: only these checkpoint names; nil for every one.
+  public static func disagreeingCheckpoints(in folder: SharedFolder, names: Set<String>? = nil) -> [CheckpointProblem] {
+    var byName: [String: [SharedFolder.CheckpointEntry]] = [:]
+    for entry in folder.checkpoints() where names?.contains(entry.name) ?? true { byName[entry.name, default: []].append(entry) }
+    var problems: [CheckpointProblem] = []
+    for (name, entries) in byName.sorted(by: { $0.key < $1.key }) where entries.count > 1 {
+      var hashes: [String: [ReplicaID]] = [:]
+      for entry in entries {
+        guard let bytes = try? FolderFile.read(entry.url, kind: .checkpoint) else { continue }
+        hashes[Data(SHA256.hash(data: bytes)).hexString, default: []].append(entry.office)
+      }
+      guard hashes.count > 1 else { continue }
+      let sides = hashes.sorted { $0.key < $1.key }.map { hash, offices in
+        "\(offices.sorted().map(\.rawValue).joined(separator: ", ")) (\(hash.prefix(12)))"
+      }
+      problems.append(
+        CheckpointProblem(
+          path: "\(SharedFolder.checkpointsDirectory)/*/\(name)",
+          reason: "checkpoints at the same frontier differ, signed by \(sides.joined(separator: " and ")): at most one is the state the changesets make"))
+    }
+    return problems
+  }
+
   // MARK: - Writing checkpoints
 
   /// Makes a checkpoint at `frontier` (by default the stable frontier),
   /// writes it and this office's signature into the folder, and keeps it.
   public func writeCheckpoint(to folder: SharedFolder, at frontier: VersionVector? = nil) throws -> Checkpoint {
-    let target = try frontier ?? stability(in: folder).frontier
-    let checkpoint = try makeCheckpoint(at: target)
+    do {
+      return try writeCheckpoint(to: folder, target: try frontier ?? stability(in: folder).frontier)
+    } catch let error as CheckpointNotReady {
+      throw SamhandError(.invalidArgument, "cannot make a checkpoint yet: \(error.reason)")
+    }
+  }
+
+  private func writeCheckpoint(to folder: SharedFolder, target: VersionVector) throws -> Checkpoint {
+    let checkpoint = try buildCheckpoint(at: target)
     let bytes = checkpoint.bytes
     let key = try read { db in try signingKey(db) }
     _ = try folder.writeCheckpoint(
@@ -306,9 +376,15 @@ extension Store {
       let mayVouch = try read { db in
         try roster(at: target, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false
       }
-      guard mayVouch else { return nil }
+      // Nor does one whose key only it counts so far (waiting for an
+      // administrator's confirmation): readers would not accept it.
+      guard mayVouch, try ownKeyIsConfirmed() != false else { return nil }
     }
-    return try writeCheckpoint(to: folder, at: target)
+    do {
+      return try writeCheckpoint(to: folder, target: target)
+    } catch is CheckpointNotReady {
+      return nil
+    }
   }
 
   // MARK: - Pruning
@@ -330,7 +406,7 @@ extension Store {
       return report
     }
     let colliding = try read { db in
-      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ?", arguments: [replica.rawValue]) ?? 0
+      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ? AND cleared = 0", arguments: [replica.rawValue]) ?? 0
     }
     guard colliding == 0 else {
       report.blocked = "another installation may be writing as '\(replica)': nothing is deleted until that is sorted out"

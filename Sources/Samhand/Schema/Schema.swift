@@ -247,6 +247,6 @@ extension Schema {
         return "\(operation.record) field '\(operation.field ?? "")' holds a value not in canonical form"
       }
     }
-    return nil
+    return Limits.recordViolation(in: changeset.edits)
   }
 }

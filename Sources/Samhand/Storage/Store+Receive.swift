@@ -98,15 +98,24 @@ extension Store {
       }
       // The same judgement every other replica will make of it.
       let rosterChanges: [Edit]
-      switch try trustVerdict(changeset, signer: key.publicKey, db) {
+      switch try trustVerdict(changeset, signer: key.publicKey, local: true, db) {
       case .accept(let changes): rosterChanges = changes
-      case .reject(let reason), .setAside(let reason): throw SamhandError(.notPermitted, reason)
+      case .reject(let reason), .setAside(let reason), .unconfirmed(let reason): throw SamhandError(.notPermitted, reason)
+      }
+      if let violation = Limits.recordViolation(in: changeset.edits) {
+        throw SamhandError(.tooLarge, "\(violation): split the transaction")
       }
       if genesis == nil, changeset.edits.contains(where: { $0.record.collection == Roster.collection }) {
         throw SamhandError(.notPermitted, "this store has no roster to change: it was made without a shared folder")
       }
       let bytes: [UInt8]
       (changeset, bytes) = ChangesetFile.signed(changeset, by: key)
+      let payloadSize = try ChangesetFile.open(bytes).header.payloadSize
+      guard payloadSize <= ChangesetFile.maximumPayloadSize else {
+        throw SamhandError(
+          .tooLarge,
+          "the transaction's changeset would hold \(payloadSize) bytes of edits, over the limit of \(ChangesetFile.maximumPayloadSize): split it")
+      }
       try applyEffects(of: changeset, db)
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
@@ -131,12 +140,13 @@ extension Store {
   /// - Throws: `SamhandError.corruptChangeset`, `.unsupportedFormat`,
   ///   `.wrongStore` for a file that is not a good changeset of this store;
   ///   `.slugCollision` when a different changeset with the same author and
-  ///   sequence number is already known. Nothing is stored in these cases.
+  ///   sequence number is already applied and this one too is signed by a
+  ///   key its author may sign with. Nothing is stored in these cases.
   @discardableResult
   public func receive(_ bytes: [UInt8], fileURL: URL? = nil) throws -> ReceiveResult {
-    let changeset = try ChangesetFile.decode(bytes, fileURL: fileURL)
-    if checksTrust { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: fileURL) }
-    var result = try accept(changeset, bytes: bytes, fileURL: fileURL)
+    let envelope = try ChangesetFile.open(bytes, fileURL: fileURL)
+    if checksTrust { _ = try Store.checkSignature(envelope, fileURL: fileURL) }
+    var result = try accept(envelope, fileURL: fileURL)
     // Drain after every file, even a duplicate or one that must wait: a drain
     // cut short by a crash leaves ready changesets in the buffer, and neither
     // their files (now duplicates) nor those that depend on them (buffered)
@@ -154,9 +164,9 @@ extension Store {
     var failures: [(URL?, SamhandError)] = []
     for file in files {
       do {
-        let changeset = try ChangesetFile.decode(file.bytes, fileURL: file.url)
-        if checksTrust { _ = try Store.checkSignature(changeset, bytes: file.bytes, fileURL: file.url) }
-        result.merge(try accept(changeset, bytes: file.bytes, fileURL: file.url, applyNow: false))
+        let envelope = try ChangesetFile.open(file.bytes, fileURL: file.url)
+        if checksTrust { _ = try Store.checkSignature(envelope, fileURL: file.url) }
+        result.merge(try accept(envelope, fileURL: file.url, applyNow: false))
       } catch let error as SamhandError where error.code != .storage {
         failures.append((file.url, error))
       }
@@ -165,62 +175,90 @@ extension Store {
     return (result, failures)
   }
 
-  /// Checks a decoded changeset against what is known, then applies or buffers it.
+  /// Checks a changeset file against what is known, then applies or buffers it.
   func accept(
-    _ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true,
+    _ envelope: ChangesetEnvelope, fileURL: URL?, applyNow: Bool = true,
     alsoInTransaction: ((Database) throws -> Void)? = nil
   ) throws -> ReceiveResult {
     try ImportProfile.transaction { try write(durable: false) { db in
       try alsoInTransaction?(db)
-      return try acceptInTransaction(changeset, bytes: bytes, fileURL: fileURL, applyNow: applyNow, db)
+      return try acceptInTransaction(envelope, fileURL: fileURL, applyNow: applyNow, db)
     } }
   }
 
-  /// ``accept(_:bytes:fileURL:applyNow:alsoInTransaction:)`` inside a
+  /// ``accept(_:fileURL:applyNow:alsoInTransaction:)`` inside a
   /// transaction the caller holds (a sync applies many files in one).
+  ///
+  /// Its signature was checked by the caller; its payload is inflated only
+  /// once the roster lets its author sign it.
   func acceptInTransaction(
-    _ changeset: Changeset, bytes: [UInt8], fileURL: URL?, applyNow: Bool = true, _ db: Database
+    _ envelope: ChangesetEnvelope, fileURL: URL?, applyNow: Bool = true, _ db: Database
   ) throws -> ReceiveResult {
-    guard changeset.storeID == storeID else {
+    let header = envelope.header, id = envelope.id
+    guard header.storeID == storeID else {
       throw SamhandError(
-        .wrongStore, "changeset belongs to store \(changeset.storeID), this replica to \(storeID)",
-        changesetID: changeset.id, fileURL: fileURL)
+        .wrongStore, "changeset belongs to store \(header.storeID), this replica to \(storeID)",
+        changesetID: id, fileURL: fileURL)
     }
-    let hash = Data(SHA256.hash(data: bytes))
-    do {
-      var result = ReceiveResult()
-      let known = try Row.fetchOne(
-        try db.cachedStatement(
-          sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT hash FROM pending WHERE author = ? AND seq = ?"),
-        arguments: [changeset.author.rawValue, Int64(changeset.sequence), changeset.author.rawValue, Int64(changeset.sequence)])
-      if let known {
-        let knownHash: Data = known[0]
-        guard knownHash == hash else {
-          throw SamhandError(
-            .slugCollision,
-            "two different changesets claim to be \(changeset.id): known \(knownHash.hexString.prefix(16)), new \(hash.hexString.prefix(16)); two installations may be writing as '\(changeset.author)'",
-            changesetID: changeset.id, fileURL: fileURL, replicaID: changeset.author)
-        }
-        result.duplicates.append(changeset.id)
+    let hash = Data(SHA256.hash(data: envelope.bytes))
+    var result = ReceiveResult()
+    let author = header.author.rawValue, sequence = Int64(header.sequence)
+    if let knownHash = try Data.fetchOne(
+      try db.cachedStatement(sql: "SELECT hash FROM changesets WHERE author = ? AND seq = ?"), arguments: [author, sequence])
+    {
+      guard knownHash == hash else {
+        // Another file under a number already applied: evidence of a
+        // second installation only if its author's key signed it.
+        try judgeSecondFile(envelope, hash: hash, knownHash: knownHash, fileURL: fileURL, into: &result, db)
         return result
       }
-      let frontier = try Store.readFrontier(db)
-      if changeset.sequence <= frontier[changeset.author] {
-        // Inside the checkpoint this replica started from, which holds its
-        // effects but not its file.
-        result.duplicates.append(changeset.id)
-        return result
-      }
-      if applyNow && Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, frontier) {
-        result.merge(try applyRemote(changeset, bytes: bytes, db))
-      } else {
-        try db.execute(
-          sql: "INSERT INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)",
-          arguments: [changeset.author.rawValue, Int64(changeset.sequence), hash, Data(bytes), Store.encodeVector(changeset.dependencies)])
-        result.buffered.append(changeset.id)
-      }
+      result.duplicates.append(id)
       return result
     }
+    if try Row.fetchOne(
+      try db.cachedStatement(sql: "SELECT 1 FROM pending WHERE author = ? AND seq = ? AND hash = ?"),
+      arguments: [author, sequence, hash]) != nil
+    {
+      result.duplicates.append(id)
+      return result
+    }
+    let frontier = try Store.readFrontier(db)
+    if header.sequence <= frontier[header.author] {
+      // Inside the checkpoint this replica started from, which holds its
+      // effects but not its file.
+      result.duplicates.append(id)
+      return result
+    }
+    if applyNow && Store.isReady(header.author, header.sequence, header.dependencies, frontier) {
+      result.merge(try applyRemote(envelope, fileURL: fileURL, db))
+    } else {
+      // Several files may wait under one number (a forged one beside the
+      // real one): the first the roster lets its author sign is applied.
+      try db.cachedStatement(sql: "INSERT OR IGNORE INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)")
+        .execute(arguments: [author, sequence, hash, Data(envelope.bytes), Store.encodeVector(header.dependencies)])
+      result.buffered.append(id)
+    }
+    return result
+  }
+
+  /// A file claiming a changeset already applied, with other bytes: a
+  /// collision (thrown as `slugCollision`) when the author may have signed
+  /// it, else set aside as not the author's.
+  private func judgeSecondFile(
+    _ envelope: ChangesetEnvelope, hash: Data, knownHash: Data, fileURL: URL?, into result: inout ReceiveResult, _ db: Database
+  ) throws {
+    let id = envelope.id
+    let signer = Store.signer(envelope.header.signatures)
+    if try !checksTrust || mayHaveSigned(id.author, id.sequence, signer, db) {
+      throw SamhandError(
+        .slugCollision,
+        "two different changesets claim to be \(id): known \(knownHash.hexString.prefix(16)), new \(hash.hexString.prefix(16)); two installations may be writing as '\(id.author)'",
+        changesetID: id, fileURL: fileURL, replicaID: id.author)
+    }
+    let reason =
+      "not \(id.author)'s: another changeset \(id) is applied, and this one is signed by \(signer.map { "key \($0.fingerprint)" } ?? "no key"), which is not a key of \(id.author)"
+    try recordUntrusted(id, hash: hash, reason: reason, db)
+    result.setAside[id] = reason
   }
 
   static func isReady(_ author: ReplicaID, _ sequence: UInt64, _ dependencies: VersionVector, _ frontier: VersionVector) -> Bool {
@@ -242,22 +280,34 @@ extension Store {
   ) throws {
     while true {
       try cancellation?.check()
-      let ready: [(ReplicaID, UInt64)] = try read { db in
+      // Claims an administrator confirmed meanwhile wait in the buffer too;
+      // files under numbers already applied leave it.
+      let tidy = try read { db in
+        (try Int.fetchOne(db, sql: "SELECT (SELECT COUNT(*) FROM unconfirmed) + (SELECT COUNT(*) FROM pending p JOIN frontier f ON f.replica = p.author AND p.seq <= f.counter)") ?? 0) > 0
+      }
+      if tidy {
+        let settled = try write(durable: false) { db -> ReceiveResult in
+          try promoteConfirmedClaims(db)
+          return try settleBufferedDuplicates(db)
+        }
+        result.merge(settled)
+      }
+      let ready: [(ReplicaID, UInt64, Data)] = try read { db in
         var frontier = try Store.readFrontier(db)
-        var waiting: [(ReplicaID, UInt64, VersionVector)] = []
-        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT author, seq, deps FROM pending ORDER BY author, seq")) {
+        var waiting: [(ReplicaID, UInt64, VersionVector, Data)] = []
+        for row in try Row.fetchAll(try db.cachedStatement(sql: "SELECT author, seq, deps, hash FROM pending ORDER BY author, seq, hash")) {
           guard let author = ReplicaID(rawValue: row[0]) else { continue }
-          waiting.append((author, UInt64(row[1] as Int64), try Store.decodeVector(row[2])))
+          waiting.append((author, UInt64(row[1] as Int64), try Store.decodeVector(row[2]), row[3]))
         }
         // Walk the buffer as the frontier grows, so a chain of waiting
         // changesets is found in one pass over the table.
-        var chosen: [(ReplicaID, UInt64)] = []
+        var chosen: [(ReplicaID, UInt64, Data)] = []
         var progress = true
         while progress {
           progress = false
-          waiting.removeAll { author, sequence, dependencies in
+          waiting.removeAll { author, sequence, dependencies, hash in
             guard Store.isReady(author, sequence, dependencies, frontier) else { return false }
-            chosen.append((author, sequence))
+            chosen.append((author, sequence, hash))
             frontier[author] = sequence
             progress = true
             return true
@@ -267,21 +317,55 @@ extension Store {
       }
       if ready.isEmpty { return }
       try applyInBatches(ready, into: &result, cancellation, batchSeconds: batchSeconds) { _, item, db in
-        let (author, sequence) = item
+        let (author, sequence, hash) = item
         guard let row = try Row.fetchOne(
-          db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ?",
-          arguments: [author.rawValue, Int64(sequence)])
+          db, sql: "SELECT bytes FROM pending WHERE author = ? AND seq = ? AND hash = ?",
+          arguments: [author.rawValue, Int64(sequence), hash])
         else { return ReceiveResult() }
         let bytes = [UInt8](row[0] as Data)
-        try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ?", arguments: [author.rawValue, Int64(sequence)])
+        try db.execute(
+          sql: "DELETE FROM pending WHERE author = ? AND seq = ? AND hash = ?", arguments: [author.rawValue, Int64(sequence), hash])
         // The bytes were verified when they were buffered.
-        let changeset = try ChangesetFile.decode(bytes)
-        guard Store.isReady(author, sequence, changeset.dependencies, try Store.readFrontier(db)) else {
-          throw SamhandError(.storage, "buffered changeset \(changeset.id) is not ready after all", changesetID: changeset.id)
+        let envelope = try ChangesetFile.open(bytes)
+        guard Store.isReady(author, sequence, envelope.header.dependencies, try Store.readFrontier(db)) else {
+          // Another file under the same number went first in this batch;
+          // it is judged when the buffer is tidied.
+          try db.execute(
+            sql: "INSERT OR IGNORE INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)",
+            arguments: [author.rawValue, Int64(sequence), hash, Data(bytes), Store.encodeVector(envelope.header.dependencies)])
+          return ReceiveResult()
         }
-        return try applyRemote(changeset, bytes: bytes, db)
+        return try applyRemote(envelope, fileURL: nil, db)
       }
     }
+  }
+
+  /// Files in the buffer under a number already applied (a forged copy,
+  /// or a second installation's): each leaves the buffer, as a collision
+  /// when its author's key signed it, else set aside.
+  private func settleBufferedDuplicates(_ db: Database) throws -> ReceiveResult {
+    var result = ReceiveResult()
+    let rows = try Row.fetchAll(
+      db,
+      sql: """
+        SELECT p.author, p.seq, p.hash, p.bytes, c.hash FROM pending p
+        JOIN frontier f ON f.replica = p.author AND p.seq <= f.counter
+        LEFT JOIN changesets c ON c.author = p.author AND c.seq = p.seq
+        """)
+    for row in rows {
+      let author: String = row[0], sequence: Int64 = row[1], hash: Data = row[2]
+      try db.execute(sql: "DELETE FROM pending WHERE author = ? AND seq = ? AND hash = ?", arguments: [author, sequence, hash])
+      guard let knownHash = row[4] as Data?, knownHash != hash else { continue }
+      let envelope = try ChangesetFile.open([UInt8](row[3] as Data))
+      do {
+        try judgeSecondFile(envelope, hash: hash, knownHash: knownHash, fileURL: nil, into: &result, db)
+      } catch let error as SamhandError where error.code == .slugCollision {
+        try recordCollision(
+          envelope.id, knownHash: knownHash.hexString, otherHash: hash.hexString,
+          path: SharedFolder.Entry.relativePath(envelope.id), otherBytes: envelope.bytes, db)
+      }
+    }
+    return result
   }
 
   /// Applies `items` in turn, several to a write transaction (each whole
@@ -333,47 +417,91 @@ extension Store {
 
   /// Judges and applies a changeset whose dependencies are all applied.
   ///
-  /// Its signature was verified when it was received; here the roster in
-  /// force in its causal context says whether its author may sign it (else
-  /// it is set aside), and the rights and the schema whether it may make
-  /// its writes (else it is applied as rejected).
-  func applyRemote(_ changeset: Changeset, bytes: [UInt8], _ db: Database) throws -> ReceiveResult {
+  /// Its signature was verified when it was received. First, from its
+  /// header alone, the roster in force in its causal context says whether
+  /// its author may sign it with that key (else it is set aside, or kept
+  /// as unconfirmed); only then is its payload inflated, and the rights
+  /// and the schema say whether it may make its writes (else it is applied
+  /// as rejected). A payload its author signed that does not decode, or
+  /// breaks a limit, is rejected the same way on every replica.
+  ///
+  /// - Parameter ownWrite: whether it is this office's own write, applied
+  ///   again (after starting from a checkpoint): its key counts as when it
+  ///   was written, even while an administrator has not confirmed it.
+  func applyRemote(_ envelope: ChangesetEnvelope, fileURL: URL?, ownWrite: Bool = false, _ db: Database) throws -> ReceiveResult {
     var result = ReceiveResult()
+    let header = envelope.header, id = envelope.id
+    if genesis != nil {
+      let signer = Store.signer(header.signatures)
+      let verdict = try ImportProfile.measure(.verifying) {
+        try signerVerdict(
+          header.author, header.sequence, signer: signer, roster: try roster(at: header.dependencies, db), local: ownWrite, db)
+      }
+      switch verdict {
+      case .setAside(let reason):
+        try recordUntrusted(id, bytes: envelope.bytes, reason: reason, db)
+        result.setAside[id] = reason
+        return result
+      case .unconfirmed(let reason):
+        if let signer { try recordUnconfirmed(envelope, key: signer, reason: reason, db) }
+        result.setAside[id] = reason
+        return result
+      case .allowed:
+        break
+      }
+    }
+    let changeset: Changeset
+    do {
+      changeset = try envelope.changeset(fileURL: fileURL)
+    } catch let error as SamhandError where error.code != .storage {
+      // Signed by its author: every replica fails on the same bytes alike.
+      let reason = "its payload cannot be read: \(error.message)"
+      try Store.recordApplied(Changeset(header: header), bytes: envelope.bytes, rejected: reason, published: true, db)
+      result.rejected[id] = reason
+      return result
+    }
     var rosterChanges: [Edit] = []
     var rejection = ImportProfile.measure(.verifying) { validate(changeset) }
-    let verdict = try ImportProfile.measure(.verifying) { try trustVerdict(changeset, signer: Store.signer(of: changeset), db) }
+    let verdict = try ImportProfile.measure(.verifying) {
+      try trustVerdict(changeset, signer: Store.signer(of: changeset), local: ownWrite, db)
+    }
     switch verdict {
-    case .setAside(let reason):
-      try recordUntrusted(changeset, bytes: bytes, reason: reason, db)
-      result.setAside[changeset.id] = reason
-      return result
+    case .setAside(let reason), .unconfirmed(let reason):
+      // Judged above from the same header: cannot differ.
+      throw SamhandError(.storage, "changeset \(id) was judged twice with different results: \(reason)", changesetID: id)
     case .reject(let reason): rejection = reason
     case .accept(let changes): rosterChanges = changes
     }
     if let reason = rejection {
-      try Store.recordApplied(changeset, bytes: bytes, rejected: reason, published: true, db)
+      try Store.recordApplied(changeset, bytes: envelope.bytes, rejected: reason, published: true, db)
       result.rejected[changeset.id] = reason
     } else {
       try ImportProfile.measure(.merging) { try applyEffects(of: changeset, db) }
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       // Our own changesets, recovered from the folder, are already published there.
-      try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: true, db)
+      try Store.recordApplied(changeset, bytes: envelope.bytes, rejected: nil, published: true, db)
       result.applied.append(changeset.id)
     }
+    // Other files waiting under the same number are judged when the buffer is tidied.
+    try db.cachedStatement(sql: "DELETE FROM unconfirmed WHERE author = ? AND seq = ? AND hash = ?")
+      .execute(arguments: [id.author.rawValue, Int64(id.sequence), Data(SHA256.hash(data: envelope.bytes))])
     return result
   }
 
-  /// Why a changeset breaks the schema, or nil. Roster changes are outside
-  /// the schema; the roster's own rules judge them in a store that has one.
+  /// Why a changeset breaks the schema or a limit, or nil. Roster changes
+  /// are outside the schema; the roster's own rules judge them in a store
+  /// that has one.
   func validate(_ changeset: Changeset) -> String? {
     guard genesis != nil, changeset.edits.contains(where: { $0.record.collection == Roster.collection }) else {
       return schema.violation(in: changeset)
     }
     var data = changeset
     data.edits.removeAll { $0.record.collection == Roster.collection }
-    return schema.violation(in: data)
+    return schema.violation(in: data) ?? Limits.recordViolation(in: changeset.edits)
   }
+}
 
+extension Store {
   static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
     try db.cachedStatement(
       sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, deps, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
@@ -389,6 +517,17 @@ extension Store {
     ).execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
     let lamport = UInt64(try meta(db, "lamport") ?? "0") ?? 0
     if changeset.lamport > lamport { try setMeta(db, "lamport", String(changeset.lamport)) }
+  }
+}
+
+extension Changeset {
+  /// A changeset with a header's fields and no edits: what a rejected
+  /// changeset whose payload cannot be read is recorded as.
+  init(header: ChangesetFile.Header) {
+    self.init(
+      storeID: header.storeID, author: header.author, sequence: header.sequence, dependencies: header.dependencies,
+      lamport: header.lamport, timestamp: header.timestamp, edits: [])
+    signatures = header.signatures
   }
 }
 

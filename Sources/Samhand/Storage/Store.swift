@@ -37,8 +37,10 @@ public final class Store: Sendable {
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"
   /// Version 2 added signing keys, the roster and rights; version 3 the
-  /// per-record pieces of the snapshot hash; version 4 checkpoints.
-  static let storeFormatVersion = 4
+  /// per-record pieces of the snapshot hash; version 4 checkpoints;
+  /// version 5 unconfirmed claims, several buffered files under one
+  /// number, and collisions that people have cleared.
+  static let storeFormatVersion = 5
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
@@ -96,6 +98,26 @@ public final class Store: Sendable {
       }
       if format < 4 {
         try createLongLifeTables(db)
+      }
+      if format < 5 {
+        try db.execute(
+          sql: """
+            CREATE TABLE pending_5(
+              author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
+              bytes BLOB NOT NULL, deps BLOB NOT NULL,
+              PRIMARY KEY(author, seq, hash)) WITHOUT ROWID;
+            INSERT INTO pending_5(author, seq, hash, bytes, deps) SELECT author, seq, hash, bytes, deps FROM pending;
+            DROP TABLE pending;
+            ALTER TABLE pending_5 RENAME TO pending;
+            """)
+        let columns = try db.columns(in: "collisions").map(\.name)
+        if !columns.contains("cleared") {
+          try db.execute(sql: "ALTER TABLE collisions ADD COLUMN cleared INTEGER NOT NULL DEFAULT 0")
+        }
+        if !columns.contains("other_bytes") {
+          try db.execute(sql: "ALTER TABLE collisions ADD COLUMN other_bytes BLOB")
+        }
+        try createClaimTables(db)
       }
       try setMeta(db, "format", String(storeFormatVersion))
     }
@@ -229,10 +251,11 @@ public final class Store: Sendable {
           author TEXT NOT NULL, seq INTEGER NOT NULL, bytes BLOB NOT NULL,
           PRIMARY KEY(author, seq));
         CREATE INDEX changesets_unpublished ON changesets(published) WHERE published = 0;
+        -- Several files may wait under one number: a forged one beside the real one.
         CREATE TABLE pending(
           author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
           bytes BLOB NOT NULL, deps BLOB NOT NULL,
-          PRIMARY KEY(author, seq)) WITHOUT ROWID;
+          PRIMARY KEY(author, seq, hash)) WITHOUT ROWID;
         CREATE TABLE entries(
           collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL,
           key TEXT NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL,
@@ -256,9 +279,11 @@ public final class Store: Sendable {
         CREATE TABLE collisions(
           author TEXT NOT NULL, seq INTEGER NOT NULL, known_hash BLOB NOT NULL,
           other_hash BLOB NOT NULL, path TEXT NOT NULL, since INTEGER NOT NULL,
+          cleared INTEGER NOT NULL DEFAULT 0, other_bytes BLOB,
           PRIMARY KEY(author, seq, other_hash)) WITHOUT ROWID;
         """)
     try createTrustTables(db)
+    try createClaimTables(db)
     try createSnapshotCacheTables(db)
     try createLongLifeTables(db)
   }

@@ -26,6 +26,7 @@ public struct Transaction: Sendable {
     }
     let conformed = try Schema.conform(
       Transaction.normalized(value), to: definition.kind, collection: collection, recordID: record.id, field: field)
+    try Transaction.checkSize(of: conformed, record, field)
     edits.append(.set(record, field: field, value: conformed))
   }
 
@@ -59,6 +60,7 @@ public struct Transaction: Sendable {
       // -0.0 and 0.0 are one value and must have one encoding.
       if double == 0 { conformed = .number(0) }
     }
+    try Transaction.checkSize(of: conformed, record, field)
     edits.append(.put(record, field: field, key: key, value: conformed))
   }
 
@@ -115,7 +117,7 @@ public struct Transaction: Sendable {
 
   static func recordID(_ id: String, collection: String) throws -> String {
     let normalized = nfc(id)
-    guard !normalized.isEmpty, normalized.utf8.count <= 256,
+    guard !normalized.isEmpty, normalized.utf8.count <= Limits.maximumRecordIDBytes,
       !normalized.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
     else {
       throw SamhandError(
@@ -131,7 +133,13 @@ public struct Transaction: Sendable {
       throw SamhandError(.schemaViolation, "\(record) field '\(field)': an empty \(what) is not allowed",
         collection: record.collection, recordID: record.id, field: field)
     }
+    if let error = Limits.textViolation(normalized, what: what, record, field) { throw error }
     return normalized
+  }
+
+  /// A text value over ``Limits/maximumTextBytes`` is refused.
+  static func checkSize(of value: Value, _ record: RecordRef, _ field: String) throws {
+    if case .text(let text) = value, let error = Limits.textViolation(text, what: "text", record, field) { throw error }
   }
 
   static func normalized(_ value: Value) -> Value {

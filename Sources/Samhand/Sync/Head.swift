@@ -79,12 +79,19 @@ extension SharedFolder {
   public func heads() -> (heads: [Head], problems: [FolderProblem]) {
     var heads: [Head] = []
     var problems: [FolderProblem] = []
-    let names = (try? FileManager.default.contentsOfDirectory(atPath: headsURL.path)) ?? []
+    let names: [String]
+    do {
+      names = FolderFile.status(headsURL.path) == nil ? [] : try FolderFile.listDirectory(headsURL)
+    } catch let error as SamhandError {
+      return ([], [FolderProblem(path: SharedFolder.headsDirectory, reason: error.message)])
+    } catch {
+      return ([], [FolderProblem(path: SharedFolder.headsDirectory, reason: "\(error)")])
+    }
     for name in names.sorted() where name.hasSuffix(".json") {
       guard let office = ReplicaID(rawValue: String(name.dropLast(5))) else { continue }
       let url = headsURL.appendingPathComponent(name)
       do {
-        let head = try Head(json: try AtomicFile.read(url), fileURL: url)
+        let head = try Head(json: try FolderFile.read(url, kind: .head), fileURL: url)
         guard head.office == office else {
           problems.append(FolderProblem(path: "heads/\(name)", reason: "head names office '\(head.office)', not '\(office)'"))
           continue

@@ -66,7 +66,12 @@ extension SharedFolder {
   /// changesets that break the schema, malformed heads, and offices at the
   /// same frontier whose snapshot hashes differ. In a folder with a roster,
   /// also unsigned and forged files, changesets whose signer the roster
-  /// does not allow, and changesets rejected for writing outside the rights.
+  /// does not allow (or whose key no administrator has confirmed), and
+  /// changesets rejected for writing outside the rights or the limits.
+  /// Links, FIFOs and other files that are not regular, and files over
+  /// their size limit, are reported without being followed or read; so are
+  /// checkpoints that do not verify, and checkpoints at one frontier whose
+  /// bytes differ, with their signers.
   public func verify() -> FolderVerification {
     var result = FolderVerification()
     let identity: Identity
@@ -99,13 +104,16 @@ extension SharedFolder {
         break
       }
       do {
-        let bytes = try AtomicFile.read(entry.url)
-        let changeset = try ChangesetFile.decode(bytes, fileURL: entry.url)
-        try Store.checkName(entry, matches: changeset)
-        guard changeset.storeID == identity.storeID else {
-          throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))")
+        // Type and size, checksum, name, store and signature before the
+        // payload is inflated, as a sync checks them.
+        let bytes = try FolderFile.read(entry.url, kind: .changeset)
+        let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
+        try Store.checkName(entry, matches: envelope.header)
+        guard envelope.header.storeID == identity.storeID else {
+          throw SamhandError(.wrongStore, "belongs to another store (\(envelope.header.storeID))")
         }
-        if identity.roster != nil { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: entry.url) }
+        if identity.roster != nil { _ = try Store.checkSignature(envelope, fileURL: entry.url) }
+        let changeset = try envelope.changeset(fileURL: entry.url)
         hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
         if case .changeset = entry.kind {
           good[changeset.id] = changeset
@@ -134,6 +142,10 @@ extension SharedFolder {
     let covered = (try? reading?.store.checkpointBase()?.frontier) ?? VersionVector()
     for problem in reading?.report.badCheckpoints ?? [] {
       result.problems.append(FolderProblem(path: problem.path, reason: "checkpoint not used: \(problem.reason)"))
+    }
+    let reported = Set(result.problems.map(\.reason))
+    for problem in Store.disagreeingCheckpoints(in: self) where !reported.contains(problem.reason) {
+      result.problems.append(FolderProblem(path: problem.path, reason: problem.reason))
     }
     // Gaps and missing dependencies.
     var highest: [ReplicaID: UInt64] = [:]

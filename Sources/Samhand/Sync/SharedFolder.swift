@@ -20,8 +20,19 @@ public struct SharedFolder: Sendable, Hashable {
   /// the genesis roster; a version 1 folder has none, and its replicas
   /// check no signatures. Version 3 added checkpoints and pruning: offices
   /// may delete changeset files a checkpoint covers, so a Samhand that
-  /// does not know checkpoints must not read such a folder.
-  public static let formatVersion = 3
+  /// does not know checkpoints must not read such a folder. Version 4 has
+  /// a genesis roster of format 2, in which a key counts only once an
+  /// administrator has confirmed it: a Samhand that would accept the first
+  /// key an office signs with must not read such a folder.
+  public static let formatVersion = 4
+
+  /// The newest layout for a folder with this roster: a genesis roster of
+  /// format 1 (keys claimed on first use) keeps the folder at layout 3 or
+  /// below, since its hash, pinned by every office, cannot change.
+  static func newestLayout(for roster: Roster?) -> Int {
+    guard let roster else { return 1 }
+    return roster.formatVersion >= 2 ? formatVersion : 3
+  }
   static let identityFileName = "samhand.json"
   static let changesetsDirectory = "changesets"
   static let headsDirectory = "heads"
@@ -45,7 +56,7 @@ public struct SharedFolder: Sendable, Hashable {
     /// Creates an identity in this Samhand's folder layout version.
     public init(storeID: StoreID, schema: Schema, roster: Roster? = nil) {
       self.storeID = storeID
-      self.formatVersion = roster == nil ? 1 : SharedFolder.formatVersion
+      self.formatVersion = SharedFolder.newestLayout(for: roster)
       self.schema = schema
       self.roster = roster
     }
@@ -101,10 +112,11 @@ public struct SharedFolder: Sendable, Hashable {
     try writeIdentity(identity)
   }
 
-  /// Raises a layout 2 folder to the current layout, so that offices may
-  /// prune it. Samhand versions from before checkpoints then refuse the
-  /// folder (with a message to upgrade), instead of waiting for pruned
-  /// files for ever: run it once every office runs this Samhand.
+  /// Raises a layout 2 folder to layout 3, so that offices may prune it.
+  /// Samhand versions from before checkpoints then refuse the folder (with
+  /// a message to upgrade), instead of waiting for pruned files for ever:
+  /// run it once every office runs this Samhand. (A folder's roster, and so
+  /// the rule for keys, cannot change: layout 4 is for new folders only.)
   ///
   /// - Returns: the layout before.
   @discardableResult
@@ -115,8 +127,9 @@ public struct SharedFolder: Sendable, Hashable {
       throw SamhandError(
         .invalidArgument, "\(url.path) has layout 1 (no roster); it cannot be upgraded in place", fileURL: identityURL)
     }
-    guard before < SharedFolder.formatVersion else { return before }
-    identity.formatVersion = SharedFolder.formatVersion
+    let newest = SharedFolder.newestLayout(for: identity.roster)
+    guard before < newest else { return before }
+    identity.formatVersion = newest
     try AtomicFile.write([UInt8](identity.canonicalJSON), to: identityURL)
     return before
   }
@@ -136,7 +149,7 @@ public struct SharedFolder: Sendable, Hashable {
     guard FileManager.default.fileExists(atPath: identityURL.path) else {
       throw SamhandError(.storeNotFound, "\(url.path) has no \(SharedFolder.identityFileName): not a Samhand folder", fileURL: identityURL)
     }
-    let bytes = try AtomicFile.read(identityURL)
+    let bytes = try FolderFile.read(identityURL, kind: .identity)
     return try SharedFolder.decodeIdentity(bytes, fileURL: identityURL)
   }
 
@@ -163,7 +176,15 @@ public struct SharedFolder: Sendable, Hashable {
     var roster: Roster?
     if format >= 2 {
       guard let rosterJSON = top["roster"] else { throw malformed("missing 'roster' (layout 2 and later have one)") }
-      do { roster = try Roster(jsonValue: rosterJSON) } catch let error as SamhandError { throw malformed(error.message) }
+      do { roster = try Roster(jsonValue: rosterJSON) } catch let error as SamhandError {
+        if error.code == .unsupportedFormat { throw SamhandError(.unsupportedFormat, error.message, fileURL: fileURL) }
+        throw malformed(error.message)
+      }
+      // Layout 4 came with roster format 2; they go together.
+      let rosterFormat = roster?.formatVersion ?? 1
+      guard (format >= 4) == (rosterFormat >= 2) else {
+        throw malformed("layout \(format) cannot hold a roster of format \(rosterFormat) (layout 4 and later hold format 2, earlier ones format 1)")
+      }
     } else if top["roster"] != nil {
       throw malformed("a layout 1 folder has no 'roster'")
     }
@@ -181,7 +202,10 @@ public struct SharedFolder: Sendable, Hashable {
     var url: URL
     var kind: FolderName
     var size: Int64
+    /// Microseconds since 1970.
     var modified: Int64
+    /// What `lstat` says it is: anything but a regular file is refused when read.
+    var type: FolderFile.Status.FileType = .regular
 
     /// Path relative to the shared folder, as stored and reported.
     var relativePath: String { "\(SharedFolder.changesetsDirectory)/\(office.rawValue)/\(name)" }
@@ -195,46 +219,58 @@ public struct SharedFolder: Sendable, Hashable {
   ///   folder does not stop the others from being read.
   /// - Throws: `SamhandError.io` when `changesets/` itself cannot be listed.
   func listChangesets() throws -> (entries: [Entry], ignored: Int, unreadable: [FolderProblem]) {
-    let manager = FileManager.default
-    guard manager.fileExists(atPath: changesetsURL.path) else { return ([], 0, []) }
+    guard let top = FolderFile.status(changesetsURL.path) else { return ([], 0, []) }
+    guard top.type == .directory else {
+      // A link here could point anywhere: nothing under it is read.
+      return (
+        [], 0,
+        [
+          FolderProblem(
+            path: SharedFolder.changesetsDirectory,
+            reason: top.type == .symbolicLink
+              ? "is a symbolic link: Samhand does not follow links in the shared folder, so no changeset is read from it"
+              : "is \(top.typeName), not a folder: no changeset is read from it")
+        ]
+      )
+    }
     var unreadable: [FolderProblem] = []
     var entries: [Entry] = []
     var ignored = 0
-    let keys: [URLResourceKey] = [.isDirectoryKey, .fileSizeKey, .contentModificationDateKey]
-    let offices: [URL]
-    do {
-      offices = try manager.contentsOfDirectory(at: changesetsURL, includingPropertiesForKeys: keys)
-    } catch {
-      throw SamhandError(.io, "cannot list \(changesetsURL.path): \(AtomicFile.reason(error))", fileURL: changesetsURL)
-    }
-    for officeURL in offices {
-      guard (try? officeURL.resourceValues(forKeys: [.isDirectoryKey]).isDirectory) == true,
-        let office = ReplicaID(rawValue: officeURL.lastPathComponent)
-      else {
+    let offices = try FolderFile.listDirectory(changesetsURL)
+    for name in offices {
+      let officeURL = changesetsURL.appendingPathComponent(name)
+      guard let office = ReplicaID(rawValue: name) else {
         ignored += 1
         continue
       }
-      let files: [URL]
+      let files: [String]
       do {
-        files = try manager.contentsOfDirectory(at: officeURL, includingPropertiesForKeys: keys)
-      } catch {
-        unreadable.append(
-          FolderProblem(
-            path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
-            reason: "cannot list \(officeURL.path): \(AtomicFile.reason(error)); its files are read at the next sync once it can be listed"))
-        continue
-      }
-      for file in files {
-        let values = try? file.resourceValues(forKeys: Set(keys))
-        guard values?.isDirectory != true else {
+        files = try FolderFile.listDirectory(officeURL)
+      } catch let error as SamhandError {
+        if error.code == .unsafeFile, FolderFile.status(officeURL.path)?.type != .symbolicLink {
+          // A file named like an office: not a folder of ours.
           ignored += 1
           continue
         }
-        let modified = values?.contentModificationDate.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) } ?? 0
+        unreadable.append(
+          FolderProblem(
+            path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
+            reason: error.code == .unsafeFile
+              ? "is a symbolic link: Samhand does not follow links in the shared folder, so its changesets are not read"
+              : "\(error.message); its files are read at the next sync once it can be listed"))
+        continue
+      }
+      for file in files {
+        let url = officeURL.appendingPathComponent(file)
+        guard let status = FolderFile.status(url.path) else { continue }
+        guard status.type != .directory else {
+          ignored += 1
+          continue
+        }
         entries.append(
           Entry(
-            office: office, name: file.lastPathComponent, url: file, kind: FolderName(file.lastPathComponent),
-            size: Int64(values?.fileSize ?? 0), modified: modified))
+            office: office, name: file, url: url, kind: FolderName(file), size: status.size,
+            modified: status.modified, type: status.type))
       }
     }
     entries.sort { lhs, rhs in

@@ -46,7 +46,9 @@ public struct SyncReport: Sendable, Hashable {
 public struct Collision: Sendable, Hashable, CustomStringConvertible {
   /// The id both changesets claim.
   public var changeset: Changeset.ID
-  /// SHA-256 (hex) of the changeset this replica holds, or of the first one seen.
+  /// SHA-256 (hex) of the changeset this replica holds, or of the first one
+  /// seen; empty when this installation holds none of that number (a file
+  /// under its own name that it never wrote).
   public var knownHash: String
   /// SHA-256 (hex) of the other file.
   public var otherHash: String
@@ -55,7 +57,16 @@ public struct Collision: Sendable, Hashable, CustomStringConvertible {
 
   /// The collision in words, for people; the wording may change between versions.
   public var description: String {
-    "\(changeset): two different changesets (\(knownHash.prefix(12)) and \(otherHash.prefix(12)) in \(path)); two installations may be writing as '\(changeset.author)'"
+    if knownHash.isEmpty {
+      return "\(changeset): \(path) was not written by this installation, yet it is signed with \(changeset.author)'s key (file \(otherHash.prefix(12))); another installation is writing as '\(changeset.author)'"
+    }
+    return "\(changeset): two different changesets (\(knownHash.prefix(12)) and \(otherHash.prefix(12)) in \(path)); two installations may be writing as '\(changeset.author)'"
+  }
+
+  /// The known hash as stored: older stores wrote a sentence for "none".
+  static func hash(fromStored data: Data) -> String {
+    let text = String(decoding: data, as: UTF8.self)
+    return text.hasPrefix("(") ? "" : text
   }
 }
 
@@ -94,6 +105,11 @@ extension Store {
   /// roster's hash, as the founding office's `init` printed it) to make
   /// sure it is the right one; without it the roster is trusted as found,
   /// and its hash should be checked with the other offices.
+  ///
+  /// In a folder of roster format 2 (every folder this Samhand makes), the
+  /// office's key counts for the others once an administrator confirms
+  /// it (``confirmKey(_:of:)``); call ``claimKeyIfNeeded()`` and sync to
+  /// show the administrators the claim at once, as `samhand init` does.
   ///
   /// If `replica` has published there before (a reinstalled machine), its
   /// history is recovered from the folder and its sequence continues. Its
@@ -154,11 +170,19 @@ extension Store {
       throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
     }
     let key = key ?? .generate()
-    let genesis = roster ?? .cooperation(founder: replica, key: key.publicKey)
+    var genesis = roster ?? .cooperation(founder: replica, key: key.publicKey)
+    // Every new folder confirms keys (roster format 2), whatever format a
+    // roster file was written in.
+    genesis.formatVersion = Roster.currentFormatVersion
     guard genesis.members[replica]?.keys.contains(key.publicKey) == true else {
       throw SamhandError(
         .invalidArgument,
         "the roster must list \(replica) with this installation's key \(key.publicKey.fingerprint), or its first changeset would be set aside")
+    }
+    guard genesis.members.values.contains(where: { $0.isAdministrator && !$0.keys.isEmpty }) else {
+      throw SamhandError(
+        .invalidArgument,
+        "no administrator in the roster has a key, so nobody could confirm the other offices' keys: list an administrator's key, or make \(replica) an administrator (\"admin\": true)")
     }
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema, roster: genesis)
     if FileManager.default.fileExists(atPath: directory.appendingPathComponent(databaseFileName).path) {
@@ -277,103 +301,84 @@ extension Store {
       return settled
     }
     var candidates: [SharedFolder.Entry] = []
+    // This office's numbers whose file in the folder is its own: the others
+    // (missing, damaged, or written by someone else) it writes again.
     var ownPresent = Set<UInt64>()
     for entry in entries {
       switch entry.kind {
       case .temporary, .foreign:
         report.ignored += 1
         continue
-      case .changeset(let sequence):
-        if entry.office == replica { ownPresent.insert(sequence) }
-      case .conflictCopy:
+      case .changeset, .conflictCopy:
         break
       }
-      if let known = settled[entry.relativePath], known == (entry.size, entry.modified) { continue }
+      if let known = settled[entry.relativePath], known == (entry.size, entry.modified) {
+        if entry.office == replica, case .changeset(let sequence) = entry.kind { ownPresent.insert(sequence) }
+        continue
+      }
       candidates.append(entry)
     }
 
-    // Read and check the candidates, originals before sync tools' copies.
+    // Originals before sync tools' copies.
     candidates = candidates.filter { if case .changeset = $0.kind { true } else { false } }
       + candidates.filter { if case .conflictCopy = $0.kind { true } else { false } }
-    var received: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
-    var damagedOwn = Set<UInt64>()
-    for (index, entry) in candidates.enumerated() {
-      try cancellation?.check()
-      progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
-      do {
-        let bytes = try ImportProfile.measure(.reading) { try AtomicFile.read(entry.url) }
-        let changeset = try ChangesetFile.decode(bytes, fileURL: entry.url)
-        try Store.checkName(entry, matches: changeset)
-        guard changeset.storeID == storeID else {
-          throw SamhandError(.wrongStore, "belongs to another store (\(changeset.storeID))", changesetID: changeset.id, fileURL: entry.url)
-        }
-        if checksTrust { _ = try Store.checkSignature(changeset, bytes: bytes, fileURL: entry.url) }
-        received.append((entry, changeset, bytes))
-      } catch let error as SamhandError where error.code != .storage {
-        if entry.office == replica, case .changeset(let sequence) = entry.kind, try changesetBytes(Changeset.ID(author: replica, sequence: sequence)) != nil {
-          // Our own file, damaged in the folder: we hold the good bytes, so write it again.
-          damagedOwn.insert(sequence)
-          continue
-        }
-        report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
-      }
-    }
-    ownPresent.subtract(damagedOwn)
 
-    // Our own files: anything we did not write is a collision, unless we
-    // are recovering our history onto a new machine.
-    var toAccept: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
-    for item in received {
-      if item.changeset.author == replica && !recovering {
-        if let mine = try changesetBytes(item.changeset.id) {
-          if mine == item.bytes {
-            if case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
-            try settle(item.entry)
-          } else {
-            report.collisions.append(try recordCollision(item.changeset.id, known: mine, other: item.bytes, path: item.entry.relativePath))
-          }
-        } else if item.changeset.sequence <= base[replica] {
-          // Ours, inside the checkpoint this replica started from.
-          try settle(item.entry)
-        } else {
-          // A file under our name that we never wrote: another installation.
-          report.collisions.append(
-            try recordCollision(item.changeset.id, known: [], other: item.bytes, path: item.entry.relativePath))
-        }
+    // Our own files first: anything we did not write is someone else's,
+    // unless we are recovering our history onto a new machine. Only a file
+    // signed with a key this office may sign with is evidence of another
+    // installation (a collision); anything else is set aside and written
+    // over, so that no file dropped into our folder blocks our numbering.
+    var others: [SharedFolder.Entry] = []
+    for (index, entry) in candidates.enumerated() {
+      guard entry.office == replica && !recovering else {
+        others.append(entry)
         continue
       }
-      toAccept.append(item)
+      try cancellation?.check()
+      progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
+      try checkOwnFile(entry, base: base, present: &ownPresent, &report)
     }
 
     // Apply what is ready at once (in name order, most files are), buffer
     // the rest, then drain the buffer in causal order. Many files go to a
-    // transaction, each in a savepoint of its own that also marks the file
-    // as read (a file that fails leaves no trace); a transaction commits
-    // at least every `Store.batchSeconds`, and at once when cancelled.
+    // transaction, each read there and applied in a savepoint of its own
+    // that also marks the file as read (a file that fails leaves no trace);
+    // a transaction commits at least every `Store.batchSeconds`, and at
+    // once when cancelled. Files are read one at a time, so memory holds
+    // one file, however many the folder has.
     var applied = ReceiveResult()
     do {
-      var colliding: [(entry: SharedFolder.Entry, changeset: Changeset, bytes: [UInt8])] = []
-      try applyInBatches(toAccept, into: &applied, cancellation) { index, item, db in
-        progress?(SyncProgress(phase: .applying, done: index, total: toAccept.count))
+      var colliding: [(entry: SharedFolder.Entry, envelope: ChangesetEnvelope)] = []
+      try applyInBatches(others, into: &applied, cancellation) { index, entry, db in
+        progress?(SyncProgress(phase: .applying, done: index, total: others.count))
+        let envelope: ChangesetEnvelope
+        do {
+          envelope = try readEnvelope(entry)
+        } catch let error as SamhandError where error.code != .storage {
+          report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+          return ReceiveResult()
+        }
         do {
           var result = ReceiveResult()
           try db.inSavepoint {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-              .execute(arguments: [item.entry.relativePath, item.entry.size, item.entry.modified])
-            result = try acceptInTransaction(item.changeset, bytes: item.bytes, fileURL: item.entry.url, db)
+              .execute(arguments: [entry.relativePath, entry.size, entry.modified])
+            result = try acceptInTransaction(envelope, fileURL: entry.url, db)
             return .commit
           }
-          if !result.duplicates.isEmpty, case .conflictCopy = item.entry.kind { report.harmlessCopies += 1 }
+          if !result.duplicates.isEmpty, case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
           return result
         } catch let error as SamhandError where error.code == .slugCollision {
-          colliding.append(item)
+          colliding.append((entry, envelope))
           return ReceiveResult()
         }
       } afterCommit: {
         // Collisions are recorded in transactions of their own, after the batch.
         for item in colliding {
-          let known = try knownBytes(item.changeset.id) ?? []
-          report.collisions.append(try recordCollision(item.changeset.id, known: known, other: item.bytes, path: item.entry.relativePath))
+          let known = try knownBytes(item.envelope.id) ?? []
+          if let collision = try recordCollision(item.envelope.id, known: known, other: item.envelope.bytes, path: item.entry.relativePath) {
+            report.collisions.append(collision)
+          }
         }
         colliding = []
       }
@@ -389,17 +394,23 @@ extension Store {
     for (id, reason) in try untrustedChangesets() {
       report.setAside.append(FolderProblem(path: SharedFolder.Entry.relativePath(id), reason: reason))
     }
+    for claim in try unconfirmedClaims() {
+      report.setAside.append(
+        FolderProblem(
+          path: SharedFolder.Entry.relativePath(claim.changeset),
+          reason: "\(claim.reason) (file \(claim.fileHash.prefix(12)))"))
+    }
 
     report.setAside.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
     guard writing else { return report }
 
     // Publish, unless another installation writes as this office.
     let blocked = try read { db in
-      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ?", arguments: [replica.rawValue]) ?? 0
+      try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM collisions WHERE author = ? AND cleared = 0", arguments: [replica.rawValue]) ?? 0
     }
     if blocked > 0 {
       report.publishingBlocked =
-        "another installation is writing as '\(replica)' (\(blocked) colliding changeset\(blocked == 1 ? "" : "s")); publishing is stopped until this is sorted out"
+        "another installation is writing as '\(replica)' with this office's key (\(blocked) colliding changeset\(blocked == 1 ? "" : "s")); publishing is stopped until this is sorted out: find the other installation, then 'samhand collisions clear'"
     } else {
       let unpublished = Set(try outbox())
       let own = try read { db in
@@ -407,7 +418,10 @@ extension Store {
       }.map { Changeset.ID(author: replica, sequence: UInt64($0)) }
       // Files pruned on purpose are not written again.
       let pruned = try prunedThrough()
-      let missing = own.filter { !ownPresent.contains($0.sequence) && $0.sequence > pruned }
+      // A changeset never published cannot have its file in the folder yet:
+      // whatever is under its name is someone else's, and is written over
+      // (a collision's file is kept in the store as evidence).
+      let missing = own.filter { $0.sequence > pruned && (!ownPresent.contains($0.sequence) || unpublished.contains($0)) }
       for (index, id) in missing.enumerated() {
         progress?(SyncProgress(phase: .publishing, done: index, total: missing.count))
         guard let bytes = try changesetBytes(id) else { continue }
@@ -479,7 +493,7 @@ extension Store {
     // A checkpoint must include the one this replica started from: it holds
     // no files of the changesets inside that one, to apply again on top.
     let start = try checkpointBase()?.frontier ?? VersionVector()
-    let (found, problems) = newestCheckpoint(in: folder) { header in
+    let include: (Checkpoint.Header) -> Bool = { header in
       guard !header.frontier.isIncluded(in: local), start.isIncluded(in: header.frontier) else { return false }
       if isNew { return true }
       return header.frontier.counters.contains { office, top in
@@ -487,8 +501,24 @@ extension Store {
         return top > local[office] && !present.contains(next) && !waiting.contains(next)
       }
     }
+    // The newest that verifies and whose state is what its header claims
+    // (checked while adopting it); the next one when it is not.
+    var problems: [CheckpointProblem] = []
+    var skipped = Set<String>()
     var adoption: Store.CheckpointAdoption?
-    if let (_, checkpoint, bytes) = found { adoption = try adopt(checkpoint, bytes: bytes) }
+    while adoption == nil {
+      let (found, more) = newestCheckpoint(in: folder, skipping: skipped, where: include)
+      problems += more
+      skipped.formUnion(more.map(\.path))
+      guard let (entry, checkpoint, bytes) = found else { break }
+      do {
+        adoption = try adopt(checkpoint, bytes: bytes)
+        problems += Store.disagreeingCheckpoints(in: folder, names: [entry.name])
+      } catch let error as SamhandError where error.code == .untrusted {
+        problems.append(CheckpointProblem(path: entry.relativePath, reason: error.message))
+        skipped.insert(entry.relativePath)
+      }
+    }
     let now = try frontier()
     if let header = Checkpoint.peekHeader(newest.url), header.frontier.isIncluded(in: now) {
       try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
@@ -519,24 +549,93 @@ extension Store {
   }
 
   /// Checks that a file's name agrees with its header.
-  static func checkName(_ entry: SharedFolder.Entry, matches changeset: Changeset) throws {
+  static func checkName(_ entry: SharedFolder.Entry, matches header: ChangesetFile.Header) throws {
     let sequence: UInt64
     switch entry.kind {
     case .changeset(let value), .conflictCopy(let value): sequence = value
     default: return
     }
-    guard changeset.author == entry.office, changeset.sequence == sequence else {
+    let id = Changeset.ID(author: header.author, sequence: header.sequence)
+    guard header.author == entry.office, header.sequence == sequence else {
       throw SamhandError(
         .corruptChangeset,
-        "renamed or misplaced: the name says \(entry.office)#\(sequence), the file's header says \(changeset.id)",
-        changesetID: changeset.id, fileURL: entry.url)
+        "renamed or misplaced: the name says \(entry.office)#\(sequence), the file's header says \(id)",
+        changesetID: id, fileURL: entry.url)
     }
+  }
+
+  /// Reads a changeset file of the folder and checks all it can before the
+  /// payload is inflated: its type and size, its checksum and header, its
+  /// name, its store and (with a roster) its signature.
+  func readEnvelope(_ entry: SharedFolder.Entry) throws -> ChangesetEnvelope {
+    let bytes = try ImportProfile.measure(.reading) { try FolderFile.read(entry.url, kind: .changeset) }
+    let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
+    try Store.checkName(entry, matches: envelope.header)
+    guard envelope.header.storeID == storeID else {
+      throw SamhandError(
+        .wrongStore, "belongs to another store (\(envelope.header.storeID))", changesetID: envelope.id, fileURL: entry.url)
+    }
+    if checksTrust { _ = try Store.checkSignature(envelope, fileURL: entry.url) }
+    return envelope
+  }
+
+  /// Judges a file under this office's own name that it did not settle
+  /// before: its own file (kept, and counted as present), a damaged copy
+  /// of one it holds (written again when publishing), a file signed with
+  /// one of its keys that it did not write (a collision: another
+  /// installation), or anything else (set aside; written over if it
+  /// holds that number, so nobody blocks its numbering by dropping a file).
+  private func checkOwnFile(
+    _ entry: SharedFolder.Entry, base: VersionVector, present: inout Set<UInt64>, _ report: inout SyncReport
+  ) throws {
+    let number: UInt64? = if case .changeset(let sequence) = entry.kind { sequence } else { nil }
+    let envelope: ChangesetEnvelope
+    do {
+      envelope = try readEnvelope(entry)
+    } catch let error as SamhandError where error.code != .storage {
+      if let number, try changesetBytes(Changeset.ID(author: replica, sequence: number)) != nil {
+        // Our own file, damaged in the folder: we hold the good bytes, so write it again.
+        return
+      }
+      report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+      return
+    }
+    let id = envelope.id
+    let mine = try changesetBytes(id)
+    if let mine, mine == envelope.bytes {
+      if case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
+      if let number { present.insert(number) }
+      try settle(entry)
+      return
+    }
+    if mine == nil, id.sequence <= base[replica] {
+      // Ours, inside the checkpoint this replica started from.
+      if let number { present.insert(number) }
+      try settle(entry)
+      return
+    }
+    let signer = Store.signer(envelope.header.signatures)
+    if try read({ db in try mayHaveSigned(replica, id.sequence, signer, db) }) {
+      if let collision = try recordCollision(id, known: mine ?? [], other: envelope.bytes, path: entry.relativePath) {
+        report.collisions.append(collision)
+      }
+      // Once people cleared it, this installation is the office again: a
+      // number it holds gets its own file back (the other's bytes stay in
+      // the store, with the collision).
+      return
+    }
+    let key = signer.map { "key \($0.fingerprint)" } ?? "no key"
+    report.setAside.append(
+      FolderProblem(
+        path: entry.relativePath,
+        reason: "not written by \(replica): signed with \(key), which is not one of its keys"
+          + (number == nil ? "" : mine != nil ? "; this office writes its own file over it" : "; this office writes its own file there when it reaches that number")))
   }
 
   static func reason(_ error: SamhandError, entry: SharedFolder.Entry) -> String {
     var reason = error.message
     if let offset = error.offset, error.code == .corruptChangeset { reason += " (at byte \(offset))" }
-    if entry.size == 0 { reason = "empty file (a sync tool may still be writing it)" }
+    if entry.size == 0 && entry.type == .regular { reason = "empty file (a sync tool may still be writing it)" }
     if case .conflictCopy = entry.kind { reason = "conflict copy that is not a good changeset: " + reason }
     return reason
   }
@@ -550,12 +649,11 @@ extension Store {
   }
 
   private func settle(path: String, url: URL) throws {
-    let values = try? url.resourceValues(forKeys: [.fileSizeKey, .contentModificationDateKey])
-    let modified = values?.contentModificationDate.map { Int64(($0.timeIntervalSince1970 * 1_000_000).rounded()) } ?? 0
+    let status = FolderFile.status(url.path)
     try write { db in
       try db.execute(
         sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-        arguments: [path, Int64(values?.fileSize ?? 0), modified])
+        arguments: [path, status?.size ?? 0, status?.modified ?? 0])
     }
   }
 
@@ -567,28 +665,88 @@ extension Store {
     }.map { [UInt8]($0) }
   }
 
-  private func recordCollision(_ id: Changeset.ID, known: [UInt8], other: [UInt8], path: String) throws -> Collision {
-    let knownHash = known.isEmpty ? "(none: not written by this installation)" : Data(SHA256.hash(data: known)).hexString
+  /// Records a collision, unless people cleared this very one.
+  ///
+  /// - Returns: the collision, or nil when it was cleared before.
+  private func recordCollision(_ id: Changeset.ID, known: [UInt8], other: [UInt8], path: String) throws -> Collision? {
+    let knownHash = known.isEmpty ? "" : Data(SHA256.hash(data: known)).hexString
     let otherHash = Data(SHA256.hash(data: other)).hexString
-    try write { db in
-      try db.execute(
-        sql: "INSERT OR IGNORE INTO collisions(author, seq, known_hash, other_hash, path, since) VALUES (?, ?, ?, ?, ?, ?)",
-        arguments: [id.author.rawValue, Int64(id.sequence), Data(knownHash.utf8), Data(otherHash.utf8), path, Int64(Date().timeIntervalSince1970 * 1000)])
+    return try write { db in
+      try recordCollision(id, knownHash: knownHash, otherHash: otherHash, path: path, otherBytes: other, db)
     }
-    return Collision(changeset: id, knownHash: knownHash, otherHash: otherHash, path: path)
   }
 
-  /// Collisions recorded by earlier syncs.
+  /// ``recordCollision(_:known:other:path:)`` inside a transaction, with the hashes in hex.
+  @discardableResult
+  func recordCollision(
+    _ id: Changeset.ID, knownHash: String, otherHash: String, path: String, otherBytes: [UInt8], _ db: Database
+  ) throws -> Collision? {
+    // The other file's bytes are kept: the evidence outlives the file.
+    try db.execute(
+      sql: "INSERT OR IGNORE INTO collisions(author, seq, known_hash, other_hash, path, since, other_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      arguments: [
+        id.author.rawValue, Int64(id.sequence), Data(knownHash.utf8), Data(otherHash.utf8), path,
+        Int64(Date().timeIntervalSince1970 * 1000), Data(otherBytes),
+      ])
+    let cleared = try Bool.fetchOne(
+      db, sql: "SELECT cleared FROM collisions WHERE author = ? AND seq = ? AND other_hash = ?",
+      arguments: [id.author.rawValue, Int64(id.sequence), Data(otherHash.utf8)]) ?? false
+    return cleared ? nil : Collision(changeset: id, knownHash: knownHash, otherHash: otherHash, path: path)
+  }
+
+  /// Collisions recorded by earlier syncs and not cleared.
   public func collisions() throws -> [Collision] {
     try read { db in
-      try Row.fetchAll(db, sql: "SELECT author, seq, known_hash, other_hash, path FROM collisions ORDER BY author, seq").compactMap { row in
+      try Row.fetchAll(
+        db, sql: "SELECT author, seq, known_hash, other_hash, path FROM collisions WHERE cleared = 0 ORDER BY author, seq, path"
+      ).compactMap { row in
         guard let author = ReplicaID(rawValue: row[0]) else { return nil }
         return Collision(
           changeset: Changeset.ID(author: author, sequence: UInt64(row[1] as Int64)),
-          knownHash: String(decoding: row[2] as Data, as: UTF8.self),
+          knownHash: Collision.hash(fromStored: row[2]),
           otherHash: String(decoding: row[3] as Data, as: UTF8.self), path: row[4])
       }
     }
+  }
+
+  /// The bytes of the other files recorded as collisions with a changeset,
+  /// cleared or not: the evidence, kept after the files themselves change.
+  public func collisionEvidence(_ id: Changeset.ID) throws -> [[UInt8]] {
+    try read { db in
+      try Data.fetchAll(
+        db, sql: "SELECT other_bytes FROM collisions WHERE author = ? AND seq = ? AND other_bytes IS NOT NULL ORDER BY since",
+        arguments: [id.author.rawValue, Int64(id.sequence)]
+      ).map { [UInt8]($0) }
+    }
+  }
+
+  /// Clears collisions once people have sorted them out (found the other
+  /// installation and stopped it, or checked that the other file is
+  /// harmless), so that publishing and pruning go on.
+  ///
+  /// Samhand deletes nothing: the other file's bytes stay in this store
+  /// with the collision, and its file stays in the folder unless it holds
+  /// a number this installation has written, which then gets this
+  /// installation's file back (this installation is the office). A cleared
+  /// collision is not reported again for the same file; a new file
+  /// colliding again is a new collision.
+  ///
+  /// - Parameter ids: the changesets whose collisions to clear; nil for all.
+  /// - Returns: the collisions cleared.
+  @discardableResult
+  public func clearCollisions(_ ids: [Changeset.ID]? = nil) throws -> [Collision] {
+    let open = try collisions().filter { ids == nil || ids!.contains($0.changeset) }
+    if let ids, let missing = ids.first(where: { id in !open.contains { $0.changeset == id } }) {
+      throw SamhandError(.notFound, "no open collision for \(missing) (see 'samhand status')", changesetID: missing)
+    }
+    try write { db in
+      for collision in open {
+        try db.execute(
+          sql: "UPDATE collisions SET cleared = 1 WHERE author = ? AND seq = ? AND other_hash = ?",
+          arguments: [collision.changeset.author.rawValue, Int64(collision.changeset.sequence), Data(collision.otherHash.utf8)])
+      }
+    }
+    return open
   }
 
   /// Files the last sync set aside, with the reasons.

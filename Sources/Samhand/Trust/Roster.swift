@@ -16,8 +16,22 @@ public struct Roster: Hashable, Sendable {
   /// The reserved collection that roster changes are written to. Its name
   /// starts with `_`, which no schema collection may.
   public static let collection = "_roster"
-  /// The version of the genesis roster's JSON form.
-  public static let formatVersion = 1
+  /// The newest version of the genesis roster's JSON form, the one new
+  /// folders get. Version 1 let an office listed without a key claim one
+  /// with its first changeset (trust on first use); from version 2 a key
+  /// counts only once an administrator has confirmed it (`Docs/FORMATS.md`,
+  /// section 9).
+  public static let currentFormatVersion = 2
+
+  /// This roster's format version: 2 for every new folder, 1 for folders
+  /// made before claims needed confirming (they keep their rule, which is
+  /// part of what every office has judged by).
+  public var formatVersion: Int
+
+  /// Whether a key an office signs with counts only once an administrator
+  /// has added it to the roster (version 2), rather than from its first
+  /// use by an office listed without a key (version 1).
+  public var claimsNeedConfirmation: Bool { formatVersion >= 2 }
 
   /// One office in the roster.
   public struct Member: Hashable, Sendable {
@@ -66,9 +80,11 @@ public struct Roster: Hashable, Sendable {
   /// The members, by slug.
   public var members: [ReplicaID: Member]
 
-  /// Creates a roster of the given members.
-  public init(_ members: [Member]) {
+  /// Creates a roster of the given members, in the current format
+  /// (keys are confirmed by an administrator) unless told otherwise.
+  public init(_ members: [Member], formatVersion: Int = Roster.currentFormatVersion) {
     self.members = Dictionary(members.map { ($0.office, $0) }, uniquingKeysWith: { _, last in last })
+    self.formatVersion = formatVersion
   }
 
   /// The members sorted by slug.
@@ -79,14 +95,17 @@ public struct Roster: Hashable, Sendable {
 
   /// The default genesis roster: the thirteen offices of the cooperation
   /// (``Office/cooperation``), KS and KDD as administrators, and the
-  /// founding office with its key. The others claim their keys with their
-  /// first changeset. A founder not in the list is added as an administrator.
+  /// founding office with its key, also an administrator: it holds the
+  /// only key at the start, so it must be able to confirm the others'. The
+  /// others' keys count once an administrator has confirmed them. A
+  /// founder not in the list is added.
   public static func cooperation(founder: ReplicaID, key: PublicKey) -> Roster {
     var members = Office.cooperation.map {
       Member(office: $0.slug, name: $0.name, kind: $0.kind, isAdministrator: administratorKinds.contains($0.kind))
     }
     if let index = members.firstIndex(where: { $0.office == founder }) {
       members[index].keys = [key]
+      members[index].isAdministrator = true
     } else {
       members.append(Member(office: founder, name: founder.rawValue, kind: "other", isAdministrator: true, keys: [key]))
     }
@@ -101,7 +120,7 @@ public struct Roster: Hashable, Sendable {
 
   var canonicalNode: CanonicalJSON.Node {
     .object([
-      ("format", .integer(Int64(Roster.formatVersion))),
+      ("format", .integer(Int64(formatVersion))),
       (
         "offices",
         .array(
@@ -144,8 +163,14 @@ public struct Roster: Hashable, Sendable {
     guard case .object(let top) = root else { throw bad("expected a JSON object") }
     let unknownTop = top.keys.filter { !["format", "offices"].contains($0) }.sorted()
     guard unknownTop.isEmpty else { throw bad("unknown key '\(unknownTop[0])' (allowed: format, offices)") }
-    if let format = top["format"], format != .integer(Int64(Roster.formatVersion)) {
-      throw SamhandError(.unsupportedFormat, "roster: format \(format) is not supported (this Samhand reads 1)")
+    var formatVersion = Roster.currentFormatVersion
+    if let format = top["format"] {
+      guard case .integer(let number) = format, (1...Int64(Roster.currentFormatVersion)).contains(number) else {
+        throw SamhandError(
+          .unsupportedFormat,
+          "roster: format \(format) is not supported (this Samhand reads 1 to \(Roster.currentFormatVersion)); upgrade Samhand")
+      }
+      formatVersion = Int(number)
     }
     guard case .array(let offices)? = top["offices"], !offices.isEmpty else {
       throw bad("needs a non-empty array 'offices'")
@@ -190,7 +215,7 @@ public struct Roster: Hashable, Sendable {
     guard members.contains(where: { $0.isAdministrator }) else {
       throw bad("no office is an administrator: at least one must be, or nobody can change the roster")
     }
-    self.init(members)
+    self.init(members, formatVersion: formatVersion)
   }
 
   static func isValidKind(_ kind: String) -> Bool {

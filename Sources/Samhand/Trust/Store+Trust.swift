@@ -28,6 +28,23 @@ enum TrustVerdict: Equatable {
   /// Not the work of a member entitled to sign it: not applied, not in the
   /// frontier, shown with the reason.
   case setAside(String)
+  /// Signed with a key that no administrator has confirmed for its author
+  /// (roster format 2): not applied and not in the frontier, kept with its
+  /// bytes and judged again once a roster change adds the key.
+  case unconfirmed(String)
+}
+
+/// What the roster in force says of who signed a changeset, judged from
+/// its header alone, before its payload is inflated.
+enum SignerVerdict: Equatable {
+  /// The author may sign with this key; `claims` when the key is not yet
+  /// the author's in the roster in force, so that accepting the changeset
+  /// records it as the author's (a claim).
+  case allowed(claims: Bool)
+  /// See ``TrustVerdict/setAside(_:)``.
+  case setAside(String)
+  /// See ``TrustVerdict/unconfirmed(_:)``.
+  case unconfirmed(String)
 }
 
 // MARK: - Tables and keys
@@ -155,17 +172,28 @@ struct RosterCache: Sendable {
 
 extension Store {
   /// Checks that a changeset file is signed and that its first signature
-  /// verifies under the public key it names. Whether that key may sign for
-  /// the author is for the roster to say once the changeset's dependencies
-  /// are applied.
+  /// verifies under the public key it names, before its payload is
+  /// inflated (the signature covers the compressed payload). Whether that
+  /// key may sign for the author is for the roster to say once the
+  /// changeset's dependencies are applied.
   ///
   /// - Returns: the signing key.
   /// - Throws: `SamhandError.untrusted` for an unsigned or forged file.
-  static func checkSignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
-    try ImportProfile.measure(.verifying) { try verifySignature(changeset, bytes: bytes, fileURL: fileURL) }
+  static func checkSignature(_ envelope: ChangesetEnvelope, fileURL: URL?) throws -> PublicKey {
+    try ImportProfile.measure(.verifying) {
+      try verifySignature(envelope.header.signatures, id: envelope.id, signed: envelope.signedBytes, fileURL: fileURL)
+    }
   }
 
-  private static func verifySignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
+  /// ``checkSignature(_:fileURL:)`` for a file already decoded.
+  static func checkSignature(_ changeset: Changeset, bytes: [UInt8], fileURL: URL?) throws -> PublicKey {
+    try checkSignature(try ChangesetFile.open(bytes, fileURL: fileURL), fileURL: fileURL)
+  }
+
+  private static func verifySignature(
+    _ signatures: [Changeset.Signature], id: Changeset.ID, signed: ArraySlice<UInt8>, fileURL: URL?
+  ) throws -> PublicKey {
+    let changeset = (id: id, signatures: signatures)
     guard let signature = changeset.signatures.first else {
       throw SamhandError(
         .untrusted, "unsigned: this store accepts only changesets signed by an office in its roster",
@@ -176,7 +204,7 @@ extension Store {
         .untrusted, "signed with a malformed key id '\(signature.keyID.prefix(80))'", changesetID: changeset.id,
         fileURL: fileURL)
     }
-    guard key.isValidSignature(signature.bytes, of: try ChangesetFile.signedBytes(of: bytes)) else {
+    guard key.isValidSignature(signature.bytes, of: signed) else {
       throw SamhandError(
         .untrusted,
         "forged or altered: the signature does not verify under key \(key.fingerprint) that it names",
@@ -187,15 +215,27 @@ extension Store {
 
   /// The key that signed a changeset, as its first signature names it.
   static func signer(of changeset: Changeset) -> PublicKey? {
-    changeset.signatures.first.flatMap { try? PublicKey(text: $0.keyID) }
+    signer(changeset.signatures)
+  }
+
+  /// The key the first of these signatures names.
+  static func signer(_ signatures: [Changeset.Signature]) -> PublicKey? {
+    signatures.first.flatMap { try? PublicKey(text: $0.keyID) }
   }
 
   /// Judges a changeset against the roster in force in its causal context
   /// and the schema's write rules. Its dependencies must all be applied.
-  func trustVerdict(_ changeset: Changeset, signer: PublicKey?, _ db: Database) throws -> TrustVerdict {
+  ///
+  /// - Parameter local: whether this replica is writing it: its own key
+  ///   then counts even before an administrator has confirmed it, so that
+  ///   a new office can write while it waits (others keep what it writes
+  ///   until the key is confirmed).
+  func trustVerdict(_ changeset: Changeset, signer: PublicKey?, local: Bool = false, _ db: Database) throws -> TrustVerdict {
     guard genesis != nil else { return .accept(rosterChanges: []) }
     let roster = try roster(at: changeset.dependencies, db)
-    let verdict = Store.rosterVerdict(changeset, signer: signer, roster: roster)
+    let signed = try signerVerdict(
+      changeset.author, changeset.sequence, signer: signer, roster: roster, local: local, db)
+    let verdict = Store.rosterVerdict(changeset, signer: signer, roster: roster, signed: signed)
     guard case .accept = verdict, let member = roster.members[changeset.author] else { return verdict }
     if let violation = try rightsViolation(changeset, member: member, db) {
       return .reject(violation)
@@ -203,13 +243,36 @@ extension Store {
     return verdict
   }
 
-  /// What the roster in force alone says of a changeset: whether its
-  /// author may sign it with `signer`, whether its roster edits are within
-  /// the author's powers, and which roster changes it makes (its roster
-  /// edits, after the key its author claims with its first changeset).
-  /// The rights to records are judged apart.
-  static func rosterVerdict(_ changeset: Changeset, signer: PublicKey?, roster: Roster) -> TrustVerdict {
-    let author = changeset.author
+  /// Whether `author` may sign its changeset number `sequence` with
+  /// `signer`, judged against `roster`, the roster in force in the
+  /// changeset's causal past, and (roster format 2) the keys confirmed
+  /// for the author at this replica's frontier.
+  func signerVerdict(
+    _ author: ReplicaID, _ sequence: UInt64, signer: PublicKey?, roster: Roster, local: Bool, _ db: Database
+  ) throws -> SignerVerdict {
+    try Store.signerVerdict(author, sequence, signer: signer, roster: roster, ownKey: local ? signer : nil) {
+      try self.roster(at: try Store.readFrontier(db), db).members[author]?.keys ?? []
+    }
+  }
+
+  /// The judgement of ``signerVerdict(_:_:signer:roster:local:_:)``, given
+  /// the keys confirmed for the author (asked for only when needed).
+  ///
+  /// - A key the author has in the roster in force is allowed, unless it
+  ///   is revoked from this sequence number on.
+  /// - Roster format 1: an office listed without keys claims the first key
+  ///   it signs with (trust on first use).
+  /// - Roster format 2: a key that is not the author's in the roster in
+  ///   force is allowed once the author has it at this replica's frontier
+  ///   (an administrator confirmed it, or the office rotated to it), and
+  ///   the changeset is otherwise kept as *unconfirmed*. Keys only ever
+  ///   join the roster, so a changeset allowed here is allowed on every
+  ///   replica that has applied the same roster changes, and none applies
+  ///   it before.
+  static func signerVerdict(
+    _ author: ReplicaID, _ sequence: UInt64, signer: PublicKey?, roster: Roster, ownKey: PublicKey? = nil,
+    confirmed: () throws -> Set<PublicKey>
+  ) rethrows -> SignerVerdict {
     guard let member = roster.members[author] else {
       return .setAside(
         "\(author) is not in the roster: an administrator adds an office with 'samhand roster add \(author) --key …'")
@@ -220,22 +283,61 @@ extension Store {
         "\(author) has retired\(successors.isEmpty ? "" : " (successors: \(successors))"); nothing it signs after its retirement is accepted")
     }
     guard let signer else { return .setAside("unsigned: this store accepts only changesets signed by an office in its roster") }
-    var changes = changeset.edits.filter { $0.record.collection == Roster.collection }
-    if member.keys.contains(signer) {
-      if let from = member.revoked[signer], changeset.sequence >= from {
-        return .setAside(
-          "signed with \(author)'s key \(signer.fingerprint), which is revoked from \(author)#\(from) on")
-      }
-    } else if member.keys.isEmpty {
-      // An office listed without a key claims one with its first changeset.
-      changes.insert(.put(RecordRef(Roster.collection, author.rawValue), field: "keys", key: signer.hex, value: .bool(true)), at: 0)
-    } else {
+    if let from = member.revoked[signer], sequence >= from {
+      return .setAside("signed with \(author)'s key \(signer.fingerprint), which is revoked from \(author)#\(from) on")
+    }
+    if member.keys.contains(signer) { return .allowed(claims: false) }
+    guard roster.claimsNeedConfirmation else {
+      // Roster format 1: trust on first use.
+      if member.keys.isEmpty { return .allowed(claims: true) }
       return .setAside("signed with key \(signer.fingerprint), which is not a key of \(author) in the roster")
     }
-    if let violation = roster.violation(of: changeset.edits.filter { $0.record.collection == Roster.collection }, by: author) {
+    if try signer == ownKey || confirmed().contains(signer) { return .allowed(claims: true) }
+    if member.keys.isEmpty {
+      return .unconfirmed(
+        "claims \(author) with key \(signer.fingerprint), which no administrator has confirmed: kept until one does ('samhand roster confirm \(author)', after comparing the fingerprint with \(author))")
+    }
+    return .unconfirmed(
+      "signed with key \(signer.fingerprint), which is not a key of \(author) in the roster: kept until an administrator adds it ('samhand roster confirm \(author)', after comparing the fingerprint with \(author))")
+  }
+
+  /// What the roster in force alone says of a changeset: whether its
+  /// author may sign it with `signer`, whether its roster edits are within
+  /// the author's powers, and which roster changes it makes (its roster
+  /// edits, after the key its author claims). The rights to records are
+  /// judged apart.
+  static func rosterVerdict(_ changeset: Changeset, signer: PublicKey?, roster: Roster, signed: SignerVerdict) -> TrustVerdict {
+    let claims: Bool
+    switch signed {
+    case .setAside(let reason): return .setAside(reason)
+    case .unconfirmed(let reason): return .unconfirmed(reason)
+    case .allowed(let value): claims = value
+    }
+    let author = changeset.author
+    let edits = changeset.edits.filter { $0.record.collection == Roster.collection }
+    var changes = edits
+    if claims, let signer {
+      changes.insert(.put(RecordRef(Roster.collection, author.rawValue), field: "keys", key: signer.hex, value: .bool(true)), at: 0)
+    }
+    if let violation = roster.violation(of: edits, by: author) {
       return .reject(violation)
     }
     return .accept(rosterChanges: changes)
+  }
+
+  /// Whether a file claiming `author`'s changeset number `sequence` is
+  /// signed by a key that `author` may sign it with at this replica's
+  /// frontier: only then is a second, different file under the same
+  /// number evidence that two installations write as `author` (a
+  /// collision). A file signed by anyone else is set aside and blocks nothing.
+  func mayHaveSigned(_ author: ReplicaID, _ sequence: UInt64, _ signer: PublicKey?, _ db: Database) throws -> Bool {
+    guard let signer else { return false }
+    guard genesis != nil else { return true }
+    if author == replica, signer == (try signingKey(db)).publicKey { return true }
+    let roster = try roster(at: try Store.readFrontier(db), db)
+    guard let member = roster.members[author] else { return false }
+    if member.keys.isEmpty { return !roster.claimsNeedConfirmation }
+    return member.maySign(sequence, with: signer)
   }
 
   /// Keeps what an accepted changeset changes in the roster and in the
@@ -267,13 +369,14 @@ extension Store {
       .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
   }
 
-  func recordUntrusted(_ changeset: Changeset, bytes: [UInt8], reason: String, _ db: Database) throws {
+  func recordUntrusted(_ id: Changeset.ID, bytes: [UInt8], reason: String, _ db: Database) throws {
+    try recordUntrusted(id, hash: Data(SHA256.hash(data: bytes)), reason: reason, db)
+  }
+
+  func recordUntrusted(_ id: Changeset.ID, hash: Data, reason: String, _ db: Database) throws {
     try db.cachedStatement(sql: "INSERT OR REPLACE INTO untrusted(author, seq, hash, reason, since) VALUES (?, ?, ?, ?, ?)")
       .execute(
-        arguments: [
-          changeset.author.rawValue, Int64(changeset.sequence), Data(SHA256.hash(data: bytes)), reason,
-          Int64(Date().timeIntervalSince1970 * 1000),
-        ])
+        arguments: [id.author.rawValue, Int64(id.sequence), hash, reason, Int64(Date().timeIntervalSince1970 * 1000)])
   }
 
   /// Changesets set aside because the roster does not let their author sign
