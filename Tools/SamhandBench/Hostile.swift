@@ -46,7 +46,8 @@ struct HostileRun {
   }
 
   func report(_ name: String, _ measured: Measured) {
-    print(String(format: "  %-58@ %6.2f s %7.1f MB (exit %d)", name as NSString, measured.seconds, measured.megabytes, measured.status))
+    print("  " + name.padding(toLength: 58, withPad: " ", startingAt: 0)
+      + String(format: " %6.2f s %7.1f MB (exit %d)", measured.seconds, measured.megabytes, measured.status))
   }
 
   var folder: SharedFolder { SharedFolder(directory.path("delt")) }
