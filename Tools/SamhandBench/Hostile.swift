@@ -22,22 +22,8 @@ struct HostileRun {
 
   /// Runs `samhand ARGUMENTS` under `/usr/bin/time`, in the work folder.
   func run(_ arguments: [String]) throws -> Measured {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
-    process.arguments = ["-f", "samhand-time %e %M", samhand.path] + arguments
-    process.currentDirectoryURL = directory.url
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    let line = stderr.split(separator: "\n").last { $0.hasPrefix("samhand-time ") } ?? ""
-    let parts = line.split(separator: " ")
-    return Measured(
-      seconds: parts.count > 1 ? Double(parts[1]) ?? 0 : 0, megabytes: parts.count > 2 ? (Double(parts[2]) ?? 0) / 1024 : 0,
-      output: String(decoding: stdout, as: UTF8.self) + stderr, status: process.terminationStatus)
+    let run = try TimedProcess.run(samhand, arguments, in: directory.url)
+    return Measured(seconds: run.seconds, megabytes: run.peakMemoryMB, output: run.stdout + run.stderr, status: run.status)
   }
 
   mutating func check(_ ok: Bool, _ what: String) {

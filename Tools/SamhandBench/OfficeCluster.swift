@@ -29,14 +29,17 @@ final class OfficeCluster {
     "Kommunen ønsker støtte til arealregnskap og til å vurdere utbyggingsområder som ikke lenger er aktuelle.",
   ]
 
-  /// Creates the stores: KS makes the shared folder, the others join it.
-  init(offices: Int, seed: UInt64) throws {
+  /// Creates the stores: KS makes the shared folder, the others join it;
+  /// without `stores`, only the names and the edits' generator (for
+  /// workloads that run the `samhand` executable).
+  init(offices: Int, seed: UInt64, stores makeStores: Bool = true) throws {
     random = SeededRandom(seed: seed)
     folder = SharedFolder(directory.path("shared"))
     var slugs = Office.cooperation.map(\.slug)
     slugs += (slugs.count..<max(offices, slugs.count)).map { ReplicaID(rawValue: "kontor-\($0 + 1)")! }
     names = Array(["ks"] + slugs.filter { $0 != "ks" }.prefix(offices - 1))
     importer = names.count > 1 ? names[names.count - 1] : "ks"
+    guard makeStores else { return }
     // Every office's key in the genesis roster: nothing waits for a confirmation.
     stores["ks"] = try Store.createListingTestKeys(folder: folder, at: directory.path("ks"), replica: "ks", extra: names)
     for office in names.dropFirst() {
@@ -54,9 +57,16 @@ final class OfficeCluster {
 
   /// Round 0: KS creates the records, 8 fields each. Returns the field writes.
   func seedRecords(membership: Int, cases: Int, projects: Int) throws -> Int {
+    var result = 0
+    try stores["ks"]!.transact { tx in result = try seedRecords(membership: membership, cases: cases, projects: projects, into: &tx) }
+    return result
+  }
+
+  /// The edits of ``seedRecords(membership:cases:projects:)``, made into `tx`.
+  func seedRecords<Sink: EditSink>(membership: Int, cases: Int, projects: Int, into tx: inout Sink) throws -> Int {
     let everyone = names.map(\.rawValue)
     let counties = self.counties.isEmpty ? ["ks"] : self.counties
-    try stores["ks"]!.transact { tx in
+    do {
       for index in 0..<membership {
         let id = "m-\(index)", owner = counties[index % counties.count]
         let first = random.pick(OfficeCluster.firstNames), last = random.pick(OfficeCluster.lastNames)
@@ -105,9 +115,14 @@ final class OfficeCluster {
   /// new records, 2 % deletes. With `setsOnly`, every edit is a set, so
   /// the state keeps its size (for measuring history alone).
   func editRound(_ office: ReplicaID, round: Int, edits: Int, setsOnly: Bool = false) throws {
+    try stores[office]!.transact { tx in try editRound(office, round: round, edits: edits, setsOnly: setsOnly, into: &tx) }
+  }
+
+  /// The edits of ``editRound(_:round:edits:setsOnly:)``, made into `tx`.
+  func editRound<Sink: EditSink>(_ office: ReplicaID, round: Int, edits: Int, setsOnly: Bool = false, into tx: inout Sink) throws {
     let mayWriteEverything = office == "ks" || office == "kdd"
     let own = mayWriteEverything ? live["membership"]! : live["membership"]!.filter { membershipOwner[$0] == office }
-    try stores[office]!.transact { tx in
+    do {
       for _ in 0..<edits {
         let roll = setsOnly ? 0 : random.int(0..<100)
         if roll < 93 {
@@ -279,4 +294,55 @@ func peakMemoryMB(ownOnly: Bool = false) -> Double {
   var usage = rusage()
   getrusage(RUSAGE_SELF.rawValue, &usage)
   return Double(usage.ru_maxrss) / 1024
+}
+
+/// Where the workload's edits go: a store's transaction, or JSON Lines for `samhand apply`.
+protocol EditSink {
+  mutating func set(_ collection: String, _ id: String, _ field: String, _ value: Value) throws
+  mutating func add(_ collection: String, _ id: String, _ field: String, _ element: String) throws
+  mutating func put(_ collection: String, _ id: String, _ field: String, key: String, _ value: Value) throws
+  mutating func delete(_ collection: String, _ id: String) throws
+}
+
+extension Transaction: EditSink {}
+
+/// The edits as lines of `samhand apply`'s JSON Lines.
+struct JSONLinesSink: EditSink {
+  var lines: [String] = []
+  var count: Int { lines.count }
+
+  private static func json(_ text: String) -> String {
+    String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
+  }
+
+  private static func json(_ value: Value) -> String {
+    switch value {
+    case .null: "null"
+    case .bool(let flag): flag ? "true" : "false"
+    case .integer(let integer): String(integer)
+    case .number(let double): String(double)
+    case .text(let text): json(text)
+    case .date(let day): json(day.description)
+    }
+  }
+
+  private func head(_ op: String, _ collection: String, _ id: String) -> String {
+    #"{"op":"\#(op)","collection":\#(Self.json(collection)),"id":\#(Self.json(id))"#
+  }
+
+  mutating func set(_ collection: String, _ id: String, _ field: String, _ value: Value) throws {
+    lines.append(head("set", collection, id) + #","fields":{\#(Self.json(field)):\#(Self.json(value))}}"#)
+  }
+
+  mutating func add(_ collection: String, _ id: String, _ field: String, _ element: String) throws {
+    lines.append(head("add", collection, id) + #","field":\#(Self.json(field)),"value":\#(Self.json(element))}"#)
+  }
+
+  mutating func put(_ collection: String, _ id: String, _ field: String, key: String, _ value: Value) throws {
+    lines.append(head("put", collection, id) + #","field":\#(Self.json(field)),"key":\#(Self.json(key)),"value":\#(Self.json(value))}"#)
+  }
+
+  mutating func delete(_ collection: String, _ id: String) throws {
+    lines.append(head("delete", collection, id) + "}")
+  }
 }

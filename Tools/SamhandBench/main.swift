@@ -8,9 +8,12 @@
 //                                        [--seed N] [--runs 3] [--json]
 //                                                             the 13-office workload of issue 8
 //   swift run -c release samhand-bench offices --scale          400 offices, 200,000 records, 100 rounds
-//   swift run -c release samhand-bench bounds                   SQLite, zlib and Ed25519 on their own, for a round's work
+//   swift run -c release samhand-bench bounds [--offices 13] [--edits 1000] [--records 2600] [--runs 3]
+//                                                             a round imported through Store.sync against bare inserts; zlib, Ed25519
 //   swift run -c release samhand-bench history [--history 100] [--history-edits 100] [--probes 3]
 //                                                             import time of one round after 1 and after N rounds of history
+//   swift run -c release samhand-bench cli [--offices 13] [--rounds 10] [--edits 1000] [--records 2600] [--runs 3] [--json]
+//                                                             the same workload through the samhand executable, a process per command
 //   swift run -c release samhand-bench hostile [--samhand PATH]  the attacks of a hostile folder user, run against
 //                                                             the samhand executable: each sync's time and peak memory
 import Foundation
@@ -155,6 +158,8 @@ case "bounds":
   try boundsBenchmark(Array(arguments.dropFirst()))
 case "sync-one":
   try syncOne(Array(arguments.dropFirst()))
+case "cli":
+  try cliBenchmark(Array(arguments.dropFirst()))
 case "hostile":
   try hostileBenchmark(Array(arguments.dropFirst()))
 case "bytes":
@@ -166,8 +171,9 @@ default:
            samhand-bench apply-unchecked [COUNT] [RUNS]
            samhand-bench bytes [WRITES]
            samhand-bench offices [--scale] [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
-           samhand-bench bounds [--edits N] [--records N] [--changesets N]
+           samhand-bench bounds [--offices N] [--edits N] [--records N] [--runs N]
            samhand-bench history [--history N] [--history-edits N] [--edits N] [--probes N] [--offices N] [--records N] [--json]
            samhand-bench hostile [--samhand PATH]
+           samhand-bench cli [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--samhand PATH] [--json]
     """)
 }
