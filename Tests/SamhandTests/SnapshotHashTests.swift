@@ -53,32 +53,21 @@ final class SnapshotHashTests: XCTestCase {
     XCTAssertGreaterThan(resolved, 0, "the run should have made and resolved conflicts")
   }
 
-  func testSnapshotHash_storeOfFormat2IsUpgradedAndHashedWhole() throws {
-    let cluster = try ReplicaCluster(["ks", "vestland"], label: "snapshot-upgrade")
-    try cluster["ks"].transact { tx in
-      try tx.set("cases", "sak-1", "title", .text("Felles løft for samfunnsdelen"))
-      try tx.add("cases", "sak-1", "participants", "ks")
-    }
-    try cluster["vestland"].transact { tx in try tx.set("cases", "sak-1", "title", .text("Arealregnskap")) }
-    try cluster.syncAll()
-    let expected = try cluster["ks"].snapshot().sha256
-    let directory = cluster["ks"].directory
-    // Make it look as a version-2 store did: no pieces, no cache tables.
-    let queue = try DatabaseQueue(path: directory.appendingPathComponent(Store.databaseFileName).path)
-    try queue.write { db in
-      try db.execute(
-        sql: """
-          DROP TABLE snapshot_records; DROP TABLE snapshot_dirty;
-          DELETE FROM meta WHERE key IN ('snapshot_pieces', 'hash', 'hash_frontier');
-          UPDATE meta SET value = '2' WHERE key = 'format';
-          """)
-    }
-    try queue.close()
-    let reopened = try Store.open(at: directory)
-    XCTAssertEqual(try reopened.snapshotHash().1, expected)
-    // Later changes are hashed piece by piece on top of the rebuilt pieces.
+  func testSnapshotHash_storeOfFormat5IsUpgradedAndHashedFromItsRecords() throws {
+    // A store written by the last Samhand that kept entries and markers in
+    // tables of their own, upgraded on open to one row per record.
+    let directory = TemporaryDirectory("snapshot-upgrade")
+    let fixture = directory.path("format-5")
+    try FileManager.default.copyItem(
+      at: fixturesDirectory().appendingPathComponent("stores/format-5"), to: fixture)
+    let expected = try Data(contentsOf: fixture.appendingPathComponent("snapshot.json"))
+    let reopened = try Store.open(at: fixture.appendingPathComponent("ks"))
+    let expectedHash = try reopened.snapshot().sha256
+    XCTAssertEqual(try reopened.snapshot().bytes, expected)
+    XCTAssertEqual(try reopened.snapshotHash().1, expectedHash)
+    // Later changes are hashed piece by piece on top of the migrated pieces.
     try reopened.transact { tx in try tx.remove("cases", "sak-1", "participants", "ks") }
     XCTAssertEqual(try reopened.snapshotHash().1, try reopened.snapshot().sha256)
-    XCTAssertNotEqual(try reopened.snapshotHash().1, expected)
+    XCTAssertNotEqual(try reopened.snapshotHash().1, expectedHash)
   }
 }

@@ -34,7 +34,7 @@ final class StoreFormatTests: XCTestCase {
   }
 
   /// The store format this Samhand writes.
-  private let currentFormat = "5"
+  private let currentFormat = "6"
 
   func testStoreFormat2_isUpgradedAndReadsAsItDid() throws {
     try checkUpgrade(of: "format-2", from: "2")
@@ -46,6 +46,10 @@ final class StoreFormatTests: XCTestCase {
 
   func testStoreFormat4_isUpgradedAndReadsAsItDid() throws {
     try checkUpgrade(of: "format-4", from: "4")
+  }
+
+  func testStoreFormat5_isUpgradedAndReadsAsItDid() throws {
+    try checkUpgrade(of: "format-5", from: "5")
   }
 
   private func checkUpgrade(of name: String, from format: String) throws {
@@ -85,15 +89,15 @@ final class StoreFormatTests: XCTestCase {
     let fixture = try copyFixture("format-2")
     let store = fixture.appendingPathComponent("ks")
     let queue = try DatabaseQueue(path: store.appendingPathComponent(Store.databaseFileName).path)
-    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '6' WHERE key = 'format'") }
+    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '7' WHERE key = 'format'") }
     try queue.close()
     let before = try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName))
     XCTAssertThrowsError(try Store.open(at: store)) { error in
       guard let error = error as? SamhandError else { return XCTFail("\(error)") }
       XCTAssertEqual(error.code, .unsupportedFormat)
-      XCTAssertTrue(error.message.contains("store format 6 is newer"), error.message)
+      XCTAssertTrue(error.message.contains("store format 7 is newer"), error.message)
     }
     XCTAssertEqual(try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName)), before)
-    XCTAssertEqual(try meta("format", in: store), "6")
+    XCTAssertEqual(try meta("format", in: store), "7")
   }
 }

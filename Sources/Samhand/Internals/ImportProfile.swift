@@ -9,8 +9,8 @@ package enum ImportProfile {
   package enum Phase: Int, CaseIterable, Sendable {
     /// Listing the folder; reading files; inflating payloads; decoding
     /// headers and edits; checking checksums, signatures, the roster and
-    /// rights; merging into entries and markers; the rest of each SQLite
-    /// transaction (bookkeeping rows, commit); the snapshot hash for the
+    /// rights; merging into the records' state; the rest of each SQLite
+    /// transaction (the records written back, bookkeeping rows, commit); the snapshot hash for the
     /// head (`hashing`); and the rest of the sync (`other`: settling
     /// files, publishing, the head), which the benchmark works out.
     case listing, reading, inflating, decoding, verifying, merging, writing, hashing, other

@@ -94,38 +94,26 @@ public struct Checkpoint: Sendable, Hashable {
     hasher.combine(payload)
   }
 
-  /// The tables a checkpoint holds, their columns, and how a store reads
-  /// their rows, in order. `base_times` holds the wall-clock time of every
-  /// changeset that wrote a marker or entry still held: conflicts show it.
-  /// `roster_files` holds the signed changeset file of every roster
-  /// change, so that a reader checks the roster from signatures rather
-  /// than taking the checkpoint's word for it.
-  static let tables: [(name: String, columns: [String], select: String)] = [
-    ("roster_changes", ["author", "seq", "lamport", "edits"],
-      "SELECT author, seq, lamport, edits FROM roster_changes ORDER BY author, seq"),
-    ("owner_facts", ["collection", "record", "field", "value", "op", "author", "counter"],
-      "SELECT collection, record, field, value, op, author, counter FROM owner_facts ORDER BY collection, record, field, author, counter, op, value"),
-    ("markers", ["collection", "record", "author", "counter", "lamport", "deleted", "context"],
-      "SELECT collection, record, author, counter, lamport, deleted, context FROM markers ORDER BY collection, record, author, counter"),
-    ("entries", ["collection", "record", "field", "key", "author", "counter", "lamport", "value", "shadow"],
-      "SELECT collection, record, field, key, author, counter, lamport, value, shadow FROM entries ORDER BY collection, record, field, key, author, counter"),
-    ("base_times", ["author", "seq", "wall"],
-      """
-      SELECT d.author, d.counter, coalesce(c.wall, b.wall, 0)
-      FROM (SELECT author, counter FROM markers UNION SELECT author, counter FROM entries) d
-      LEFT JOIN changesets c ON c.author = d.author AND c.seq = d.counter
-      LEFT JOIN base_times b ON b.author = d.author AND b.seq = d.counter
-      ORDER BY d.author, d.counter
-      """),
-    ("roster_files", ["author", "seq", "bytes"],
-      """
-      SELECT r.author, r.seq, coalesce(f.bytes, b.bytes)
-      FROM roster_changes r
-      LEFT JOIN changeset_files f ON f.author = r.author AND f.seq = r.seq
-      LEFT JOIN roster_files b ON b.author = r.author AND b.seq = r.seq
-      ORDER BY r.author, r.seq
-      """),
+  /// The tables a checkpoint holds and their columns, in order. The merge
+  /// state travels as the rows of the store format 5 tables it replaced
+  /// (`owner_facts`, `markers`, `entries`), so that checkpoints do not
+  /// depend on how a store keeps them (``Store/dumpState(promises:_:)``).
+  /// `base_times` holds the wall-clock time of every changeset that wrote
+  /// a marker or entry still held: conflicts show it. `roster_files` holds
+  /// the signed changeset file of every roster change, so that a reader
+  /// checks the roster from signatures rather than taking the checkpoint's
+  /// word for it.
+  static let tables: [(name: String, columns: [String])] = [
+    ("roster_changes", ["author", "seq", "lamport", "edits"]),
+    ("owner_facts", ["collection", "record", "field", "value", "op", "author", "counter"]),
+    ("markers", ["collection", "record", "author", "counter", "lamport", "deleted", "context"]),
+    ("entries", ["collection", "record", "field", "key", "author", "counter", "lamport", "value", "shadow"]),
+    ("base_times", ["author", "seq", "wall"]),
+    ("roster_files", ["author", "seq", "bytes"]),
   ]
+
+  /// The index of a table in ``tables``.
+  static func tableIndex(_ name: String) -> Int { tables.firstIndex { $0.name == name }! }
 
   /// The file name: how many changesets it covers (zero-padded, so names
   /// sort by age) and a digest of its frontier. Every office names a
@@ -223,6 +211,12 @@ public struct Checkpoint: Sendable, Hashable {
       for value in row { Checkpoint.writeValue(value, to: &out) }
     }
 
+    /// Writes table `index` whole: its number of rows and their encoded values.
+    mutating func appendTable(_ index: Int, rows: Int, encoded: [UInt8]) {
+      beginTable(index, rows: rows)
+      out.raw(encoded)
+    }
+
     func finish() -> ([UInt8], [(start: Int, count: Int)]) { (out.bytes, starts) }
   }
 
@@ -235,7 +229,7 @@ public struct Checkpoint: Sendable, Hashable {
     }
   }
 
-  private static func writeValue(_ value: DatabaseValue, to out: inout BinaryWriter) {
+  static func writeValue(_ value: DatabaseValue, to out: inout BinaryWriter) {
     switch value.storage {
     case .null:
       out.byte(0)

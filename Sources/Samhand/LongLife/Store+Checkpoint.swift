@@ -20,10 +20,6 @@ extension Store {
         -- that the next one is built from the last rather than from nothing.
         CREATE TABLE IF NOT EXISTS checkpoints(
           name TEXT PRIMARY KEY, total INTEGER NOT NULL, frontier BLOB NOT NULL, bytes BLOB NOT NULL) WITHOUT ROWID;
-        -- When the changesets inside the base checkpoint that wrote what the
-        -- state still holds were made: conflicts show it.
-        CREATE TABLE IF NOT EXISTS base_times(
-          author TEXT NOT NULL, seq INTEGER NOT NULL, wall INTEGER NOT NULL, PRIMARY KEY(author, seq)) WITHOUT ROWID;
         -- The signed files of the roster changes inside the base checkpoint,
         -- which this replica does not otherwise hold: checkpoints it writes carry them on.
         CREATE TABLE IF NOT EXISTS roster_files(
@@ -122,40 +118,26 @@ extension Store {
   /// Removes deleted records whose every marker and entry lies inside
   /// `seen`: a tombstone every changeset still to come has seen, so no
   /// write can bring back what it hid or conflict with it. The snapshot
-  /// does not change (a deleted record is not in it).
+  /// does not change (a deleted record is not in it), nor does the
+  /// record's history.
   ///
   /// - Returns: how many records were purged.
   @discardableResult
-  static func purgeTombstones(seenBy seen: VersionVector, _ db: Database) throws -> Int {
+  func purgeTombstones(seenBy seen: VersionVector, _ db: Database) throws -> Int {
     guard !seen.counters.isEmpty else { return 0 }
-    // Records with a delete marker and no live one, found through the
-    // index of delete markers rather than by reading every marker: this
-    // runs after every sync.
-    let candidates = try Row.fetchAll(
-      db,
-      sql: """
-        SELECT DISTINCT d.collection, d.record FROM markers d
-        WHERE d.deleted = 1 AND NOT EXISTS (
-          SELECT 1 FROM markers l WHERE l.collection = d.collection AND l.record = d.record AND l.deleted = 0)
-        """)
-    var purged = 0
-    let markerDots = try db.cachedStatement(sql: "SELECT author, counter FROM markers WHERE collection = ? AND record = ?")
-    let entryDots = try db.cachedStatement(sql: "SELECT author, counter FROM entries WHERE collection = ? AND record = ?")
-    func allSeen(_ statement: Statement, _ arguments: StatementArguments) throws -> Bool {
-      let rows = try Row.fetchCursor(statement, arguments: arguments)
-      while let row = try rows.next() {
-        guard let author = ReplicaID(rawValue: row[0]), seen.contains(Dot(author, UInt64(row[1] as Int64))) else { return false }
+    // Tombstones are found through the partial index of their flag rather
+    // than by reading every record: this runs after every sync.
+    let engine = merge(db)
+    try engine.flush()
+    var purgeable: [RecordRef] = []
+    let rows = try Row.fetchCursor(db, sql: "SELECT collection, record, state FROM records WHERE flags & 1")
+    while let row = try rows.next() {
+      if try RecordState(encoded: [UInt8](row[2] as Data)).isPurgeable(seenBy: seen) {
+        purgeable.append(RecordRef(row[0] as String, row[1] as String))
       }
-      return true
     }
-    for candidate in candidates {
-      let arguments: StatementArguments = [candidate[0] as String, candidate[1] as String]
-      guard try allSeen(markerDots, arguments), try allSeen(entryDots, arguments) else { continue }
-      try db.execute(sql: "DELETE FROM markers WHERE collection = ? AND record = ?", arguments: arguments)
-      try db.execute(sql: "DELETE FROM entries WHERE collection = ? AND record = ?", arguments: arguments)
-      purged += 1
-    }
-    return purged
+    for ref in purgeable { try engine.replace(ref, with: RecordState()) }
+    return purgeable.count
   }
 
   /// Purges the tombstones every active office has seen, as far as this
@@ -167,7 +149,7 @@ extension Store {
     try write(durable: false) { db in
       let frontier = try Store.readFrontier(db)
       let seen = try seenByAll(try Store.promises(at: frontier, db), at: frontier, db)
-      return try Store.purgeTombstones(seenBy: seen, db)
+      return try purgeTombstones(seenBy: seen, db)
     }
   }
 
@@ -273,10 +255,10 @@ extension Store {
       guard reached == target else {
         throw SamhandError(.storage, "rebuilding the state at \(target) reached \(reached) instead")
       }
-      try Store.purgeTombstones(seenBy: try memory.seenByAll(promises, at: target, db), db)
+      try memory.purgeTombstones(seenBy: try memory.seenByAll(promises, at: target, db), db)
     }
     let (_, hash) = try memory.snapshotHash()
-    let (payload, tableRows) = try memory.read { db in try Store.dumpState(promises: promises, db) }
+    let (payload, tableRows) = try memory.read { db in try memory.dumpState(promises: promises, db) }
     let lamport = max(base?.lamport ?? 0, UInt64(ordered.last?.lamport ?? 0))
     let timestamp = max(base?.timestamp ?? Int64.min, ordered.map(\.wall).max() ?? Int64.min)
     return Checkpoint(
@@ -284,23 +266,110 @@ extension Store {
       snapshotHash: hash, promises: promises, payload: payload, tableRows: tableRows)
   }
 
-  /// The payload of a checkpoint of the merge state, streamed from the
-  /// tables row by row in the checkpoint's order.
-  static func dumpState(promises: [ReplicaID: VersionVector], _ db: Database) throws -> ([UInt8], [(start: Int, count: Int)]) {
+  /// The roster tables of a checkpoint, as read from the store, in the checkpoint's order.
+  private static let rosterSelects = [
+    "roster_changes": "SELECT author, seq, lamport, edits FROM roster_changes ORDER BY author, seq",
+    "roster_files": """
+      SELECT r.author, r.seq, coalesce(f.bytes, b.bytes)
+      FROM roster_changes r
+      LEFT JOIN changeset_files f ON f.author = r.author AND f.seq = r.seq
+      LEFT JOIN roster_files b ON b.author = r.author AND b.seq = r.seq
+      ORDER BY r.author, r.seq
+      """,
+  ]
+
+  /// The payload of a checkpoint of the merge state.
+  ///
+  /// The records' states are read in the table's order (collection, then
+  /// id bytes) once for each of the three tables they make, so that only
+  /// one table's encoded rows are held at a time. Within a record, rows
+  /// are sorted as SQLite's `ORDER BY` sorted the format 5 tables, so the
+  /// bytes are those every version of Samhand writes for the same state.
+  func dumpState(promises: [ReplicaID: VersionVector], _ db: Database) throws -> ([UInt8], [(start: Int, count: Int)]) {
+    try flushMerge(db)
     var writer = Checkpoint.PayloadWriter(promises: promises)
-    for (index, table) in Checkpoint.tables.enumerated() {
-      let count = try Int.fetchOne(db, sql: "SELECT count(*) FROM (\(table.select))") ?? 0
-      writer.beginTable(index, rows: count)
-      let rows = try Row.fetchCursor(db, sql: table.select)
-      var written = 0
-      var values: [DatabaseValue] = []
+    func bytesLess(_ lhs: String, _ rhs: String) -> Bool { lhs.utf8.lexicographicallyPrecedes(rhs.utf8) }
+    func dotLess(_ lhs: Dot, _ rhs: Dot) -> Bool {
+      lhs.replica.rawValue != rhs.replica.rawValue ? bytesLess(lhs.replica.rawValue, rhs.replica.rawValue) : lhs.counter < rhs.counter
+    }
+    /// Calls `body` with each record's state, in order.
+    func eachState(_ body: (String, String, RecordState) throws -> Void) throws {
+      let rows = try Row.fetchCursor(db, sql: "SELECT collection, record, state FROM records ORDER BY collection, record")
       while let row = try rows.next() {
-        values.removeAll(keepingCapacity: true)
-        for column in 0..<table.columns.count { values.append(row[column]) }
-        writer.append(values)
-        written += 1
+        let state = try RecordState(encoded: [UInt8](row[2] as Data))
+        if !state.isEmpty { try body(row[0], row[1], state) }
       }
-      guard written == count else { throw SamhandError(.storage, "table \(table.name) changed while it was read") }
+    }
+    var walls: [Dot: Int64] = [:]
+    for (index, table) in Checkpoint.tables.enumerated() {
+      var rows = 0
+      var encoded = BinaryWriter()
+      func put(_ values: [DatabaseValue]) {
+        for value in values { Checkpoint.writeValue(value, to: &encoded) }
+        rows += 1
+      }
+      switch table.name {
+      case "owner_facts":
+        try eachState { collection, record, state in
+          let facts = state.facts.sorted { lhs, rhs in
+            if lhs.field != rhs.field { return bytesLess(lhs.field, rhs.field) }
+            if lhs.dot != rhs.dot { return dotLess(lhs.dot, rhs.dot) }
+            if lhs.op != rhs.op { return lhs.op < rhs.op }
+            switch (lhs.value, rhs.value) {
+            case (nil, nil), (_, nil): return false
+            case (nil, _): return true
+            case (let left?, let right?): return bytesLess(left, right)
+            }
+          }
+          for fact in facts {
+            put([
+              collection.databaseValue, record.databaseValue, fact.field.databaseValue, fact.value.databaseValue,
+              Int64(fact.op).databaseValue, fact.dot.replica.rawValue.databaseValue, Int64(fact.dot.counter).databaseValue,
+            ])
+          }
+        }
+      case "markers":
+        try eachState { collection, record, state in
+          for marker in state.markers.sorted(by: { dotLess($0.dot, $1.dot) }) {
+            walls[marker.dot] = marker.wall
+            put([
+              collection.databaseValue, record.databaseValue, marker.dot.replica.rawValue.databaseValue,
+              Int64(marker.dot.counter).databaseValue, Int64(marker.lamport).databaseValue,
+              Int64(marker.deleted ? 1 : 0).databaseValue, marker.context.map { Store.encodeVector($0) }.databaseValue,
+            ])
+          }
+        }
+      case "entries":
+        try eachState { collection, record, state in
+          let entries = state.entries.sorted { lhs, rhs in
+            if lhs.field != rhs.field { return bytesLess(lhs.field, rhs.field) }
+            if lhs.key != rhs.key { return bytesLess(lhs.key, rhs.key) }
+            return dotLess(lhs.dot, rhs.dot)
+          }
+          for entry in entries {
+            walls[entry.dot] = entry.wall
+            let value = entry.value.map { value -> Data in
+              var writer = BinaryWriter()
+              ChangesetFile.encodeValue(value, to: &writer)
+              return Data(writer.bytes)
+            }
+            put([
+              collection.databaseValue, record.databaseValue, entry.field.databaseValue, entry.key.databaseValue,
+              entry.dot.replica.rawValue.databaseValue, Int64(entry.dot.counter).databaseValue,
+              Int64(entry.lamport).databaseValue, value.databaseValue, Int64(entry.shadow ? 1 : 0).databaseValue,
+            ])
+          }
+        }
+      case "base_times":
+        for dot in walls.keys.sorted(by: dotLess) {
+          put([dot.replica.rawValue.databaseValue, Int64(dot.counter).databaseValue, walls[dot]!.databaseValue])
+        }
+      default:
+        let select = Store.rosterSelects[table.name]!
+        let cursor = try Row.fetchCursor(db, sql: select)
+        while let row = try cursor.next() { put((0..<table.columns.count).map { row[$0] as DatabaseValue }) }
+      }
+      writer.appendTable(index, rows: rows, encoded: encoded.bytes)
     }
     return writer.finish()
   }
@@ -310,9 +379,70 @@ extension Store {
   /// History (changesets, their files, which records they touched) is left
   /// as it is; the caller deals with changesets outside the checkpoint.
   func loadState(of checkpoint: Checkpoint, _ db: Database) throws {
-    for table in Checkpoint.tables { try db.execute(sql: "DELETE FROM \(table.name)") }
-    try db.execute(sql: "DELETE FROM frontier")
-    for index in Checkpoint.tables.indices { try insertRows(ofTable: index, from: checkpoint, db) }
+    let engine = merge(db)
+    try engine.flush()
+    // Every record's state goes; rows that hold history stay.
+    try db.execute(
+      sql: "UPDATE records SET state = ?, body = NULL, conflicts = X'', flags = 0",
+      arguments: [Data(RecordState().encoded())])
+    try db.execute(sql: "DELETE FROM records WHERE length(touches) = 0")
+    try db.execute(sql: "DELETE FROM roster_changes; DELETE FROM roster_files; DELETE FROM frontier")
+    try insertRows(ofTable: Checkpoint.tableIndex("roster_changes"), from: checkpoint, db)
+    try insertRows(ofTable: Checkpoint.tableIndex("roster_files"), from: checkpoint, db)
+    var walls: [Dot: Int64] = [:]
+    func dot(_ row: [DatabaseValue], _ index: Int) throws -> Dot {
+      guard let slug = String.fromDatabaseValue(row[index]), let author = ReplicaID(rawValue: slug),
+        let counter = Int64.fromDatabaseValue(row[index + 1])
+      else { throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) names a changeset badly") }
+      return Dot(author, UInt64(counter))
+    }
+    func ref(_ row: [DatabaseValue]) throws -> RecordRef {
+      guard let collection = String.fromDatabaseValue(row[0]), let record = String.fromDatabaseValue(row[1]) else {
+        throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) names a record badly")
+      }
+      return RecordRef(collection, record)
+    }
+    func int(_ value: DatabaseValue) -> Int64 { Int64.fromDatabaseValue(value) ?? 0 }
+    try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("base_times")) { row in
+      walls[try dot(row, 0)] = int(row[2])
+    }
+    // Table by table, in the checkpoint's order: a record's facts keep
+    // the order they have there.
+    try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("owner_facts")) { row in
+      let fact = RecordState.Fact(
+        field: String.fromDatabaseValue(row[2]) ?? "", value: String.fromDatabaseValue(row[3]), op: UInt8(clamping: int(row[4])),
+        dot: try dot(row, 5))
+      try engine.update(try ref(row)) { $0.facts.append(fact) }
+    }
+    try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("markers")) { row in
+      let marker = try dot(row, 2)
+      let context = try Data.fromDatabaseValue(row[6]).map(Store.decodeVector)
+      try engine.update(try ref(row)) {
+        $0.markers.append(
+          RecordState.Marker(
+            dot: marker, lamport: UInt64(max(0, int(row[4]))), wall: walls[marker] ?? 0, deleted: int(row[5]) != 0,
+            context: context))
+      }
+    }
+    try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("entries")) { row in
+      let entry = try dot(row, 4)
+      var value: Value?
+      if let data = Data.fromDatabaseValue(row[7]) {
+        var reader = BinaryReader([UInt8](data))
+        do {
+          value = try ChangesetFile.decodeValue(&reader)
+        } catch {
+          throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) holds a damaged value")
+        }
+      }
+      try engine.update(try ref(row)) {
+        $0.entries.append(
+          RecordState.Entry(
+            field: String.fromDatabaseValue(row[2]) ?? "", key: String.fromDatabaseValue(row[3]) ?? "", dot: entry,
+            lamport: UInt64(max(0, int(row[6]))), wall: walls[entry] ?? 0, value: value, shadow: int(row[8]) != 0))
+      }
+    }
+    try engine.flush()
     let insertFrontier = try db.makeStatement(sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?)")
     for (replica, counter) in checkpoint.frontier.counters {
       try insertFrontier.execute(arguments: [replica.rawValue, Int64(counter)])
@@ -322,10 +452,7 @@ extension Store {
     try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
     try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
     try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
-    // Every piece of the snapshot hash is rebuilt at the next hash.
-    try db.execute(sql: "DELETE FROM snapshot_records")
-    try db.execute(sql: "DELETE FROM snapshot_dirty")
-    try db.execute(sql: "DELETE FROM meta WHERE key IN ('snapshot_pieces', 'hash', 'hash_frontier')")
+    try db.execute(sql: "DELETE FROM meta WHERE key IN ('hash', 'hash_frontier')")
   }
 
   /// Inserts one of a checkpoint's tables into the store's table of the same name.
@@ -380,16 +507,15 @@ extension Store {
         }
         forgotten.append((author.rawValue, row[1]))
       }
-      // What the checkpoint carries for the changesets it covers: their
-      // times (for conflicts) and the signed files of roster changes.
-      for (index, table) in Checkpoint.tables.enumerated() where table.name == "base_times" || table.name == "roster_files" {
-        try insertRows(ofTable: index, from: checkpoint, orReplace: true, db)
-      }
+      // What the checkpoint carries for the changesets it covers: the
+      // signed files of roster changes. (Their times are in the state.)
+      try insertRows(ofTable: Checkpoint.tableIndex("roster_files"), from: checkpoint, orReplace: true, db)
       for (author, sequence) in forgotten {
-        for table in ["changesets", "changeset_files", "touches"] {
+        for table in ["changesets", "changeset_files"] {
           try db.execute(sql: "DELETE FROM \(table) WHERE author = ? AND seq = ?", arguments: [author, sequence])
         }
       }
+      try forgetTouches(inside: checkpoint.frontier, db)
       try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
       try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
       try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
@@ -447,10 +573,16 @@ extension Store {
         guard sequence > checkpoint.frontier[author] else { continue }
         held.append(Held(id: Changeset.ID(author: author, sequence: sequence), lamport: row[2], published: row[3], bytes: [UInt8](row[4] as Data)))
       }
+      let engine = merge(db)
       for item in held {
-        for table in ["changesets", "changeset_files", "touches"] {
+        for table in ["changesets", "changeset_files"] {
           try db.execute(
             sql: "DELETE FROM \(table) WHERE author = ? AND seq = ?", arguments: [item.id.author.rawValue, Int64(item.id.sequence)])
+        }
+        // Applied again below, which notes what they touch again.
+        let dot = Dot(item.id.author, item.id.sequence)
+        for ref in Set(try ChangesetFile.decode(item.bytes).edits.map(\.record)) {
+          try engine.removeTouches(ref, [dot])
         }
       }
       // Buffered changesets the checkpoint covers are done with.
@@ -496,5 +628,25 @@ extension Store {
       }
       return CheckpointAdoption(name: checkpoint.fileName, frontier: checkpoint.frontier, reapplied: reapplied)
     }
+  }
+}
+
+extension Store {
+  /// Forgets which records the changesets inside `frontier` touched.
+  fileprivate func forgetTouches(inside frontier: VersionVector, _ db: Database) throws {
+    try flushMerge(db)
+    var changed: [(RecordRef, [UInt8])] = []
+    let rows = try Row.fetchCursor(db, sql: "SELECT collection, record, touches FROM records WHERE length(touches) > 0")
+    while let row = try rows.next() {
+      let dots = try RecordState.decodeTouches([UInt8](row[2] as Data))
+      let kept = dots.filter { $0.counter > frontier[$0.replica] }
+      guard kept.count < dots.count else { continue }
+      var writer = BinaryWriter()
+      RecordState.encodeTouches(kept, to: &writer)
+      changed.append((RecordRef(row[0] as String, row[1] as String), writer.bytes))
+    }
+    let update = try db.cachedStatement(sql: "UPDATE records SET touches = ? WHERE collection = ? AND record = ?")
+    for (ref, touches) in changed { try update.execute(arguments: [Data(touches), ref.collection, ref.id]) }
+    try db.execute(sql: "DELETE FROM records WHERE length(touches) = 0 AND body IS NULL AND flags = 0 AND length(state) <= 5")
   }
 }

@@ -11,17 +11,9 @@ extension Store {
     return try read { db in try loadRecord(RecordRef(collection, id), db) }
   }
 
-  /// Reads one record's entries and markers and assembles it.
+  /// Reads one record's merge state and assembles it.
   func loadRecord(_ ref: RecordRef, _ db: Database) throws -> Record? {
-    let entries = try Row.fetchAll(
-      db, sql: "SELECT field, key, author, counter, lamport, value, shadow FROM entries WHERE collection = ? AND record = ?",
-      arguments: [ref.collection, ref.id]
-    ).map(RawEntry.init)
-    let markers = try Row.fetchAll(
-      db, sql: "SELECT author, counter, lamport, deleted FROM markers WHERE collection = ? AND record = ?",
-      arguments: [ref.collection, ref.id]
-    ).map(RawMarker.init)
-    return try assemble(ref, entries: entries, markers: markers, db)
+    try merge(db).state(ref).record(ref, schema: schema)
   }
 
   /// Every visible record of a collection, sorted by id bytes.
@@ -31,120 +23,35 @@ extension Store {
   }
 
   func allRecords(in collection: String, _ db: Database) throws -> [Record] {
-    var markers: [String: [RawMarker]] = [:]
-    for row in try Row.fetchAll(
-      db, sql: "SELECT record, author, counter, lamport, deleted FROM markers WHERE collection = ?", arguments: [collection])
-    {
-      markers[row[0], default: []].append(RawMarker(row, offset: 1))
-    }
-    var entries: [String: [RawEntry]] = [:]
-    for row in try Row.fetchAll(
-      db, sql: "SELECT record, field, key, author, counter, lamport, value, shadow FROM entries WHERE collection = ?",
+    try flushMerge(db)
+    var records: [Record] = []
+    // Row by row from SQLite, in the table's order: the ids' bytes.
+    let rows = try Row.fetchCursor(
+      db, sql: "SELECT record, state FROM records WHERE collection = ? AND body IS NOT NULL ORDER BY record",
       arguments: [collection])
-    {
-      entries[row[0], default: []].append(RawEntry(row, offset: 1))
+    while let row = try rows.next() {
+      let ref = RecordRef(collection, row[0] as String)
+      if let record = try RecordState(encoded: [UInt8](row[1] as Data)).record(ref, schema: schema) { records.append(record) }
     }
-    let ids = markers.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-    return try ids.compactMap { id in
-      try assemble(RecordRef(collection, id), entries: entries[id] ?? [], markers: markers[id]!, db)
-    }
+    return records
   }
 
   /// Every open conflict, sorted by collection, record, field and key.
   public func conflicts() throws -> [Conflict] {
     try read { db in
+      try flushMerge(db)
       var result: [Conflict] = []
       for collection in schema.collectionNames {
-        let flagged = try String.fetchAll(
-          db,
-          sql: """
-            SELECT record FROM markers WHERE collection = ?
-              GROUP BY record HAVING MIN(deleted) != MAX(deleted)
-            UNION
-            SELECT record FROM entries WHERE collection = ?
-              GROUP BY record, field, key HAVING COUNT(*) > 1
-            """,
-          arguments: [collection, collection])
-        for id in flagged.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-          if let record = try loadRecord(RecordRef(collection, id), db) {
-            result += record.conflicts
-          }
+        let rows = try Row.fetchCursor(
+          db, sql: "SELECT record, state FROM records WHERE collection = ? AND flags & 2 ORDER BY record",
+          arguments: [collection])
+        while let row = try rows.next() {
+          let ref = RecordRef(collection, row[0] as String)
+          result += try RecordState(encoded: [UInt8](row[1] as Data)).record(ref, schema: schema)?.conflicts ?? []
         }
       }
       return result
     }
-  }
-
-  /// Builds a record's merged view from its entries and markers.
-  func assemble(_ ref: RecordRef, entries: [RawEntry], markers: [RawMarker], _ db: Database) throws -> Record? {
-    guard markers.contains(where: { !$0.deleted }) else { return nil }
-    guard let collection = schema.collections[ref.collection] else { return nil }
-    var timestamps: [Dot: Int64] = [:]
-    func timestamp(_ dot: Dot) throws -> Int64 {
-      if let known = timestamps[dot] { return known }
-      let wall = try Int64.fetchOne(
-        try db.cachedStatement(
-          sql: "SELECT wall FROM changesets WHERE author = ? AND seq = ? UNION ALL SELECT wall FROM base_times WHERE author = ? AND seq = ?"),
-        arguments: [dot.replica.rawValue, Int64(dot.counter), dot.replica.rawValue, Int64(dot.counter)]) ?? 0
-      timestamps[dot] = wall
-      return wall
-    }
-
-    var fields: [String: FieldValue] = [:]
-    var conflicts: [Conflict] = []
-    var grouped: [String: [String: [RawEntry]]] = [:]
-    for entry in entries { grouped[entry.field, default: [:]][entry.key, default: []].append(entry) }
-
-    for (field, byKey) in grouped {
-      guard let definition = collection.fields[field] else { continue }
-      switch definition.kind {
-      case .set:
-        fields[field] = .set(byKey.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-      case .map:
-        var map: [String: Value] = [:]
-        for (key, siblings) in byKey {
-          guard siblings.count > 1 else {
-            map[key] = siblings[0].value ?? .null
-            continue
-          }
-          let ordered = try siblings.map { try $0.sibling(timestamp($0.dot)) }.sorted { $0.precedes($1) }
-          map[key] = ordered[0].value ?? .null
-          do {
-            conflicts.append(Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: key, siblings: ordered))
-          }
-        }
-        fields[field] = .map(map)
-      default:
-        guard let siblings = byKey[""] else { continue }
-        // Times are looked up only for siblings in conflict.
-        guard siblings.count > 1 else {
-          fields[field] = .value(siblings[0].value ?? .null)
-          continue
-        }
-        let ordered = try siblings.map { try $0.sibling(timestamp($0.dot)) }.sorted { $0.precedes($1) }
-        fields[field] = .value(ordered[0].value ?? .null)
-        do {
-          conflicts.append(Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: nil, siblings: ordered))
-        }
-      }
-    }
-    if markers.contains(where: \.deleted) {
-      let siblings = try markers.map { marker in
-        Sibling(
-          author: marker.dot.replica, sequence: marker.dot.counter, lamport: marker.lamport,
-          timestamp: try timestamp(marker.dot), value: nil, deleted: marker.deleted)
-      }.sorted { $0.precedes($1) }
-      conflicts.append(Conflict(kind: .delete, collection: ref.collection, recordID: ref.id, field: nil, key: nil, siblings: siblings))
-    }
-    // Value conflicts first, by field and key; the record's delete conflict
-    // last, since keeping the record needs its field conflicts settled.
-    conflicts.sort { lhs, rhs in
-      if (lhs.kind == .delete) != (rhs.kind == .delete) { return rhs.kind == .delete }
-      let left = (lhs.field ?? "", lhs.key ?? ""), right = (rhs.field ?? "", rhs.key ?? "")
-      if left.0 != right.0 { return left.0.utf8.lexicographicallyPrecedes(right.0.utf8) }
-      return left.1.utf8.lexicographicallyPrecedes(right.1.utf8)
-    }
-    return Record(collection: ref.collection, id: ref.id, fields: fields, conflicts: conflicts)
   }
 }
 
@@ -156,15 +63,15 @@ extension Store {
     try schema.checkCollection(collection, recordID: id)
     let id = id.precomposedStringWithCanonicalMapping
     let rows = try read { db in
-      try Row.fetchAll(
-        db,
+      let statement = try db.cachedStatement(
         sql: """
-          SELECT c.author, c.seq, c.lamport, c.wall, f.bytes, c.rejected FROM touches t
-          JOIN changesets c ON c.author = t.author AND c.seq = t.seq
-          JOIN changeset_files f ON f.author = t.author AND f.seq = t.seq
-          WHERE t.collection = ? AND t.record = ?
-          """,
-        arguments: [collection, id])
+          SELECT c.author, c.seq, c.lamport, c.wall, f.bytes, c.rejected FROM changesets c
+          JOIN changeset_files f ON f.author = c.author AND f.seq = c.seq
+          WHERE c.author = ? AND c.seq = ?
+          """)
+      return try Set(try merge(db).touches(RecordRef(collection, id))).sorted().compactMap { dot in
+        try Row.fetchOne(statement, arguments: [dot.replica.rawValue, Int64(dot.counter)])
+      }
     }
     return try historyEntries(rows) { $0.record == RecordRef(collection, id) }
   }
@@ -250,48 +157,5 @@ extension Store {
       }
       return result
     }
-  }
-}
-
-// MARK: - Rows
-
-struct RawEntry {
-  var field: String
-  var key: String
-  var dot: Dot
-  var lamport: UInt64
-  var value: Value?
-  var shadow: Bool
-
-  init(_ row: Row) { self.init(row, offset: 0) }
-
-  init(_ row: Row, offset: Int) {
-    field = row[offset]
-    key = row[offset + 1]
-    dot = Dot(ReplicaID(rawValue: row[offset + 2]) ?? "invalid", UInt64(row[offset + 3] as Int64))
-    lamport = UInt64(row[offset + 4] as Int64)
-    value = (row[offset + 5] as Data?).flatMap { data in
-      var reader = BinaryReader([UInt8](data))
-      return try? ChangesetFile.decodeValue(&reader)
-    }
-    shadow = (row[offset + 6] as Int64) != 0
-  }
-
-  func sibling(_ timestamp: Int64) -> Sibling {
-    Sibling(author: dot.replica, sequence: dot.counter, lamport: lamport, timestamp: timestamp, value: value ?? .null, deleted: false)
-  }
-}
-
-struct RawMarker {
-  var dot: Dot
-  var lamport: UInt64
-  var deleted: Bool
-
-  init(_ row: Row) { self.init(row, offset: 0) }
-
-  init(_ row: Row, offset: Int) {
-    dot = Dot(ReplicaID(rawValue: row[offset]) ?? "invalid", UInt64(row[offset + 1] as Int64))
-    lamport = UInt64(row[offset + 2] as Int64)
-    deleted = (row[offset + 3] as Int64) != 0
   }
 }

@@ -115,14 +115,14 @@ extension Store {
     for edit in edits { last[edit.record] = edit }
     let writes = last.filter { if case .delete = $0.value { false } else { true } }.keys
     guard !writes.isEmpty else { return [] }
-    // One indexed look-up per record written: the cost follows the
-    // transaction, not the number of deleted records in the store.
-    let hasDelete = try db.cachedStatement(
-      sql: "SELECT 1 FROM markers WHERE collection = ? AND record = ? AND deleted = 1 LIMIT 1")
+    // One look-up per record written: the cost follows the transaction,
+    // not the number of deleted records in the store.
+    let engine = merge(db)
     var extra: [Edit] = []
     for ref in writes.sorted() {
-      guard try Int.fetchOne(hasDelete, arguments: [ref.collection, ref.id]) != nil else { continue }
-      guard let record = try loadRecord(ref, db), record.hasDeleteConflict else { continue }
+      let state = try engine.state(ref)
+      guard state.markers.contains(where: \.deleted) else { continue }
+      guard let record = state.record(ref, schema: schema), record.hasDeleteConflict else { continue }
       var written = Set<[String]>()
       for edit in edits where edit.record == ref {
         switch edit {

@@ -39,8 +39,9 @@ public final class Store: Sendable {
   /// Version 2 added signing keys, the roster and rights; version 3 the
   /// per-record pieces of the snapshot hash; version 4 checkpoints;
   /// version 5 unconfirmed claims, several buffered files under one
-  /// number, and collisions that people have cleared.
-  static let storeFormatVersion = 5
+  /// number, and collisions that people have cleared; version 6 one row
+  /// per record for its whole merge state (`Docs/STORAGE.md`).
+  static let storeFormatVersion = 6
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
@@ -92,10 +93,6 @@ public final class Store: Sendable {
           try setMeta(db, "signing_key", Data(SigningKey.generate().seed).base64EncodedString())
         }
       }
-      if format < 3 {
-        // Filled at the first snapshot hash (no `snapshot_pieces` meta yet).
-        try createSnapshotCacheTables(db)
-      }
       if format < 4 {
         try createLongLifeTables(db)
       }
@@ -118,6 +115,9 @@ public final class Store: Sendable {
           try db.execute(sql: "ALTER TABLE collisions ADD COLUMN other_bytes BLOB")
         }
         try createClaimTables(db)
+      }
+      if format < 6 {
+        try migrateToRecords(db)
       }
       try setMeta(db, "format", String(storeFormatVersion))
     }
@@ -256,21 +256,6 @@ public final class Store: Sendable {
           author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL,
           bytes BLOB NOT NULL, deps BLOB NOT NULL,
           PRIMARY KEY(author, seq, hash)) WITHOUT ROWID;
-        CREATE TABLE entries(
-          collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL,
-          key TEXT NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL,
-          lamport INTEGER NOT NULL, value BLOB, shadow INTEGER NOT NULL DEFAULT 0,
-          PRIMARY KEY(collection, record, field, key, author, counter)) WITHOUT ROWID;
-        CREATE TABLE markers(
-          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
-          counter INTEGER NOT NULL, lamport INTEGER NOT NULL, deleted INTEGER NOT NULL,
-          context BLOB,
-          PRIMARY KEY(collection, record, author, counter)) WITHOUT ROWID;
-        CREATE INDEX markers_deleted ON markers(collection, record) WHERE deleted = 1;
-        CREATE TABLE touches(
-          collection TEXT NOT NULL, record TEXT NOT NULL, author TEXT NOT NULL,
-          seq INTEGER NOT NULL,
-          PRIMARY KEY(collection, record, author, seq)) WITHOUT ROWID;
         CREATE TABLE folder_files(
           path TEXT PRIMARY KEY, size INTEGER NOT NULL, modified INTEGER NOT NULL) WITHOUT ROWID;
         CREATE TABLE set_aside(
@@ -284,8 +269,8 @@ public final class Store: Sendable {
         """)
     try createTrustTables(db)
     try createClaimTables(db)
-    try createSnapshotCacheTables(db)
     try createLongLifeTables(db)
+    try createRecordsTable(db)
   }
 
   // MARK: - Meta
@@ -320,7 +305,10 @@ public final class Store: Sendable {
   func read<T>(_ body: (Database) throws -> T) throws -> T {
     do {
       if let db = activeDatabase { return try body(db) }
-      return try database.read { db in try withActive(db) { try body(db) } }
+      return try database.read { db in
+        defer { try? endMerge(commit: false) }
+        return try withActive(db) { try body(db) }
+      }
     } catch let error as DatabaseError {
       throw SamhandError(.storage, "database read failed: \(error.message ?? "\(error)")", fileURL: directory)
     }
@@ -359,9 +347,19 @@ public final class Store: Sendable {
       return try database.writeWithoutTransaction { db in
         try db.cachedStatement(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL").execute()
         var result: T?
-        try db.inTransaction(.immediate) {
-          result = try withActive(db) { try body(db) }
-          return .commit
+        do {
+          try db.inTransaction(.immediate) {
+            result = try withActive(db) {
+              let value = try body(db)
+              // The records the transaction changed, written before it commits.
+              try endMerge(commit: true)
+              return value
+            }
+            return .commit
+          }
+        } catch {
+          try? endMerge(commit: false)
+          throw error
         }
         return result!
       }

@@ -360,11 +360,10 @@ extension Store {
         }
         do {
           var result = ReceiveResult()
-          try db.inSavepoint {
+          try merge(db).savepoint {
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
               .execute(arguments: [entry.relativePath, entry.size, entry.modified])
             result = try acceptInTransaction(envelope, fileURL: entry.url, db)
-            return .commit
           }
           if !result.duplicates.isEmpty, case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
           return result

@@ -56,13 +56,6 @@ extension Store {
         CREATE TABLE IF NOT EXISTS roster_changes(
           author TEXT NOT NULL, seq INTEGER NOT NULL, lamport INTEGER NOT NULL, edits BLOB NOT NULL,
           PRIMARY KEY(author, seq)) WITHOUT ROWID;
-        -- Every value an accepted changeset wrote to a field that a write
-        -- rule names (op 0 set, 1 add, 2 remove), to know who owned a record
-        -- in any changeset's causal past.
-        CREATE TABLE IF NOT EXISTS owner_facts(
-          collection TEXT NOT NULL, record TEXT NOT NULL, field TEXT NOT NULL, value TEXT,
-          op INTEGER NOT NULL, author TEXT NOT NULL, counter INTEGER NOT NULL);
-        CREATE INDEX IF NOT EXISTS owner_facts_record ON owner_facts(collection, record);
         CREATE TABLE IF NOT EXISTS untrusted(
           author TEXT NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, reason TEXT NOT NULL,
           since INTEGER NOT NULL, PRIMARY KEY(author, seq, hash)) WITHOUT ROWID;
@@ -350,11 +343,13 @@ extension Store {
       try db.cachedStatement(sql: "INSERT OR REPLACE INTO roster_changes(author, seq, lamport, edits) VALUES (?, ?, ?, ?)")
         .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), Data(writer.bytes)])
     }
-    let insert = try db.cachedStatement(
-      sql: "INSERT INTO owner_facts(collection, record, field, value, op, author, counter) VALUES (?, ?, ?, ?, ?, ?, ?)")
+    // Every value written to a field that a write rule names (op 0 set,
+    // 1 add, 2 remove), kept with the record: who owned it in any
+    // changeset's causal past.
+    let engine = merge(db)
     for edit in changeset.edits {
       guard let field = edit.field, schema.ownerFields(of: edit.record.collection).contains(field) else { continue }
-      let (value, op): (String?, Int64)
+      let (value, op): (String?, UInt8)
       switch edit {
       case .set(_, _, .text(let text)): (value, op) = (text, 0)
       case .set: (value, op) = (nil, 0)
@@ -362,8 +357,9 @@ extension Store {
       case .remove(_, _, let element): (value, op) = (element, 2)
       default: continue
       }
-      try insert.execute(
-        arguments: [edit.record.collection, edit.record.id, field, value, op, changeset.author.rawValue, Int64(changeset.sequence)])
+      try engine.update(edit.record) {
+        $0.facts.append(RecordState.Fact(field: field, value: value, op: op, dot: changeset.dot))
+      }
     }
     try db.cachedStatement(sql: "DELETE FROM untrusted WHERE author = ? AND seq = ?")
       .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
@@ -475,26 +471,10 @@ extension Store {
     var facts: [Fact] = []
     // With `only`, the facts that can bear on it: its own (added, removed,
     // set) and every set, which may supersede a set to it.
-    let rows =
-      if let only {
-        try Row.fetchCursor(
-          try db.cachedStatement(
-            sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? AND (value = ? OR op = 0) ORDER BY rowid"),
-          arguments: [record.collection, record.id, only])
-      } else {
-        try Row.fetchCursor(
-          try db.cachedStatement(
-            sql: "SELECT field, value, op, author, counter FROM owner_facts WHERE collection = ? AND record = ? ORDER BY rowid"),
-          arguments: [record.collection, record.id])
-      }
-    var index = 0
-    while let row = try rows.next() {
-      index += 1
-      guard let author = ReplicaID(rawValue: row[3]) else { continue }
-      let dot = Dot(author, UInt64(row[4] as Int64))
-      let field: String = row[0]
-      guard context.contains(dot), fields.contains(field) else { continue }
-      facts.append(Fact(field: field, value: row[1], op: Int(row[2] as Int64), dot: dot, order: index))
+    for (index, fact) in try merge(db).state(record).facts.enumerated() {
+      guard context.contains(fact.dot), fields.contains(fact.field) else { continue }
+      if let only, fact.value != only && fact.op != 0 { continue }
+      facts.append(Fact(field: fact.field, value: fact.value, op: Int(fact.op), dot: fact.dot, order: index + 1))
     }
     guard !facts.isEmpty else { return [] }
     func dependencies(of dot: Dot) throws -> VersionVector {
