@@ -88,8 +88,14 @@ enum CanonicalJSON {
   }
 
   static func writeString(_ string: String, to out: inout [UInt8]) {
-    let hex = Array("0123456789abcdef".utf8)
     out.append(UInt8(ascii: "\""))
+    // Most strings need no escape: their bytes go in at once.
+    if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+      out.append(contentsOf: string.utf8)
+      out.append(UInt8(ascii: "\""))
+      return
+    }
+    let hex: StaticString = "0123456789abcdef"
     for byte in string.utf8 {
       switch byte {
       case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
@@ -101,8 +107,10 @@ enum CanonicalJSON {
       case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
       case 0..<0x20:
         out.append(contentsOf: Array("\\u00".utf8))
-        out.append(hex[Int(byte >> 4)])
-        out.append(hex[Int(byte & 0xF)])
+        hex.withUTF8Buffer { digits in
+          out.append(digits[Int(byte >> 4)])
+          out.append(digits[Int(byte & 0xF)])
+        }
       default: out.append(byte)
       }
     }

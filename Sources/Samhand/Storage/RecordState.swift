@@ -126,38 +126,49 @@ struct RecordState: Sendable, Equatable {
     guard isVisible, let collection = schema.collections[ref.collection] else { return nil }
     var fields: [String: FieldValue] = [:]
     var conflicts: [Conflict] = []
-    var grouped: [String: [String: [Entry]]] = [:]
-    for entry in entries { grouped[entry.field, default: [:]][entry.key, default: []].append(entry) }
-    for (field, byKey) in grouped {
+    var sets: [String: [String]] = [:]
+    var maps: [String: [String: Value]] = [:]
+    // The entries in order of path (field, then key), so that the siblings
+    // at one path are side by side: sorting a record's few entries is
+    // cheaper than grouping them in dictionaries.
+    let order = entries.indices.sorted { lhs, rhs in
+      entries[lhs].field != entries[rhs].field
+        ? entries[lhs].field < entries[rhs].field : entries[lhs].key < entries[rhs].key
+    }
+    var start = 0
+    while start < order.count {
+      let field = entries[order[start]].field, key = entries[order[start]].key
+      var end = start + 1
+      while end < order.count, entries[order[end]].field == field, entries[order[end]].key == key { end += 1 }
+      let run = order[start..<end]
+      start = end
       guard let definition = collection.fields[field] else { continue }
       switch definition.kind {
       case .set:
-        fields[field] = .set(byKey.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
+        sets[field, default: []].append(key)
       case .map:
-        var map: [String: Value] = [:]
-        for (key, siblings) in byKey {
-          guard siblings.count > 1 else {
-            map[key] = siblings[0].value ?? .null
-            continue
-          }
-          let ordered = siblings.map(\.sibling).sorted { $0.precedes($1) }
-          map[key] = ordered[0].value ?? .null
-          conflicts.append(
-            Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: key, siblings: ordered))
-        }
-        fields[field] = .map(map)
-      default:
-        guard let siblings = byKey[""] else { continue }
-        guard siblings.count > 1 else {
-          fields[field] = .value(siblings[0].value ?? .null)
+        guard run.count > 1 else {
+          maps[field, default: [:]][key] = entries[run.first!].value ?? .null
           continue
         }
-        let ordered = siblings.map(\.sibling).sorted { $0.precedes($1) }
+        let ordered = run.map { entries[$0].sibling }.sorted { $0.precedes($1) }
+        maps[field, default: [:]][key] = ordered[0].value ?? .null
+        conflicts.append(
+          Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: key, siblings: ordered))
+      default:
+        guard key.isEmpty else { continue }
+        guard run.count > 1 else {
+          fields[field] = .value(entries[run.first!].value ?? .null)
+          continue
+        }
+        let ordered = run.map { entries[$0].sibling }.sorted { $0.precedes($1) }
         fields[field] = .value(ordered[0].value ?? .null)
         conflicts.append(
           Conflict(kind: .value, collection: ref.collection, recordID: ref.id, field: field, key: nil, siblings: ordered))
       }
     }
+    for (field, elements) in sets { fields[field] = .set(elements.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }) }
+    for (field, map) in maps { fields[field] = .map(map) }
     if markers.contains(where: \.deleted) {
       let siblings = markers.map { marker in
         Sibling(
@@ -193,12 +204,22 @@ extension RecordState {
   static let encodingVersion: UInt8 = 1
 
   func encoded() -> [UInt8] {
+    // Most records name few texts (their fields, keys and offices): a
+    // linear search is cheaper than hashing each one, until there are many.
     var texts: [String] = []
     var index: [String: Int] = [:]
     func id(_ text: String) -> UInt64 {
-      if let known = index[text] { return UInt64(known) }
-      index[text] = texts.count
+      if texts.count <= 32 {
+        if let known = texts.firstIndex(of: text) { return UInt64(known) }
+      } else if let known = index[text] {
+        return UInt64(known)
+      }
       texts.append(text)
+      if texts.count == 33 {
+        for (position, known) in texts.enumerated() { index[known] = position }
+      } else if texts.count > 33 {
+        index[text] = texts.count - 1
+      }
       return UInt64(texts.count - 1)
     }
     var body = BinaryWriter()
