@@ -389,58 +389,23 @@ extension Store {
     try db.execute(sql: "DELETE FROM roster_changes; DELETE FROM roster_files; DELETE FROM frontier")
     try insertRows(ofTable: Checkpoint.tableIndex("roster_changes"), from: checkpoint, db)
     try insertRows(ofTable: Checkpoint.tableIndex("roster_files"), from: checkpoint, db)
-    var walls: [Dot: Int64] = [:]
-    func dot(_ row: [DatabaseValue], _ index: Int) throws -> Dot {
-      guard let slug = String.fromDatabaseValue(row[index]), let author = ReplicaID(rawValue: slug),
-        let counter = Int64.fromDatabaseValue(row[index + 1])
-      else { throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) names a changeset badly") }
-      return Dot(author, UInt64(counter))
-    }
-    func ref(_ row: [DatabaseValue]) throws -> RecordRef {
-      guard let collection = String.fromDatabaseValue(row[0]), let record = String.fromDatabaseValue(row[1]) else {
-        throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) names a record badly")
-      }
-      return RecordRef(collection, record)
-    }
-    func int(_ value: DatabaseValue) -> Int64 { Int64.fromDatabaseValue(value) ?? 0 }
+    var decode = FormerStateRows(source: "checkpoint \(checkpoint.fileName)")
     try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("base_times")) { row in
-      walls[try dot(row, 0)] = int(row[2])
+      decode.walls[try decode.dot(row, 0)] = Int64.fromDatabaseValue(row[2]) ?? 0
     }
     // Table by table, in the checkpoint's order: a record's facts keep
     // the order they have there.
     try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("owner_facts")) { row in
-      let fact = RecordState.Fact(
-        field: String.fromDatabaseValue(row[2]) ?? "", value: String.fromDatabaseValue(row[3]), op: UInt8(clamping: int(row[4])),
-        dot: try dot(row, 5))
-      try engine.update(try ref(row)) { $0.facts.append(fact) }
+      let (ref, fact) = try decode.fact(row)
+      try engine.update(ref) { $0.facts.append(fact) }
     }
     try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("markers")) { row in
-      let marker = try dot(row, 2)
-      let context = try Data.fromDatabaseValue(row[6]).map(Store.decodeVector)
-      try engine.update(try ref(row)) {
-        $0.markers.append(
-          RecordState.Marker(
-            dot: marker, lamport: UInt64(max(0, int(row[4]))), wall: walls[marker] ?? 0, deleted: int(row[5]) != 0,
-            context: context))
-      }
+      let (ref, marker) = try decode.marker(row)
+      try engine.update(ref) { $0.markers.append(marker) }
     }
     try checkpoint.forEachRow(ofTable: Checkpoint.tableIndex("entries")) { row in
-      let entry = try dot(row, 4)
-      var value: Value?
-      if let data = Data.fromDatabaseValue(row[7]) {
-        var reader = BinaryReader([UInt8](data))
-        do {
-          value = try ChangesetFile.decodeValue(&reader)
-        } catch {
-          throw SamhandError(.storage, "checkpoint \(checkpoint.fileName) holds a damaged value")
-        }
-      }
-      try engine.update(try ref(row)) {
-        $0.entries.append(
-          RecordState.Entry(
-            field: String.fromDatabaseValue(row[2]) ?? "", key: String.fromDatabaseValue(row[3]) ?? "", dot: entry,
-            lamport: UInt64(max(0, int(row[6]))), wall: walls[entry] ?? 0, value: value, shadow: int(row[8]) != 0))
-      }
+      let (ref, entry) = try decode.entry(row)
+      try engine.update(ref) { $0.entries.append(entry) }
     }
     try engine.flush()
     let insertFrontier = try db.makeStatement(sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?)")
@@ -647,6 +612,8 @@ extension Store {
     }
     let update = try db.cachedStatement(sql: "UPDATE records SET touches = ? WHERE collection = ? AND record = ?")
     for (ref, touches) in changed { try update.execute(arguments: [Data(touches), ref.collection, ref.id]) }
-    try db.execute(sql: "DELETE FROM records WHERE length(touches) = 0 AND body IS NULL AND flags = 0 AND length(state) <= 5")
+    // Rows left with neither state nor history go.
+    try db.execute(
+      sql: "DELETE FROM records WHERE length(touches) = 0 AND state = ?", arguments: [Data(RecordState().encoded())])
   }
 }

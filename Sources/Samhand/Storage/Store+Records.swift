@@ -49,10 +49,8 @@ extension Store {
         }
       }
     }
-    func dot(_ row: Row, _ index: Int) throws -> Dot {
-      guard let author = ReplicaID(rawValue: row[index]) else { throw SamhandError(.storage, "a stored slug is damaged") }
-      return Dot(author, UInt64(row[index + 1] as Int64))
-    }
+    let decode = FormerStateRows(source: "the store being upgraded", walls: walls, lenientValues: true)
+    func values(_ row: Row) -> [DatabaseValue] { (0..<row.count).map { row[$0] as DatabaseValue } }
     let engine = MergeState(db, schema: schema)
     // One table at a time, record by record in the tables' order; the
     // merge state writes the rows as its cache fills.
@@ -60,14 +58,8 @@ extension Store {
       let rows = try Row.fetchCursor(
         db, sql: "SELECT collection, record, author, counter, lamport, deleted, context FROM markers ORDER BY collection, record, author, counter")
       while let row = try rows.next() {
-        let marker = try dot(row, 2)
-        let context = try (row[6] as Data?).map(decodeVector)
-        try engine.update(RecordRef(row[0] as String, row[1] as String)) {
-          $0.markers.append(
-            RecordState.Marker(
-              dot: marker, lamport: UInt64(row[4] as Int64), wall: walls[marker] ?? 0, deleted: (row[5] as Int64) != 0,
-              context: context))
-        }
+        let (ref, marker) = try decode.marker(values(row))
+        try engine.update(ref) { $0.markers.append(marker) }
       }
     }
     if tables.contains("entries") {
@@ -75,32 +67,22 @@ extension Store {
         db,
         sql: "SELECT collection, record, field, key, author, counter, lamport, value, shadow FROM entries ORDER BY collection, record, field, key, author, counter")
       while let row = try rows.next() {
-        let entry = try dot(row, 4)
-        var value: Value?
-        if let data = row[7] as Data? {
-          var reader = BinaryReader([UInt8](data))
-          value = try? ChangesetFile.decodeValue(&reader)
-        }
-        try engine.update(RecordRef(row[0] as String, row[1] as String)) {
-          $0.entries.append(
-            RecordState.Entry(
-              field: row[2], key: row[3], dot: entry, lamport: UInt64(row[6] as Int64), wall: walls[entry] ?? 0,
-              value: value, shadow: (row[8] as Int64) != 0))
-        }
+        let (ref, entry) = try decode.entry(values(row))
+        try engine.update(ref) { $0.entries.append(entry) }
       }
     }
     if tables.contains("owner_facts") {
       // In the order written: facts of one changeset keep the order of its edits.
       let rows = try Row.fetchCursor(db, sql: "SELECT collection, record, field, value, op, author, counter FROM owner_facts ORDER BY rowid")
       while let row = try rows.next() {
-        let fact = RecordState.Fact(field: row[2], value: row[3], op: UInt8(row[4] as Int64), dot: try dot(row, 5))
-        try engine.update(RecordRef(row[0] as String, row[1] as String)) { $0.facts.append(fact) }
+        let (ref, fact) = try decode.fact(values(row))
+        try engine.update(ref) { $0.facts.append(fact) }
       }
     }
     if tables.contains("touches") {
       let rows = try Row.fetchCursor(db, sql: "SELECT collection, record, author, seq FROM touches ORDER BY collection, record, author, seq")
       while let row = try rows.next() {
-        try engine.addTouch(RecordRef(row[0] as String, row[1] as String), try dot(row, 2))
+        try engine.addTouch(try decode.ref(values(row)), try decode.dot(values(row), 2))
       }
     }
     try engine.flush()
@@ -109,5 +91,76 @@ extension Store {
       try db.execute(sql: "DROP TABLE \(table)")
     }
     try db.execute(sql: "DELETE FROM meta WHERE key = 'snapshot_pieces'")
+  }
+}
+
+/// The rows of `owner_facts`, `markers` and `entries` as store format 5
+/// kept them and checkpoint files still carry them (`Docs/FORMATS.md`
+/// §10), made into the parts of a record's state: for upgrading a store
+/// and for starting from a checkpoint.
+struct FormerStateRows {
+  /// Where the rows come from, for errors.
+  let source: String
+  /// When the changesets the rows name were made (0 when not known).
+  var walls: [Dot: Int64] = [:]
+  /// Whether a value that cannot be decoded reads as null, as format 5
+  /// read its own rows, rather than failing (a checkpoint's rows).
+  var lenientValues = false
+
+  /// The record of a row whose first two columns are `collection`, `record`.
+  func ref(_ row: [DatabaseValue]) throws -> RecordRef {
+    guard let collection = String.fromDatabaseValue(row[0]), let record = String.fromDatabaseValue(row[1]) else {
+      throw SamhandError(.storage, "\(source) names a record badly")
+    }
+    return RecordRef(collection, record)
+  }
+
+  /// The changeset named by the author and counter at `index` and `index + 1`.
+  func dot(_ row: [DatabaseValue], _ index: Int) throws -> Dot {
+    guard let slug = String.fromDatabaseValue(row[index]), let author = ReplicaID(rawValue: slug),
+      let counter = Int64.fromDatabaseValue(row[index + 1])
+    else { throw SamhandError(.storage, "\(source) names a changeset badly") }
+    return Dot(author, UInt64(counter))
+  }
+
+  private func int(_ value: DatabaseValue) -> Int64 { Int64.fromDatabaseValue(value) ?? 0 }
+
+  /// `collection`, `record`, `field`, `value`, `op`, `author`, `counter`.
+  func fact(_ row: [DatabaseValue]) throws -> (RecordRef, RecordState.Fact) {
+    let fact = RecordState.Fact(
+      field: String.fromDatabaseValue(row[2]) ?? "", value: String.fromDatabaseValue(row[3]), op: UInt8(clamping: int(row[4])),
+      dot: try dot(row, 5))
+    return (try ref(row), fact)
+  }
+
+  /// `collection`, `record`, `author`, `counter`, `lamport`, `deleted`, `context`.
+  func marker(_ row: [DatabaseValue]) throws -> (RecordRef, RecordState.Marker) {
+    let marker = try dot(row, 2)
+    let context = try Data.fromDatabaseValue(row[6]).map(Store.decodeVector)
+    return (
+      try ref(row),
+      RecordState.Marker(
+        dot: marker, lamport: UInt64(max(0, int(row[4]))), wall: walls[marker] ?? 0, deleted: int(row[5]) != 0, context: context)
+    )
+  }
+
+  /// `collection`, `record`, `field`, `key`, `author`, `counter`, `lamport`, `value`, `shadow`.
+  func entry(_ row: [DatabaseValue]) throws -> (RecordRef, RecordState.Entry) {
+    let entry = try dot(row, 4)
+    var value: Value?
+    if let data = Data.fromDatabaseValue(row[7]) {
+      var reader = BinaryReader([UInt8](data))
+      do {
+        value = try ChangesetFile.decodeValue(&reader)
+      } catch {
+        if !lenientValues { throw SamhandError(.storage, "\(source) holds a damaged value") }
+      }
+    }
+    return (
+      try ref(row),
+      RecordState.Entry(
+        field: String.fromDatabaseValue(row[2]) ?? "", key: String.fromDatabaseValue(row[3]) ?? "", dot: entry,
+        lamport: UInt64(max(0, int(row[6]))), wall: walls[entry] ?? 0, value: value, shadow: int(row[8]) != 0)
+    )
   }
 }
