@@ -212,6 +212,4 @@ extension Store {
     defer { Thread.current.threadDictionary.removeObject(forKey: key) }
     if commit { try engine.flush() } else { engine.discard() }
   }
-
-  private var mergeKey: String { "samhand.merge.\(ObjectIdentifier(self).hashValue)" }
 }

@@ -314,8 +314,11 @@ public final class Store: Sendable {
     }
   }
 
-  /// The key under which a thread notes that it is inside this store's database access.
-  private var activeKey: String { "samhand.store.\(ObjectIdentifier(self).hashValue)" }
+  /// The key under which a thread notes that it is inside this store's
+  /// database access (made once: it is looked up on every access).
+  private let activeKey = "samhand.store.\(UUID().uuidString)"
+  /// The key under which a thread keeps this store's merge state (``MergeState``).
+  let mergeKey = "samhand.merge.\(UUID().uuidString)"
 
   /// The connection of this store's database access that this thread is inside, if any.
   private var activeDatabase: Database? { Thread.current.threadDictionary[activeKey] as? Database }
