@@ -53,6 +53,51 @@ final class SnapshotHashTests: XCTestCase {
     XCTAssertGreaterThan(resolved, 0, "the run should have made and resolved conflicts")
   }
 
+  func testSnapshotHash_piecesMatchTheSnapshotForMapsSetsDatesAndNonASCIIPaths() throws {
+    // Pieces are written straight from the merge state, without the
+    // records the snapshot is built from: the two must agree byte for byte
+    // for every kind of field, for concurrent map puts and scalar writes
+    // (value conflicts), for deletes, and for paths that are not ASCII.
+    let offices: [ReplicaID] = ["ks", "kdd"]
+    let cluster = try ReplicaCluster(offices, label: "snapshot-pieces")
+    var random = SeededRandom(seed: 21)
+    let keys = ["ks", "kdd", "felles", "Trøndelag", "e\u{301}n", "\u{e9}n", "a\"b"]
+    let groups = ["arbeidsgruppe", "Veilederkorpset – gruppe Ø", "styre", "A", "a"]
+    var mapConflicts = 0, otherConflicts = 0
+    for step in 0..<150 {
+      let office = random.pick(offices)
+      let store = cluster[office]
+      if random.chance(0.15) {
+        try cluster.deliver(from: random.pick(offices), to: office)
+      } else {
+        let project = "p-\(random.int(1..<3))", member = "m-\(random.int(1..<3))"
+        try store.transact { tx in
+          switch random.int(0..<9) {
+          case 0: try tx.put("projects", project, "funding", key: random.pick(Array(keys.prefix(4))), .integer(Int64(step) * 500))
+          case 1: try tx.put("projects", project, "funding", key: random.pick(keys), .integer(-Int64(step)))
+          case 2: try tx.removeKey("projects", project, "funding", key: random.pick(keys))
+          case 3: try tx.set("projects", project, "start", .date(Day(year: 2026, month: 1 + step % 12, day: 1)!))
+          case 4: try tx.set("projects", project, "name", random.chance(0.2) ? .null : .text("Prosjekt \(step) – «spleiselag»"))
+          case 5: try tx.add("membership", member, "groups", random.pick(groups))
+          case 6: try tx.remove("membership", member, "groups", random.pick(groups))
+          case 7: try tx.set("membership", member, "organisation", .text(office.rawValue))
+          default: try tx.delete(random.chance(0.5) ? "projects" : "membership", random.chance(0.5) ? project : member)
+          }
+        }
+      }
+      for conflict in try store.conflicts() {
+        if conflict.key != nil { mapConflicts += 1 } else { otherConflicts += 1 }
+      }
+      let (_, hash) = try store.snapshotHash()
+      XCTAssertEqual(hash, try store.snapshot().sha256, "step \(step): \(office)'s pieces differ from its snapshot")
+    }
+    try cluster.syncAll()
+    let hashes = Set(try offices.map { try cluster[$0].snapshotHash().1 })
+    XCTAssertEqual(hashes, [try cluster["ks"].snapshot().sha256])
+    XCTAssertGreaterThan(mapConflicts, 0, "the run should have made conflicts at map keys")
+    XCTAssertGreaterThan(otherConflicts, 0, "the run should have made value and delete conflicts")
+  }
+
   func testSnapshotHash_storeOfFormat5IsUpgradedAndHashedFromItsRecords() throws {
     // A store written by the last Samhand that kept entries and markers in
     // tables of their own, upgraded on open to one row per record.

@@ -8,7 +8,7 @@ import GRDB
 /// once, merged in memory, and written back once at the end of the
 /// transaction (or sooner, when many are held), so that a transaction that
 /// applies many changesets writes each record it changed once, with its
-/// piece of the snapshot (``Store/snapshotPiece(_:)``) beside it. Nothing
+/// piece of the snapshot (``RecordState/piece(_:schema:)``) beside it. Nothing
 /// is written outside the transaction, so a crash loses nothing committed
 /// and leaves nothing half-applied. ``savepoint(_:_:)`` makes a part of the
 /// transaction (one changeset file of a sync) whole or nothing, here as in
@@ -66,14 +66,14 @@ final class MergeState {
   // MARK: - Changing
 
   private func change(_ ref: RecordRef, _ body: (inout Slot) throws -> Void) throws {
-    var slot = try slot(ref)
+    if slots[ref] == nil { slots[ref] = try slot(ref) }
     if undo != nil && undo![ref] == nil { undo![ref] = .some(slots[ref]) }
-    try body(&slot)
-    if !slot.dirty {
-      slot.dirty = true
+    // Changed in place: a copy of the slot would copy the record's arrays.
+    try body(&slots[ref]!)
+    if !slots[ref]!.dirty {
+      slots[ref]!.dirty = true
       dirtyCount += 1
     }
-    slots[ref] = slot
   }
 
   /// Changes a record's state.
@@ -135,9 +135,7 @@ final class MergeState {
       }
       var body: Data?
       var conflicts = Data()
-      if schema.collections[ref.collection] != nil, let record = slot.state.record(ref, schema: schema) {
-        (body, conflicts) = Store.snapshotPiece(record)
-      }
+      if let piece = slot.state.piece(ref, schema: schema) { (body, conflicts) = piece }
       let flags =
         (slot.state.isTombstone ? Store.RecordFlags.tombstone : 0) | (conflicts.isEmpty ? 0 : Store.RecordFlags.conflict)
       try upsert.execute(

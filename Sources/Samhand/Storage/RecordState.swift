@@ -169,14 +169,7 @@ struct RecordState: Sendable, Equatable {
     }
     for (field, elements) in sets { fields[field] = .set(elements.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }) }
     for (field, map) in maps { fields[field] = .map(map) }
-    if markers.contains(where: \.deleted) {
-      let siblings = markers.map { marker in
-        Sibling(
-          author: marker.dot.replica, sequence: marker.dot.counter, lamport: marker.lamport, timestamp: marker.wall,
-          value: nil, deleted: marker.deleted)
-      }.sorted { $0.precedes($1) }
-      conflicts.append(Conflict(kind: .delete, collection: ref.collection, recordID: ref.id, field: nil, key: nil, siblings: siblings))
-    }
+    if let conflict = deleteConflict(ref) { conflicts.append(conflict) }
     // Value conflicts first, by field and key; the record's delete conflict
     // last, since keeping the record needs its field conflicts settled.
     conflicts.sort { lhs, rhs in
@@ -186,6 +179,20 @@ struct RecordState: Sendable, Equatable {
       return left.1.utf8.lexicographicallyPrecedes(right.1.utf8)
     }
     return Record(collection: ref.collection, id: ref.id, fields: fields, conflicts: conflicts)
+  }
+}
+
+extension RecordState {
+  /// The record's delete conflict: a delete concurrent with writes (or
+  /// with other deletes), its siblings every marker.
+  func deleteConflict(_ ref: RecordRef) -> Conflict? {
+    guard markers.contains(where: \.deleted) else { return nil }
+    let siblings = markers.map { marker in
+      Sibling(
+        author: marker.dot.replica, sequence: marker.dot.counter, lamport: marker.lamport, timestamp: marker.wall,
+        value: nil, deleted: marker.deleted)
+    }.sorted { $0.precedes($1) }
+    return Conflict(kind: .delete, collection: ref.collection, recordID: ref.id, field: nil, key: nil, siblings: siblings)
   }
 }
 
@@ -281,9 +288,17 @@ extension RecordState {
         guard index < UInt64(texts.count) else { throw BinaryReader.Failure(message: "bad text index", offset: at) }
         return texts[Int(index)]
       }
+      // A record names few offices, many times: each slug is checked once.
+      var replicas = [ReplicaID?](repeating: nil, count: texts.count)
       func replica() throws(BinaryReader.Failure) -> ReplicaID {
         let at = reader.offset
-        guard let replica = ReplicaID(rawValue: try text()) else { throw BinaryReader.Failure(message: "bad slug", offset: at) }
+        let index = try reader.varint()
+        guard index < UInt64(texts.count) else { throw BinaryReader.Failure(message: "bad text index", offset: at) }
+        if let known = replicas[Int(index)] { return known }
+        guard let replica = ReplicaID(rawValue: texts[Int(index)]) else {
+          throw BinaryReader.Failure(message: "bad slug", offset: at)
+        }
+        replicas[Int(index)] = replica
         return replica
       }
       for _ in 0..<(try reader.count(minimumSize: 5)) {
