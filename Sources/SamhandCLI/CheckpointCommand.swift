@@ -33,6 +33,7 @@ extension SamhandCommand {
     var folder: String?
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       try global.validateStore()
     }
 
@@ -107,6 +108,7 @@ extension SamhandCommand {
     }
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       try global.validateStore()
     }
 
@@ -231,6 +233,7 @@ extension SamhandCommand {
     var folder: String?
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       if folder == nil { try global.validateStore() }
     }
 

@@ -77,6 +77,7 @@ extension SamhandCommand {
         )
       }
       if folder.isEmpty { throw ValidationError("--folder must name a folder") }
+      try FolderArgument.validate(folder)
       if let trust {
         let digits = trust.lowercased().filter { !$0.isWhitespace }
         if digits.count != 64 || !digits.allSatisfy({ $0.isHexDigit }) {

@@ -37,6 +37,7 @@ extension SamhandCommand {
     var title: String = "Samhand – planleggingssamarbeidet"
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       if folder != nil && global.store != nil {
         throw ValidationError("give either --store or --folder, not both")
       }
@@ -65,6 +66,7 @@ extension SamhandCommand {
             "path": .string(url.path), "sha256": .string(report.snapshot.sha256),
             "frontier": report.snapshot.frontier.jsonValue,
             "conflicts": .integer(Int64(report.snapshot.conflicts.count)),
+            "samhand_version": .string(SamhandVersion.string),
           ]))
         return
       }

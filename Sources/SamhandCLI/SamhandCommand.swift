@@ -7,7 +7,7 @@ import Samhand
 struct SamhandCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "samhand",
-    abstract: "Edit, sync and review an offline-first replicated document store.",
+    abstract: "Edit, sync and review an offline-first replicated document store (Samhand \(SamhandVersion.string)).",
     discussion: """
       Each office keeps a full replica (a store folder) and replicates by \
       dropping changeset files into a shared folder: an SMB share, a OneDrive, \
@@ -32,7 +32,11 @@ struct SamhandCommand: AsyncParsableCommand {
       the roster of offices: see 'samhand key' and 'samhand roster'.
 
       See it all at once: samhand demo
+
+      Shell completions: samhand --generate-completion-script bash|zsh|fish \
+      (see the README).
       """,
+    version: SamhandVersion.string,
     subcommands: [
       Init.self, SetCommand.self, Delete.self, Get.self, List.self, Apply.self,
       Sync.self, Status.self, Conflicts.self, Resolve.self, Review.self, Log.self,

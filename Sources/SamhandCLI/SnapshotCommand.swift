@@ -58,6 +58,7 @@ extension SamhandCommand {
     var replace = false
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       if folder != nil && global.store != nil {
         throw ValidationError("give either --store or --folder, not both")
       }
@@ -142,6 +143,7 @@ extension SamhandCommand {
             "path": .string(url.path), "format": .string(format.rawValue),
             "sha256": .string(snapshot.sha256), "frontier": snapshot.frontier.jsonValue,
             "bytes": .integer(Int64(snapshot.bytes.count)),
+            "samhand_version": .string(SamhandVersion.string),
           ]))
         return
       }

@@ -110,6 +110,7 @@ extension SamhandCommand {
             "office": .string(store.replica.rawValue),
             "store": .string(store.directory.path),
             "store_id": .string(store.storeID.rawValue),
+            "samhand_version": .string(SamhandVersion.string),
             "folder": folder.map { .string($0.url.path) } ?? .null,
             "folder_reachable": .bool(folderReachable),
             "frontier": frontier.jsonValue,

@@ -36,6 +36,7 @@ extension SamhandCommand {
 
     func validate() throws {
       try global.validateStore()
+      try FolderArgument.validate(folder)
     }
 
     func run() async throws {

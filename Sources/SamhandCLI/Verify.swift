@@ -36,6 +36,7 @@ extension SamhandCommand {
     var json = false
 
     func validate() throws {
+      try FolderArgument.validate(folder)
       if folder == nil && store == nil
         && ProcessInfo.processInfo.environment[GlobalOptions.storeVariable] == nil
       {
@@ -70,6 +71,7 @@ extension SamhandCommand {
             "divergent_heads": .array(
               result.divergentHeads.map { .array($0.map { .string($0.office.rawValue) }) }),
             "ignored": .integer(Int64(result.ignored)),
+            "samhand_version": .string(SamhandVersion.string),
           ]))
       } else {
         Console.line("Checked \(shared.url.path)")
