@@ -21,6 +21,10 @@ extension SamhandCommand {
         The whole file is one transaction: if any line is invalid, the command \
         fails naming the line and nothing is written. Use - to read stdin.
 
+        Lines for the roster (collection "_roster", as 'samhand log --json' \
+        shows roster changes) are skipped, and the count is said: the roster \
+        changes only through the 'samhand roster' commands.
+
         Examples:
           samhand apply medlemmer.jsonl
           samhand log --json | jq -c '.[].edits[]' | samhand apply --store kopi -
@@ -49,13 +53,13 @@ extension SamhandCommand {
       }
       let store = try global.openStore()
       var lineCount = 0
+      var rosterLines = 0
       let decoder = JSONDecoder()
       let changeset = try store.transact { transaction in
         var lineNumber = 0
         for line in Apply.lines(of: data) {
           lineNumber += 1
           if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-          lineCount += 1
           do {
             let json: JSONValue
             do {
@@ -63,7 +67,12 @@ extension SamhandCommand {
             } catch let error as DecodingError {
               throw CommandFailure("malformed JSON: \(JSONValue.describe(error))")
             }
+            if Apply.isRosterEdit(json, schema: store.schema) {
+              rosterLines += 1
+              continue
+            }
             try Apply.apply(json, schema: store.schema, to: &transaction)
+            lineCount += 1
           } catch let error as SamhandError {
             throw CommandFailure(
               "\(name), line \(lineNumber): \(error.message); nothing was written")
@@ -74,10 +83,16 @@ extension SamhandCommand {
         }
       }
       let edits = changeset?.edits.count ?? 0
+      if rosterLines > 0 {
+        Console.warning(
+          "skipped \(Words.count(rosterLines, "line")) for the roster (\"\(Roster.collection)\"): "
+            + "the roster changes only through 'samhand roster' commands")
+      }
       if global.json {
         Console.json(
           .object([
             "file": .string(name), "lines": .integer(Int64(lineCount)),
+            "skipped": .integer(Int64(rosterLines)),
             "edits": .integer(Int64(edits)),
             "changeset": changeset.map { $0.id.jsonValue } ?? .null,
           ]))
@@ -90,6 +105,14 @@ extension SamhandCommand {
       Console.line(
         "Applied \(Words.count(lineCount, "line")) from \(name): \(Words.count(edits, "edit")) in changeset \(changeset.id) (not yet shared: run 'samhand sync')"
       )
+    }
+
+    /// Whether a line edits the roster, which `apply` does not write: the
+    /// roster's own commands check who may change it and how.
+    static func isRosterEdit(_ json: JSONValue, schema: Schema) -> Bool {
+      guard case .object(let object) = json, case .string(let collection)? = object["collection"]
+      else { return false }
+      return collection == Roster.collection && schema.collections[collection] == nil
     }
 
     /// The file's lines as byte slices, without their line ends.

@@ -16,10 +16,13 @@ extension SamhandCommand {
         For a record deleted by one office and updated by another: k keeps \
         it, d deletes it. Answers are read from stdin, so they can be piped. \
         Each resolution is saved at once; run 'samhand sync' to share them.
+        With --json, the conflicts and prompts go to stderr and stdout holds \
+        only the JSON summary ({"resolved", "skipped", "remaining"}).
 
         Examples:
           samhand review
           printf '2\\ns\\n' | samhand review --store ~/samhand/ks
+          printf 'q\\n' | samhand review --json 2>/dev/null | jq .remaining
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -38,18 +41,18 @@ extension SamhandCommand {
           Console.json(
             .object(["resolved": .integer(0), "skipped": .integer(0), "remaining": .integer(0)]))
         } else {
-          Console.line("No open conflicts.")
+          say("No open conflicts.")
         }
         return
       }
-      Console.line("\(Words.count(conflicts.count, "open conflict")) to review.")
+      say("\(Words.count(conflicts.count, "open conflict")) to review.")
       var resolved = 0
       var skipped = 0
       for (index, conflict) in conflicts.enumerated() {
-        Console.line()
-        Console.line("[\(index + 1)/\(conflicts.count)] \(conflict.place)")
+        say()
+        say("[\(index + 1)/\(conflicts.count)] \(conflict.place)")
         for line in conflict.siblingLines(indent: "  ", numbered: conflict.kind == .value) {
-          Console.line(line)
+          say(line)
         }
         let outcome = try review(conflict, store: store)
         if outcome == .quit { break }
@@ -64,8 +67,8 @@ extension SamhandCommand {
           ]))
         return
       }
-      Console.line()
-      Console.line(
+      say()
+      say(
         "Resolved \(resolved), skipped \(skipped); \(Words.count(remaining, "conflict")) still open.\(resolved > 0 ? " Run 'samhand sync' to share the resolutions." : "")"
       )
     }
@@ -75,39 +78,39 @@ extension SamhandCommand {
       let count = conflict.siblings.count
       while true {
         if conflict.kind == .delete {
-          Console.prompt("Keep the record (k), delete it (d), skip (s) or quit (q)? ")
+          ask("Keep the record (k), delete it (d), skip (s) or quit (q)? ")
         } else {
-          Console.prompt(
+          ask(
             "Pick 1-\(count) or an office, type a new value (v), skip (s) or quit (q)? ")
         }
-        guard let line = Review.readAnswer() else { return .quit }
+        guard let line = readAnswer() else { return .quit }
         let answer = line.trimmingCharacters(in: .whitespaces).lowercased()
         do {
           switch (conflict.kind, answer) {
           case (_, "q"), (_, "quit"):
             return .quit
           case (_, "s"), (_, "skip"):
-            Console.line("Skipped.")
+            say("Skipped.")
             return .skipped
           case (.delete, "k"), (.delete, "keep"):
             let changeset = try store.resolveDelete(
               conflict.collection, conflict.recordID, keep: true)
-            Console.line("Kept \(conflict.ref)\(Review.suffix(changeset)).")
+            say("Kept \(conflict.ref)\(Review.suffix(changeset)).")
             return .resolved
           case (.delete, "d"), (.delete, "delete"):
             let changeset = try store.resolveDelete(
               conflict.collection, conflict.recordID, keep: false)
-            Console.line("Deleted \(conflict.ref)\(Review.suffix(changeset)).")
+            say("Deleted \(conflict.ref)\(Review.suffix(changeset)).")
             return .resolved
           case (.value, "v"), (.value, "value"):
-            Console.prompt("New value: ")
-            guard let typed = Review.readAnswer() else { return .quit }
+            ask("New value: ")
+            guard let typed = readAnswer() else { return .quit }
             guard !typed.isEmpty else { continue }
             let value = Review.value(typed, kind: Review.kind(of: conflict, in: store.schema))
             let changeset = try store.resolve(
               conflict.collection, conflict.recordID, field: conflict.field ?? "",
               key: conflict.key, with: value)
-            Console.line("Resolved \(conflict.place) = \(value.quoted)\(Review.suffix(changeset)).")
+            say("Resolved \(conflict.place) = \(value.quoted)\(Review.suffix(changeset)).")
             return .resolved
           case (.value, _):
             let sibling: Sibling?
@@ -117,19 +120,19 @@ extension SamhandCommand {
               sibling = conflict.siblings.first { $0.author.rawValue == answer }
             }
             guard let sibling else {
-              Console.line("Please answer a number from 1 to \(count), an office slug, v, s or q.")
+              say("Please answer a number from 1 to \(count), an office slug, v, s or q.")
               continue
             }
             let changeset = try store.resolve(
               conflict.collection, conflict.recordID, field: conflict.field ?? "",
               key: conflict.key,
               pick: sibling.author)
-            Console.line(
+            say(
               "Resolved \(conflict.place) = \((sibling.value ?? .null).quoted), \(sibling.author)'s value\(Review.suffix(changeset))."
             )
             return .resolved
           default:
-            Console.line("Please answer k, d, s or q.")
+            say("Please answer k, d, s or q.")
           }
         } catch let error as SamhandError {
           // A new value of the wrong kind: say so and ask again.
@@ -163,13 +166,32 @@ extension SamhandCommand {
 
     /// Reads one answer. When stdin is not a terminal (answers piped in),
     /// the answer is echoed so the transcript reads as it would on screen.
-    static func readAnswer() -> String? {
+    func readAnswer() -> String? {
       guard let line = readLine() else {
-        Console.line()
+        say()
         return nil
       }
-      if !Console.standardInputIsTerminal { Console.line(line) }
+      if !Console.standardInputIsTerminal { say(line) }
       return line
+    }
+
+    /// A line for the person reviewing: on stdout, or on stderr with
+    /// `--json` so that stdout holds only the JSON summary.
+    func say(_ text: String = "") {
+      if global.json {
+        Console.writeToStandardError(text + "\n")
+      } else {
+        Console.line(text)
+      }
+    }
+
+    /// A prompt, without a newline, where ``say(_:)`` writes.
+    func ask(_ text: String) {
+      if global.json {
+        Console.writeToStandardError(text)
+      } else {
+        Console.prompt(text)
+      }
     }
 
     static func suffix(_ changeset: Changeset?) -> String {

@@ -122,6 +122,36 @@ final class ApplyTests: CLITestCase {
     XCTAssertEqual(try changesetCount("ks"), 0)
   }
 
+  /// The example in `apply --help`: a log piped back in, on a store whose
+  /// history holds a roster change. The roster lines are skipped and counted.
+  func testApply_theLogOfAStoreWithRosterChangesSkipsTheRosterLines() throws {
+    // A second installation of Vestland gets a key of its own, which KS
+    // confirms: a roster change in KS's log.
+    try initOffice("vestland", store: "kopi", confirmed: false)
+    try confirmKey(of: "vestland", store: "kopi", by: "ks")
+    try succeed(["set", "--store", "ks", "membership", "m-v", "organisation=vestland", "person=Åse Lind"])
+    let log = try XCTUnwrap(try json(try succeed(["log", "--store", "ks", "--json"])) as? [[String: Any]])
+    let edits = log.flatMap { ($0["edits"] as? [Any]) ?? [] }
+    XCTAssertTrue(
+      edits.contains { ($0 as? [String: Any])?["collection"] as? String == "_roster" }, "\(edits)")
+    let lines = try edits.map {
+      String(decoding: try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys]), as: UTF8.self)
+    }
+    let rosterLines = lines.filter { $0.contains(#""collection":"_roster""#) }.count
+    let output = try succeed(["apply", "--store", "kopi", "-", "--json"], stdin: lines.joined(separator: "\n") + "\n")
+    XCTAssertTrue(output.stderr.contains("skipped \(rosterLines)"), output.stderr)
+    XCTAssertTrue(output.stderr.contains("samhand roster"), output.stderr)
+    let object = try XCTUnwrap(try json(output) as? [String: Any])
+    XCTAssertEqual(object["skipped"] as? Int, rosterLines)
+    XCTAssertEqual(object["lines"] as? Int, lines.count - rosterLines)
+    XCTAssertEqual(object["changeset"] as? String, "vestland#1")
+    let store = try openStore("kopi")
+    XCTAssertEqual(try store.record("membership", "m-v")?.fields["person"], .value(.text("Åse Lind")))
+    // A line for a collection the schema lacks is still an error.
+    try write([#"{"op":"set","collection":"_rosterx","id":"a","fields":{"x":1}}"#])
+    try fail(["apply", "--store", "kopi", "edits.jsonl"], messages: ["line 1", "_rosterx"])
+  }
+
   func testApply_missingFileAndStore() throws {
     try fail(
       ["apply", "--store", "ks", "nothing.jsonl"], messages: ["cannot read", "nothing.jsonl"])

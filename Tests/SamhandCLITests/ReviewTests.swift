@@ -63,11 +63,10 @@ final class ReviewTests: CLITestCase {
     let conflicts = try openStore("vestland").conflicts()
     let second = try XCTUnwrap(conflicts.dropFirst().first?.siblings.last)
     let output = try succeed(["review", "--store", "vestland", "--json"], stdin: "s\n2\nq\n")
-    // The prompts come first; the summary is the JSON object at the end.
-    let start = try XCTUnwrap(output.stdout.range(of: "\n{\n", options: .backwards)).lowerBound
-    let summary = try XCTUnwrap(
-      try json(Output(status: 0, stdout: String(output.stdout[start...]), stderr: ""))
-        as? [String: Any])
+    // The conflicts and prompts go to stderr; stdout is the JSON summary alone.
+    let summary = try XCTUnwrap(try json(output) as? [String: Any])
+    XCTAssertTrue(output.stderr.contains("Pick 1-"), output.stderr)
+    XCTAssertTrue(output.stderr.contains("Skipped."), output.stderr)
     XCTAssertEqual(summary["resolved"] as? Int, 1)
     XCTAssertEqual(summary["skipped"] as? Int, 1)
     XCTAssertEqual(summary["remaining"] as? Int, 2)
