@@ -16,6 +16,11 @@ extension SamhandCommand {
         many changesets were published, imported, rejected and are waiting, \
         and which files were set aside.
 
+        The store's shared folder must still hold its samhand.json: an empty \
+        directory in its place (a share that is not mounted) is refused, and \
+        nothing is written. --folder names another copy, such as a new or \
+        wiped one, and writes the folder's files into it.
+
         A progress bar appears on stderr when it is a terminal and the sync \
         takes more than a moment. The exit code is 1 when another installation \
         is writing as this office (publishing is then stopped).
@@ -77,11 +82,27 @@ extension SamhandCommand {
     }
 
     /// The folder to sync with: the one given, else the store's own.
+    ///
+    /// The store's own folder must still hold its `samhand.json`: an empty
+    /// directory in its place is most often a share that is not mounted or
+    /// a stick not plugged in, and syncing into it would make the office
+    /// believe its edits were shared. A deliberate new or wiped copy is
+    /// named with `--folder`, and the sync writes the file again.
     static func folder(_ path: String?, of store: Store) throws -> SharedFolder {
       if let path { return SharedFolder(URL(fileURLWithPath: path)) }
       guard let folder = try store.folder() else {
         throw CommandFailure(
           "the store \(store.directory.path) has no shared folder: pass --folder SHARED")
+      }
+      let identity = folder.url.appendingPathComponent("samhand.json")
+      var isDirectory: ObjCBool = false
+      if FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue,
+        !FileManager.default.fileExists(atPath: identity.path)
+      {
+        let quoted = ShellWords.quote(folder.url.path)
+        throw CommandFailure(
+          "the shared folder \(folder.url.path) has no samhand.json: it is not the folder this store syncs with, or it is empty (a share that is not mounted, a USB stick not plugged in?). Nothing was synced. If it is deliberately a new or wiped copy of the shared folder, run 'samhand sync --folder \(quoted)' once: it writes the folder's files again"
+        )
       }
       return folder
     }

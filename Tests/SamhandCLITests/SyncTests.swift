@@ -90,6 +90,28 @@ final class SyncTests: CLITestCase {
     XCTAssertTrue(output.stdout.contains("imported:   1 changeset from ks"), output.stdout)
   }
 
+  /// Issue 22, point 3: an empty directory where the shared folder was (a
+  /// share not mounted) is refused, so that nobody believes an edit was
+  /// shared; `--folder` names a deliberate new copy.
+  func testSync_anEmptyDirectoryWhereTheFolderWasIsRefused() throws {
+    try succeed(["set", "--store", "ks", "cases", "sak-1", "title=Ikkje delt"])
+    try FileManager.default.moveItem(at: temp.path("shared"), to: temp.path("mounted-elsewhere"))
+    try FileManager.default.createDirectory(at: temp.path("shared"), withIntermediateDirectories: false)
+    try fail(
+      ["sync", "--store", "ks"], status: 1,
+      messages: ["has no samhand.json", "not mounted", "Nothing was synced", "samhand sync --folder"])
+    XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path("shared").path), [], "nothing written")
+    XCTAssertTrue(
+      try succeed(["status", "--store", "ks"]).stdout.contains("1 changeset not yet published"))
+    // Checkpoints and pruning refuse it alike.
+    try fail(["checkpoint", "--store", "ks"], status: 1, messages: ["has no samhand.json"])
+    // Named deliberately, the new copy is written.
+    let output = try succeed(["sync", "--store", "ks", "--folder", temp.path("shared").path])
+    XCTAssertTrue(output.stdout.contains("published:  1 changeset"), output.stdout)
+    XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path("shared/samhand.json").path))
+    try succeed(["sync", "--store", "ks"])
+  }
+
   func testStatus_showsOutboxAndWhoIsBehind() throws {
     try succeed(["sync", "--store", "vestland"])
     try succeed(["set", "--store", "ks", "cases", "sak-1", "title=Ny"])
