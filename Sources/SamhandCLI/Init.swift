@@ -28,6 +28,12 @@ extension SamhandCommand {
         publishes the office's claim to its key at once, so that the \
         administrators see it at their next sync.
 
+        Typos are caught before anything is created: a slug that is not \
+        among the offices (the cooperation's, or the folder's roster when \
+        joining) needs --new-office, and a new shared folder whose parent \
+        folder is missing, or that has a shared folder of a similar name \
+        beside it, needs --create-folder.
+
         Examples:
           samhand init --store ~/samhand/ks --replica ks --folder /mnt/delt
           samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
@@ -36,6 +42,8 @@ extension SamhandCommand {
             --roster roster.json
           samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
             --key /media/usb/vestland.key
+          samhand init --store ~/samhand/ostfold --replica ostfold --folder /mnt/delt \\
+            --trust HASH --new-office    (an office the roster does not list yet)
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -68,6 +76,18 @@ extension SamhandCommand {
       help: ArgumentHelp(
         "A genesis roster JSON file, used only when the shared folder is new.", valueName: "file"))
     var roster: String?
+
+    @Flag(
+      help: ArgumentHelp(
+        "Allow a slug that is not among the offices: a new office, which an administrator then adds with 'samhand roster add'."
+      ))
+    var newOffice = false
+
+    @Flag(
+      help: ArgumentHelp(
+        "Create the new shared folder even though the path looks mistyped (its parent is missing, or a shared folder of a similar name is beside it)."
+      ))
+    var createFolder = false
 
     func validate() throws {
       try global.validateStore()
@@ -111,6 +131,17 @@ extension SamhandCommand {
           throw CommandFailure(
             "--trust is for joining a store, but \(shared.url.path) holds none yet (is the share mounted, and is it the right folder?); nothing was created")
         }
+        if !createFolder, let doubt = Init.doubtAboutNewFolder(shared.url) {
+          throw CommandFailure(
+            "\(doubt)\(doubt.hasSuffix("?") ? "" : ".") Nothing was created. To create a new shared folder at \(shared.url.path) all the same, pass --create-folder"
+          )
+        }
+        if roster == nil, !newOffice, !Office.cooperation.contains(where: { $0.slug == replicaID }) {
+          let slugs = Office.cooperation.map(\.slug.rawValue)
+          throw CommandFailure(
+            "'\(replicaID)' is not one of the cooperation's offices\(Suggestion.clause(for: replicaID.rawValue, among: slugs)); nothing was created. The offices: \(slugs.sorted().joined(separator: ", ")). To found the store as a new office of that name, pass --new-office (or list the offices with --roster FILE)"
+          )
+        }
         let signingKey = givenKey ?? SigningKey.generate()
         let genesis = try roster.map { try Init.readRoster($0, founder: replicaID, key: signingKey.publicKey) }
         let store = try Store.create(
@@ -151,6 +182,14 @@ extension SamhandCommand {
       }
 
       let identity = try shared.identity()
+      if !newOffice, let genesis = identity.roster, genesis.members[replicaID] == nil,
+        !Init.hasPublished(replicaID, in: shared)
+      {
+        let slugs = genesis.members.keys.map(\.rawValue)
+        throw CommandFailure(
+          "'\(replicaID)' is not in the roster of the store in \(shared.url.path)\(Suggestion.clause(for: replicaID.rawValue, among: slugs)); nothing was created. If it is a new office, which an administrator (\(TrustText.administrators(genesis))) then adds with 'samhand roster add', pass --new-office"
+        )
+      }
       if let givenSchema, givenSchema != identity.schema {
         Console.warning(
           "\(shared.url.path) already holds a store with its own schema; --schema \(schema ?? "") is ignored"
@@ -228,6 +267,39 @@ extension SamhandCommand {
       } else if case .retired = standing {
         Console.warning(TrustText.describe(standing, office: replicaID, roster: rosterInForce))
       }
+    }
+
+    /// Why a new shared folder at `url` looks like a mistyped path, if it
+    /// does: the folder it would go in is missing (an unmounted share, a
+    /// wrong drive), or beside it is a shared folder of a similar name.
+    static func doubtAboutNewFolder(_ url: URL) -> String? {
+      let files = FileManager.default
+      guard !files.fileExists(atPath: url.path) else { return nil }
+      let parent = url.deletingLastPathComponent()
+      guard files.fileExists(atPath: parent.path) else {
+        return "neither \(url.path) nor the folder it would be in, \(parent.path), exists: is the share mounted, and is the path right?"
+      }
+      let folders = ((try? files.contentsOfDirectory(atPath: parent.path)) ?? []).filter {
+        files.fileExists(atPath: parent.appendingPathComponent($0).appendingPathComponent("samhand.json").path)
+      }
+      // A name that extends an existing one ("delt-2" beside "delt") is a
+      // deliberate second folder; one letter off is a typo.
+      let typed = url.lastPathComponent
+      guard
+        let near = Suggestion.closest(
+          to: typed, among: folders.filter { !typed.lowercased().hasPrefix($0.lowercased()) || typed.count == $0.count },
+          within: 1)
+      else { return nil }
+      return "\(url.path) does not exist, but \(parent.appendingPathComponent(near).path) beside it is a shared folder: did you mean --folder \(ShellWords.quote(parent.appendingPathComponent(near).path))?"
+    }
+
+    /// Whether an office has files in the folder under its own name: then it
+    /// is not a typo but an office that joined before (an administrator
+    /// added it after the genesis roster), reinstalled.
+    static func hasPublished(_ office: ReplicaID, in folder: SharedFolder) -> Bool {
+      let files = FileManager.default
+      return files.fileExists(atPath: folder.url.appendingPathComponent("changesets/\(office.rawValue)").path)
+        || files.fileExists(atPath: folder.url.appendingPathComponent("heads/\(office.rawValue).json").path)
     }
 
     /// Reads a private key file written by `samhand key export`.

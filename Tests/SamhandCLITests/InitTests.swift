@@ -81,6 +81,48 @@ final class InitTests: CLITestCase {
     XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("shared").path))
   }
 
+  /// Issue 22, point 2: an unknown slug, founding or joining, and a new
+  /// folder that looks like a mistyped path are refused before anything is
+  /// created, naming the likely meaning and the flag that overrides.
+  func testInit_typosAreCaughtBeforeAnythingIsCreated() throws {
+    func nothing(_ paths: String...) {
+      for path in paths {
+        XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path(path).path), "\(path) was created")
+      }
+    }
+    // Founding with a misspelt slug.
+    try fail(
+      ["init", "--store", "vl", "--replica", "vestlnd", "--folder", "shared"], status: 1,
+      messages: ["'vestlnd' is not one of the cooperation's offices (did you mean vestland?)", "--new-office"])
+    nothing("vl", "shared")
+    try succeed(["init", "--store", "vestland", "--replica", "vestland", "--folder", "shared"])
+
+    // Joining with a misspelt slug.
+    try fail(
+      ["init", "--store", "rl", "--replica", "rogalnad", "--folder", "shared"], status: 1,
+      messages: ["'rogalnad' is not in the roster", "(did you mean rogaland?)", "nothing was created", "--new-office"])
+    nothing("rl")
+
+    // A folder one letter off an existing shared folder, or under a missing parent.
+    try fail(
+      ["init", "--store", "ks", "--replica", "ks", "--folder", "sharde"], status: 1,
+      messages: ["did you mean --folder \(temp.path("shared").path)?", "Nothing was created", "--create-folder"])
+    try fail(
+      ["init", "--store", "ks", "--replica", "ks", "--folder", "ikkje-montert/delt"], status: 1,
+      messages: ["nor the folder it would be in", "is the share mounted", "--create-folder"])
+    nothing("ks", "sharde", "ikkje-montert")
+    try succeed(["init", "--store", "ks", "--replica", "ks", "--folder", "shared"])
+
+    // Each override does what it says; a name that extends another is deliberate.
+    try succeed(["init", "--store", "kdd", "--replica", "kdd", "--folder", "sharde", "--create-folder"])
+    XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path("sharde/samhand.json").path))
+    try succeed(["init", "--store", "kdd-2", "--replica", "kdd", "--folder", "shared-2"])
+    let new = try succeed(["init", "--store", "ny", "--replica", "nytt-kontor", "--folder", "ny-delt", "--new-office"])
+    XCTAssertTrue(new.stdout.contains("Created a new store"), new.stdout)
+    let joined = try succeed(["init", "--store", "rl", "--replica", "rogalnad", "--folder", "shared", "--new-office"])
+    XCTAssertTrue(joined.stderr.contains("samhand roster add rogalnad"), joined.stderr)
+  }
+
   func testInit_refusesAnExistingStore() throws {
     try initOffice("vestland")
     try fail(

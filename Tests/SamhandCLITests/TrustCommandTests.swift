@@ -154,7 +154,7 @@ final class TrustCommandTests: CLITestCase {
     try initOffice("vestland")
 
     let joined = try succeed([
-      "init", "--store", "ostfold", "--replica", "ostfold", "--folder", "shared", "--trust", hash,
+      "init", "--store", "ostfold", "--replica", "ostfold", "--folder", "shared", "--trust", hash, "--new-office",
     ])
     let key = try publicKey("ostfold")
     let addLine = "samhand roster add ostfold --key \(key)"
@@ -219,7 +219,7 @@ final class TrustCommandTests: CLITestCase {
 
   func testNonMember_cannotWriteAndItsForgedFileIsSetAsideAndShown() throws {
     try initOffice("ks")
-    let joined = try succeed(["init", "--store", "mallory", "--replica", "mallory", "--folder", "shared"])
+    let joined = try succeed(["init", "--store", "mallory", "--replica", "mallory", "--folder", "shared", "--new-office"])
     XCTAssertTrue(joined.stderr.contains("not a member"), joined.stderr)
     try fail(
       ["set", "--store", "mallory", "cases", "sak-1", "title=Falsk sak"], status: 1,
@@ -485,8 +485,14 @@ final class TrustCommandTests: CLITestCase {
     ])
     XCTAssertTrue(joined.stderr.contains("--roster roster.json is ignored"), joined.stderr)
     try succeed(["set", "--store", "ostfold", "membership", "m-o", "organisation=ostfold"])
-    // An office not in this roster is not a member.
-    let rogaland = try succeed(["init", "--store", "rogaland", "--replica", "rogaland", "--folder", "shared"])
+    // An office not in this roster joins only when told it is new, and is not a member.
+    try fail(
+      ["init", "--store", "rogaland", "--replica", "rogaland", "--folder", "shared"], status: 1,
+      messages: ["'rogaland' is not in the roster", "nothing was created", "--new-office"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("rogaland").path))
+    let rogaland = try succeed([
+      "init", "--store", "rogaland", "--replica", "rogaland", "--folder", "shared", "--new-office",
+    ])
     XCTAssertTrue(rogaland.stderr.contains("samhand roster add rogaland --key"), rogaland.stderr)
 
     // A roster that leaves out the founder is refused before anything is written.
