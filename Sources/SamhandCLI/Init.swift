@@ -34,6 +34,11 @@ extension SamhandCommand {
         folder is missing, or that has a shared folder of a similar name \
         beside it, needs --create-folder.
 
+        Interrupted (Ctrl-C) while joining, init says what state the store \
+        is in and exits with 130; nothing is lost, and 'samhand sync' \
+        finishes the join. Run on a store that exists, init changes nothing \
+        and describes it: office, folder, roster hash and what to run next.
+
         Examples:
           samhand init --store ~/samhand/ks --replica ks --folder /mnt/delt
           samhand init --store ~/samhand/vl --replica vestland --folder /mnt/delt \\
@@ -123,8 +128,14 @@ extension SamhandCommand {
       {
         throw CommandFailure("\(storeURL.path) is a file, not a folder for a store")
       }
+      if FileManager.default.fileExists(atPath: storeURL.appendingPathComponent(Store.databaseFileName).path) {
+        throw CommandFailure(Init.describeExisting(storeURL, replica: replicaID, folder: shared))
+      }
       let givenSchema = try schema.map(Init.readSchema)
       let givenKey = try key.map(Init.readKey)
+      let interruption = Interruption()
+      defer { interruption.finish() }
+      let storeWords = ShellWords.quote(storeURL.path)
 
       if shared.isUninitialised {
         if trust != nil {
@@ -144,9 +155,16 @@ extension SamhandCommand {
         }
         let signingKey = givenKey ?? SigningKey.generate()
         let genesis = try roster.map { try Init.readRoster($0, founder: replicaID, key: signingKey.publicKey) }
-        let store = try Store.create(
-          folder: shared, at: storeURL, replica: replicaID, schema: givenSchema ?? .planning,
-          roster: genesis, key: signingKey)
+        // The folder and the store are made together: a Ctrl-C between
+        // them would leave a folder whose only key is lost.
+        interruption.say {
+          "The store in \(storeURL.path) and the shared folder were created together; run 'samhand init' again with the same options to see them."
+        }
+        let store = try interruption.uninterrupted {
+          try Store.create(
+            folder: shared, at: storeURL, replica: replicaID, schema: givenSchema ?? .planning,
+            roster: genesis, key: signingKey)
+        }
         let pinned = store.genesisRoster
         let hash = pinned?.hash ?? ""
         if global.json {
@@ -199,6 +217,13 @@ extension SamhandCommand {
         Console.warning(
           "\(shared.url.path) already holds a store with its own roster; --roster \(roster) is ignored (an administrator changes it with 'samhand roster')"
         )
+      }
+      interruption.say {
+        guard FileManager.default.fileExists(atPath: storeURL.appendingPathComponent(Store.databaseFileName).path) else {
+          return "Nothing was created."
+        }
+        return
+          "The store in \(storeURL.path) was created, but joining had not finished. Nothing is lost: run 'samhand sync --store \(storeWords)' to finish it ('samhand init' with the same options shows where it stands)."
       }
       let progress = ProgressBar(label: "joining")
       let store: Store
@@ -267,6 +292,38 @@ extension SamhandCommand {
       } else if case .retired = standing {
         Console.warning(TrustText.describe(standing, office: replicaID, roster: rosterInForce))
       }
+    }
+
+    /// What `init` says about a store already in `directory`: whose it
+    /// is, whether its join finished, its roster hash and what to run next.
+    static func describeExisting(_ directory: URL, replica: ReplicaID, folder: SharedFolder) -> String {
+      let storeWords = ShellWords.quote(directory.path)
+      let store: Store
+      do {
+        store = try Store.open(at: directory)
+        _ = try store.frontier()
+      } catch {
+        return
+          "\(directory.path) holds a store that cannot be read (\((error as? SamhandError)?.message ?? FileProblem.reason(error))): an 'init' interrupted while it made the store leaves one that holds nothing. If this office has never used it, remove the folder (rm -r \(storeWords)) and run 'samhand init' again"
+      }
+      var lines = ["a store already exists in \(directory.path): nothing was changed."]
+      let ownFolder = try? store.folder()
+      lines.append(
+        "  office:     \(store.replica)\(store.replica == replica ? "" : " (not \(replica): give another --store for \(replica)'s store)")")
+      if let ownFolder {
+        let same = ownFolder.url.standardizedFileURL.path == folder.url.standardizedFileURL.path
+        lines.append("  folder:     \(ownFolder.url.path)\(same ? "" : " (not \(folder.url.path))")")
+      }
+      let total = (try? store.frontier().total) ?? 0
+      lines.append("  changesets: \(total)")
+      if let hash = store.genesisRoster?.hash { lines.append("roster: \(hash)") }
+      if (try? store.hasFinishedFirstSync()) == false {
+        lines.append(
+          "Its joining had not finished (an interrupted 'init'?). Nothing is lost: run 'samhand sync --store \(storeWords)' to finish it.")
+      } else {
+        lines.append("It is ready: run 'samhand sync --store \(storeWords)' to sync it, 'samhand status --store \(storeWords)' to see it.")
+      }
+      return lines.joined(separator: "\n")
     }
 
     /// Why a new shared folder at `url` looks like a mistyped path, if it

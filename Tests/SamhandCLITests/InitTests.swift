@@ -123,6 +123,59 @@ final class InitTests: CLITestCase {
     XCTAssertTrue(joined.stderr.contains("samhand roster add rogalnad"), joined.stderr)
   }
 
+  /// Issue 22, point 7: Ctrl-C during a join says what state the store is
+  /// in and what to run next; `init` again describes it, with the roster
+  /// hash; `sync` finishes the join with nothing lost.
+  func testInit_interruptedJoinSaysWhatToRunNext() throws {
+    try initOffice("ks")
+    let ks = try openStore("ks")
+    for index in 0..<1500 {
+      try ks.transact { try $0.set("cases", "sak-\(index)", "title", .text("Sak \(index)")) }
+    }
+    try ks.sync(with: SharedFolder(temp.path("shared")))
+    let hash = try XCTUnwrap(ks.genesisRoster?.hash)
+
+    let process = Process()
+    process.executableURL = CLITestCase.executable
+    process.arguments = ["init", "--store", "vestland", "--replica", "vestland", "--folder", "shared"]
+    process.currentDirectoryURL = temp.url
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    let database = temp.path("vestland/\(Store.databaseFileName)").path
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: database), process.isRunning, Date() < deadline {
+      usleep(2_000)
+    }
+    usleep(50_000)  // into the import, past the store's creation
+    process.interrupt()
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 130 else {
+      throw XCTSkip("the join finished before the interrupt arrived (exit \(process.terminationStatus)): \(stderr)")
+    }
+    XCTAssertTrue(stderr.contains("Interrupted."), stderr)
+    XCTAssertTrue(stderr.contains("joining had not finished"), stderr)
+    XCTAssertTrue(stderr.contains("samhand sync --store"), stderr)
+
+    let again = try fail(
+      ["init", "--store", "vestland", "--replica", "vestland", "--folder", "shared"], status: 1,
+      messages: ["a store already exists", "office:     vestland", "roster: \(hash)", "joining had not finished"])
+    XCTAssertTrue(again.stderr.contains("samhand sync --store"), again.stderr)
+    XCTAssertFalse(try openStore("vestland").hasFinishedFirstSync())
+
+    try succeed(["sync", "--store", "vestland"])
+    let vestland = try openStore("vestland")
+    XCTAssertTrue(try vestland.hasFinishedFirstSync())
+    XCTAssertEqual(try vestland.frontier(), try ks.frontier())
+    XCTAssertEqual(try vestland.snapshotHash().1, try ks.snapshotHash().1)
+    let ready = try fail(
+      ["init", "--store", "vestland", "--replica", "vestland", "--folder", "shared"], status: 1,
+      messages: ["a store already exists", "It is ready"])
+    XCTAssertFalse(ready.stderr.contains("had not finished"), ready.stderr)
+  }
+
   func testInit_refusesAnExistingStore() throws {
     try initOffice("vestland")
     try fail(

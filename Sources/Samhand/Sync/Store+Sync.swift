@@ -197,6 +197,14 @@ extension Store {
     return store
   }
 
+  /// Whether this replica's first sync with its folder has completed. A
+  /// joined replica is still joining until then (an `init` that was
+  /// interrupted leaves it so): its next sync finishes the join, taking
+  /// files under its own name as its history to recover.
+  public func hasFinishedFirstSync() throws -> Bool {
+    try read { db in try Store.meta(db, "recovering") } != "1"
+  }
+
   /// The shared folder this replica syncs with, set when it was created or joined.
   public func folder() throws -> SharedFolder? {
     try read { db in try Store.meta(db, "folder") }.map { SharedFolder(URL(fileURLWithPath: $0)) }
