@@ -111,10 +111,14 @@ struct Assignment: Equatable {
     }
   }
 
-  /// Adds the assignment to a transaction.
-  func apply(to transaction: inout Transaction, collection: String, id: String) throws {
+  /// Adds the assignment to a transaction. A value after `=` is read by
+  /// the field's kind (``ValueSyntax``): `count=5` writes a number.
+  func apply(to transaction: inout Transaction, schema: Schema, collection: String, id: String) throws {
     switch action {
-    case .set(let value):
+    case .set(var value):
+      if isText, case .text(let typed) = value {
+        value = ValueSyntax.value(typed, kind: ValueSyntax.kind(schema, collection, field, key: key))
+      }
       if let key {
         try transaction.put(collection, id, field, key: key, value)
       } else {
@@ -127,16 +131,40 @@ struct Assignment: Equatable {
     }
   }
 
-  /// A hint for a text written with `=` to a field that wants a number,
-  /// a bool or a date-less value: write `:=` instead.
-  func hint(schema: Schema, collection: String) -> String? {
-    guard isText, case .set(.text(let text)) = action,
-      let definition = schema.collections[collection]?.fields[field]
-    else { return nil }
-    let kind: Schema.FieldKind? = key == nil ? definition.kind : definition.values
-    guard let kind, [.integer, .number, .bool].contains(kind) else { return nil }
+  /// What to write instead, when the schema refused the assignment: a
+  /// hint, and the corrected assignment where one can be written.
+  func correction(schema: Schema, collection: String) -> (hint: String, corrected: String?)? {
+    guard let definition = schema.collections[collection]?.fields[field] else { return nil }
     let target = key.map { "\(field).\($0)" } ?? field
-    return
-      "'\(field)' holds \(kind == .bool ? "a bool" : "an \(kind.rawValue)"); write \(target):=\(text) to give JSON"
+    switch action {
+    case .set(let value):
+      if key == nil, definition.kind == .set {
+        let element = value.textValue ?? "ELEMENT"
+        return (
+          "'\(field)' is a set: add to it with \(field)+=\(element), remove with \(field)-=\(element)",
+          value.textValue.map { "\(field)+=\($0)" }
+        )
+      }
+      if key == nil, definition.kind == .map {
+        return ("'\(field)' is a map: set one entry with \(field).KEY=VALUE, for example \(field).ks=…", nil)
+      }
+      let kind = key == nil ? definition.kind : definition.values
+      return kind.flatMap { ValueSyntax.advice(for: $0, target: target) }.map { ($0, nil) }
+    case .add(let element), .remove(let element):
+      guard definition.kind != .set else { return nil }
+      let corrected = definition.kind == .map ? "\(field).KEY=VALUE" : "\(field)=\(element)"
+      return (
+        "'\(field)' is not a set: \(definition.kind == .map ? "set an entry with" : "write") \(corrected)",
+        definition.kind == .map ? nil : corrected
+      )
+    }
+  }
+}
+
+extension Value {
+  /// The text of a text value, for messages.
+  fileprivate var textValue: String? {
+    if case .text(let text) = self { return text }
+    return nil
   }
 }

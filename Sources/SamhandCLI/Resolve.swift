@@ -9,7 +9,9 @@ extension SamhandCommand {
       discussion: """
         For a field in conflict, give the FIELD (or FIELD.KEY for an entry of \
         a map field) and either --pick SLUG, to keep the value that office \
-        wrote, or --value JSON, to write a new value. For a record one office \
+        wrote, or --value VALUE, to write a new value. VALUE is written as \
+        after '=' in 'samhand set': text as typed, a date as YYYY-MM-DD, a \
+        number or true/false as such (a JSON value is accepted too). For a record one office \
         deleted while another updated it, give no field and --keep or --delete.
 
         The resolution is an ordinary edit that covers every concurrent value \
@@ -17,7 +19,7 @@ extension SamhandCommand {
 
         Examples:
           samhand resolve cases sak-2026-001 status --pick vestland
-          samhand resolve cases sak-2026-001 status --value '"under-arbeid"'
+          samhand resolve cases sak-2026-001 status --value under-arbeid
           samhand resolve projects veilederkorpset funding.kdd --value 200000
           samhand resolve membership vk-trondelag-3 --keep
         """)
@@ -39,7 +41,8 @@ extension SamhandCommand {
 
     @Option(
       help: ArgumentHelp(
-        "Write this JSON value (a number, true, false, null or \"text\").", valueName: "json"))
+        "Write this value, as after '=' in 'samhand set' (text as typed, a number, true or false).",
+        valueName: "value"))
     var value: String?
 
     @Option(
@@ -59,7 +62,7 @@ extension SamhandCommand {
       guard chosen == 1 else {
         throw ValidationError(
           chosen == 0
-            ? "say how to resolve: --pick SLUG or --value JSON for a field, --keep or --delete for a deleted record"
+            ? "say how to resolve: --pick SLUG or --value VALUE for a field, --keep or --delete for a deleted record"
             : "give only one of --pick, --value, --keep and --delete")
       }
       if keep || delete {
@@ -78,7 +81,6 @@ extension SamhandCommand {
       if let pick, ReplicaID(rawValue: pick) == nil {
         throw ValidationError("'\(pick)' is not a valid office slug")
       }
-      if let value { _ = try Resolve.parseValue(value) }
     }
 
     /// The field and map key named on the command line.
@@ -89,16 +91,6 @@ extension SamhandCommand {
         return (String(field[..<dot]), String(field[field.index(after: dot)...]))
       }
       return (field, nil)
-    }
-
-    static func parseValue(_ text: String) throws -> Value {
-      do {
-        return try Value(json: try JSONValue.parse(text))
-      } catch {
-        throw ValidationError(
-          "--value takes JSON: a number, true, false, null or a string in double quotes, such as --value '\"avsluttet\"' (got \(JSONText.quoted(text)))"
-        )
-      }
     }
 
     func run() async throws {
@@ -128,8 +120,17 @@ extension SamhandCommand {
           changeset = try store.resolve(collection, id, field: field, key: key, pick: author)
           description = "\(place) = \(author)'s value"
         } else {
-          let newValue = try Resolve.parseValue(value ?? "null")
-          changeset = try store.resolve(collection, id, field: field, key: key, with: newValue)
+          let kind = ValueSyntax.kind(store.schema, collection, field, key: key)
+          let newValue = ValueSyntax.value(value ?? "", kind: kind)
+          do {
+            changeset = try store.resolve(collection, id, field: field, key: key, with: newValue)
+          } catch var error as SamhandError {
+            let target = key.map { "\(field).\($0)" } ?? field
+            if let kind, let advice = ValueSyntax.advice(for: kind, target: target) {
+              error.message += " (\(advice.replacingOccurrences(of: "\(target)=", with: "--value ")))"
+            }
+            throw error
+          }
           description = "\(place) = \(newValue.quoted)"
         }
       }

@@ -106,7 +106,7 @@ extension SamhandCommand {
             ask("New value: ")
             guard let typed = readAnswer() else { return .quit }
             guard !typed.isEmpty else { continue }
-            let value = Review.value(typed, kind: Review.kind(of: conflict, in: store.schema))
+            let value = ValueSyntax.value(typed, kind: Review.kind(of: conflict, in: store.schema))
             let changeset = try store.resolve(
               conflict.collection, conflict.recordID, field: conflict.field ?? "",
               key: conflict.key, with: value)
@@ -141,27 +141,10 @@ extension SamhandCommand {
       }
     }
 
-    /// A typed answer as a value. For a text or date field, plain input is
-    /// the text itself (and a JSON string is unquoted); for other fields it
-    /// is read as JSON, and taken as text only when it is not JSON.
-    static func value(_ typed: String, kind: Schema.FieldKind?) -> Value {
-      let json = try? JSONValue.parse(typed)
-      if kind == .text || kind == .date {
-        if case .string(let text)? = json { return .text(text) }
-        return .text(typed)
-      }
-      if let json, let value = try? Value(json: json) { return value }
-      return .text(typed)
-    }
-
     /// The kind of value the conflict's field (or map entry) holds.
     static func kind(of conflict: Conflict, in schema: Schema) -> Schema.FieldKind? {
-      guard let field = conflict.field,
-        let definition = schema.collections[conflict.collection]?.fields[field]
-      else {
-        return nil
-      }
-      return conflict.key == nil ? definition.kind : definition.values
+      guard let field = conflict.field else { return nil }
+      return ValueSyntax.kind(schema, conflict.collection, field, key: conflict.key)
     }
 
     /// Reads one answer. When stdin is not a terminal (answers piped in),

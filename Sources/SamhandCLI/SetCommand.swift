@@ -12,11 +12,12 @@ extension SamhandCommand {
         changeset: if one is wrong, nothing is written.
 
         Assignments:
-          field=text          set a field to a text (a date field takes YYYY-MM-DD)
+          field=value         set a field: text as typed, a date as YYYY-MM-DD, a \
+        number or true/false as such (the same syntax as 'resolve --value')
           field:=JSON         set a field to JSON: a number, true, false, null, "text"
           field+=text         add an element to a set field
           field-=text         remove an element from a set field
-          field.key=text      set one entry of a map field to a text
+          field.key=value     set one entry of a map field
           field.key:=JSON     set one entry of a map field to a JSON value
 
         Examples:
@@ -39,6 +40,11 @@ extension SamhandCommand {
 
     func validate() throws {
       try global.validateStore()
+      if assignments.isEmpty {
+        throw ValidationError(
+          "give at least one assignment, such as title='Felles løft'; nothing was written (an empty record is made with 'samhand apply' and {\"op\":\"touch\"})"
+        )
+      }
       for text in assignments { _ = try Assignment(parsing: text) }
     }
 
@@ -48,13 +54,17 @@ extension SamhandCommand {
       let changeset: Changeset?
       do {
         changeset = try store.transact { transaction in
-          if parsed.isEmpty { try transaction.touch(collection, id) }
-          for assignment in parsed {
+          for (index, assignment) in parsed.enumerated() {
             do {
-              try assignment.apply(to: &transaction, collection: collection, id: id)
+              try assignment.apply(to: &transaction, schema: store.schema, collection: collection, id: id)
             } catch var error as SamhandError {
-              if let hint = assignment.hint(schema: store.schema, collection: collection) {
+              if let (hint, corrected) = assignment.correction(schema: store.schema, collection: collection) {
                 error.message += " (\(hint))"
+                if let corrected {
+                  var words = ["samhand", "set"] + (global.store.map { ["--store", $0] } ?? []) + [collection, id]
+                  words += assignments.enumerated().map { $0.offset == index ? corrected : $0.element }
+                  error.message += "\nCorrected: \(words.map(ShellWords.quote).joined(separator: " "))"
+                }
               }
               throw error
             }

@@ -103,6 +103,50 @@ final class ConflictTests: CLITestCase {
       .map(["kdd": .integer(200000)]))
   }
 
+  /// Issue 22, point 4: a value is written the same way in `set`,
+  /// `resolve --value` and `review`: text as typed, numbers as such.
+  func testValueSyntax_isTheSameInSetResolveAndReview() throws {
+    try succeed(["resolve", "--store", "ks", "cases", "sak-1", "status", "--value", "under-arbeid"])
+    try succeed(["resolve", "--store", "ks", "projects", "p-1", "funding.kdd", "--value", "350000"])
+    let ks = try openStore("ks")
+    XCTAssertEqual(try ks.record("cases", "sak-1")?.fields["status"], .value(.text("under-arbeid")))
+    XCTAssertEqual(try ks.record("projects", "p-1")?.fields["funding"], .map(["kdd": .integer(350000)]))
+    // The JSON form still works: a quoted string is the text inside.
+    try succeed(["resolve", "--store", "vestland", "cases", "sak-1", "status", "--value", "\"under-arbeid\""])
+    XCTAssertEqual(
+      try openStore("vestland").record("cases", "sak-1")?.fields["status"], .value(.text("under-arbeid")))
+    // review's new value (v) reads the same way as set's '='.
+    try succeed(["review", "--store", "vestland"], stdin: "s\ns\nv\n400000\nq\n")  // the two deletes first
+    XCTAssertEqual(
+      try openStore("vestland").record("projects", "p-1")?.fields["funding"], .map(["kdd": .integer(400000)]))
+    // set's '=' reads a number for a number field, as --value does.
+    try succeed(["set", "--store", "ks", "projects", "p-2", "funding.ks=150000", "funding.kdd:=5"])
+    XCTAssertEqual(
+      try openStore("ks").record("projects", "p-2")?.fields["funding"],
+      .map(["ks": .integer(150000), "kdd": .integer(5)]))
+
+    // Errors show the corrected command.
+    try fail(
+      ["set", "--store", "ks", "cases", "sak-9", "title=Ny", "participants=ks"],
+      messages: [
+        "'participants' is a set: add to it with participants+=ks",
+        "Corrected: samhand set --store ks cases sak-9 title=Ny participants+=ks",
+      ])
+    try fail(
+      ["set", "--store", "ks", "cases", "sak-9", "title+=Ny"],
+      messages: ["'title' is not a set: write title=Ny", "Corrected: samhand set --store ks cases sak-9 title=Ny"])
+    try fail(
+      ["set", "--store", "ks", "projects", "p-2", "funding=5"],
+      messages: ["'funding' is a map: set one entry with funding.KEY=VALUE"])
+    try fail(
+      ["set", "--store", "ks", "projects", "p-2", "funding.ks=mye"],
+      messages: ["expects integer", "'funding.ks' holds a whole number", "funding.ks=150000"])
+    // set with nothing to set writes nothing.
+    let before = try changesetCount("ks")
+    try fail(["set", "--store", "ks", "cases", "sak-9"], status: 64, messages: ["give at least one assignment"])
+    XCTAssertEqual(try changesetCount("ks"), before)
+  }
+
   func testResolve_errorsNameTheProblem() throws {
     try fail(
       ["resolve", "--store", "ks", "cases", "sak-1", "title", "--pick", "ks"],
@@ -116,10 +160,10 @@ final class ConflictTests: CLITestCase {
       messages: ["only one of"])
     try fail(
       ["resolve", "--store", "ks", "cases", "sak-1", "status"], status: 64,
-      messages: ["--pick SLUG or --value JSON"])
+      messages: ["--pick SLUG or --value VALUE"])
     try fail(
-      ["resolve", "--store", "ks", "cases", "sak-1", "status", "--value", "under-arbeid"],
-      status: 64, messages: ["--value takes JSON"])
+      ["resolve", "--store", "ks", "projects", "p-1", "funding.kdd", "--value", "mye"],
+      messages: ["funding.kdd", "expects integer", "for example --value 150000"])
     try fail(
       ["resolve", "--store", "ks", "cases", "sak-1", "--keep"],
       messages: ["no open update/delete conflict"])

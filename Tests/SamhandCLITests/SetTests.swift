@@ -60,7 +60,7 @@ final class SetTests: CLITestCase {
       messages: ["field 'deadline'", "YYYY-MM-DD"])
     try fail(
       ["set", "--store", "vestland", "projects", "p-1", "funding.ks=mye"],
-      messages: ["funding.ks", "expects integer", "funding.ks:=mye"])
+      messages: ["funding.ks", "expects integer", "funding.ks=150000"])
     try fail(
       ["set", "--store", "vestland", "cases", "sak-1", "participants=ks"],
       messages: ["'participants'", "set"])
