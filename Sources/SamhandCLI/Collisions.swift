@@ -49,8 +49,7 @@ extension SamhandCommand.Collisions {
       }
       Console.line("\(Words.count(collisions.count, "collision")):")
       for collision in collisions { Console.line("  \(collision)") }
-      Console.line(
-        "Find the other installation writing as '\(store.replica)' and stop it (or check that its file is harmless); then 'samhand collisions clear'.")
+      Console.line(TrustText.collisionAdvice(store.replica))
     }
   }
 

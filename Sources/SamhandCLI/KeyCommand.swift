@@ -12,13 +12,15 @@ extension SamhandCommand {
         the other offices accept it only if the roster lists that key for the \
         office. The private key stays in the store; the roster holds the \
         public half, which 'key show' prints (the fingerprint is for reading \
-        aloud on the phone).
+        aloud on the phone). Without a subcommand, shows the key.
 
         Examples:
+          samhand key
           samhand key show
           samhand key rotate --store ~/samhand/vl
           samhand key export --out ~/trygt/vestland.key
         """,
-      subcommands: [Show.self, Rotate.self, Export.self])
+      subcommands: [Show.self, Rotate.self, Export.self],
+      defaultSubcommand: Show.self)
   }
 }

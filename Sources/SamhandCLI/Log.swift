@@ -70,7 +70,7 @@ extension SamhandCommand {
       // A replica that started from a checkpoint holds no history before it.
       let base = try store.checkpointBase()
       let gap = base.map {
-        "History before \(TimeText.local(milliseconds: $0.timestamp)) is not held here: this replica started from a checkpoint of \(Words.count(Int($0.frontier.total), "changeset")), whose files were pruned from the folder. An office that kept its history can show it."
+        "History before \(TimeText.local(milliseconds: $0.timestamp)) is not held here: this replica started from a checkpoint of \(Words.count(Int($0.frontier.total), "changeset")) and did not import the changesets it covers (the folder may still hold them, or they may have been pruned). An office that kept its history can show it."
       }
       guard !history.isEmpty else {
         Console.line(

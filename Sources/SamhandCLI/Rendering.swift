@@ -112,19 +112,22 @@ extension Conflict {
     return key.map { "\(field).\($0)" } ?? field
   }
 
-  /// The command lines that resolve this conflict.
-  var resolveHint: String {
+  /// The command line that resolves this conflict, ready to paste: with
+  /// `--store` when the user gave one (not when it comes from
+  /// SAMHAND_STORE), and the first office's value picked, the others named.
+  func resolveHint(store: String?) -> String {
     let id = ShellWords.quote(recordID)
+    let command = "samhand resolve" + (store.map { " --store \(ShellWords.quote($0))" } ?? "")
     switch kind {
     case .delete:
-      return "samhand resolve \(collection) \(id) --keep   (or --delete)"
+      return "\(command) \(collection) \(id) --keep   (or --delete)"
     case .value:
       let authors = siblings.map(\.author.rawValue)
-      let choices =
-        authors.dropLast().joined(separator: ", ") + (authors.count > 1 ? " or " : "")
-        + (authors.last ?? "")
+      let others = authors.dropFirst()
+      let alternatives =
+        others.isEmpty ? "" : "or --pick " + others.joined(separator: ", ") + "; "
       return
-        "samhand resolve \(collection) \(id) \(ShellWords.quote(fieldArgument)) --pick SLUG   (\(choices); or --value JSON)"
+        "\(command) \(collection) \(id) \(ShellWords.quote(fieldArgument)) --pick \(authors.first ?? "SLUG")   (\(alternatives)or --value VALUE)"
     }
   }
 

@@ -16,7 +16,9 @@ struct SamhandCommand: AsyncParsableCommand {
       Commands that work on a replica take --store DIR; without it they use \
       the environment variable SAMHAND_STORE. --json prints machine-readable \
       JSON on stdout. Errors go to stderr with a non-zero exit code \
-      (64 for a wrong command line, 1 for everything else).
+      (64 for a wrong command line, 1 for everything else). With \
+      --exit-code, 'sync' and 'conflicts' exit with 2 when conflicts are \
+      open; a command interrupted with Ctrl-C exits with 130.
 
       A session of two offices, editing offline and syncing:
 
@@ -69,6 +71,12 @@ struct SamhandCommand: AsyncParsableCommand {
 
 /// A failure the command reports itself: the message goes to stderr.
 struct CommandFailure: Error {
+  /// The exit code of `--exit-code` when conflicts are open, for scripts.
+  static let conflictsOpen = ExitCode(2)
+
+  /// Ends a command that did its work with "conflicts are open".
+  static func openConflicts() -> CommandFailure { CommandFailure("", exitCode: conflictsOpen) }
+
   var message: String
   var exitCode: ExitCode = .failure
 

@@ -109,6 +109,10 @@ extension SamhandCommand {
         source = "\(store.replica)'s replica"
       }
       if let at { source += " as of \(at)" }
+      if case .date? = when, let at, snapshot.frontier.total == 0 {
+        Console.warning(
+          "no changeset here was committed by \(at): the snapshot is empty (the first edits came later; 'samhand log' shows when)")
+      }
       if out == "-" {
         FileHandle.standardOutput.write(snapshot.bytes)
         FileHandle.standardOutput.write(Data("\n".utf8))

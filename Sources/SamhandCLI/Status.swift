@@ -207,7 +207,7 @@ extension SamhandCommand {
           "Collisions:  \(collisions.count): another installation is writing as '\(store.replica)' with its key; publishing is stopped"
         )
         for collision in collisions { Console.line("  \(collision)") }
-        Console.line("             once sorted out: 'samhand collisions clear' (see 'samhand collisions --help')")
+        Console.line("             \(TrustText.collisionAdvice(store.replica))")
       }
       Console.line(
         "Conflicts:   \(conflicts.isEmpty ? "none" : "\(conflicts.count) open: see 'samhand conflicts' or 'samhand review'")"

@@ -23,7 +23,8 @@ extension SamhandCommand {
 
         A progress bar appears on stderr when it is a terminal and the sync \
         takes more than a moment. The exit code is 1 when another installation \
-        is writing as this office (publishing is then stopped).
+        is writing as this office (publishing is then stopped); with \
+        --exit-code it is 2 when conflicts are open after the sync.
 
         Examples:
           samhand sync
@@ -38,6 +39,9 @@ extension SamhandCommand {
         "Sync with this copy of the shared folder instead of the one set at init.",
         valueName: "shared"))
     var folder: String?
+
+    @Flag(help: "Exit with 2 when conflicts are open after the sync (for scripts).")
+    var exitCode = false
 
     func validate() throws {
       try global.validateStore()
@@ -66,7 +70,7 @@ extension SamhandCommand {
         Console.json(.object(object))
       } else {
         Console.line("Synced \(store.replica) with \(shared.url.path)")
-        summary.printCounts()
+        summary.printCounts(blockedIsThrown: true)
         let frontier = try store.frontier()
         Console.line("  now at:     \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
         if conflicts > 0 {
@@ -76,9 +80,11 @@ extension SamhandCommand {
       }
       if report.publishingBlocked != nil || !report.collisions.isEmpty {
         throw CommandFailure(
-          report.publishingBlocked
+          (report.publishingBlocked
             ?? "two installations may be writing as the same office: see the collisions above")
+            + "\n" + TrustText.collisionAdvice(store.replica))
       }
+      if exitCode, conflicts > 0 { throw CommandFailure.openConflicts() }
     }
 
     /// The folder to sync with: the one given, else the store's own.

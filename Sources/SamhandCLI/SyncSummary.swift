@@ -61,7 +61,9 @@ struct SyncSummary {
   }
 
   /// The counts, one line each.
-  func printCounts() {
+  /// - Parameter blockedIsThrown: the caller ends with the "publishing is
+  ///   stopped" error, so it is not also printed as a warning.
+  func printCounts(blockedIsThrown: Bool = false) {
     let published = report.published + report.republished
     Console.line(
       "  published:  \(Words.count(published.count, "changeset"))\(published.isEmpty ? "" : " (\(SyncSummary.list(published)))")"
@@ -96,11 +98,11 @@ struct SyncSummary {
     if let problem = report.maintenanceProblem {
       Console.warning("the sync completed, but checkpointing or pruning failed: \(problem)")
     }
-    printProblems()
+    printProblems(blockedIsThrown: blockedIsThrown)
   }
 
   /// Set-aside files, rejected changesets and collisions, with reasons.
-  func printProblems() {
+  func printProblems(blockedIsThrown: Bool = false) {
     for problem in report.setAside {
       Console.line("    \(problem.path): \(problem.reason)")
     }
@@ -110,7 +112,7 @@ struct SyncSummary {
     for collision in report.collisions {
       Console.warning("collision: \(collision)")
     }
-    if let blocked = report.publishingBlocked {
+    if let blocked = report.publishingBlocked, !blockedIsThrown {
       Console.warning(blocked)
     }
   }

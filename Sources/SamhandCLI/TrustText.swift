@@ -5,6 +5,12 @@ import Samhand
 /// How the roster and keys look on the command line, shared by `key`,
 /// `roster`, `init` and `status`.
 enum TrustText {
+  /// What to do about a collision: which installation to keep, and how a
+  /// reinstalled machine goes on with the office's key instead of a copy.
+  static func collisionAdvice(_ office: ReplicaID) -> String {
+    "Keep one installation writing as '\(office)' and stop the other (a copied store, or a key backup in use twice). A machine that must take over makes a new store with the office's key: 'samhand key export --out FILE' where the key is kept, then 'samhand init --key FILE' on the new machine. Then run 'samhand collisions clear' (see 'samhand collisions --help')."
+  }
+
   /// Where an office's signing key stands in the roster in force.
   enum KeyStanding: Equatable {
     /// The store was made without a shared folder: nothing checks keys.

@@ -64,7 +64,7 @@ final class ConflictTests: CLITestCase {
     XCTAssertTrue(text.stdout.contains("cases/sak-1 field 'status'"), text.stdout)
     XCTAssertTrue(text.stdout.contains("\"avsluttet\""), text.stdout)
     XCTAssertTrue(text.stdout.contains("projects/p-1 field 'funding' key 'kdd'"), text.stdout)
-    XCTAssertTrue(text.stdout.contains("samhand resolve cases sak-2 --keep"), text.stdout)
+    XCTAssertTrue(text.stdout.contains("samhand resolve --store ks cases sak-2 --keep"), text.stdout)
     let get = try succeed(["get", "--store", "ks", "cases", "sak-1"])
     XCTAssertTrue(get.stdout.contains("! status"), get.stdout)
     XCTAssertTrue(get.stdout.contains("participants  [\"ks\", \"vestland\"]"), get.stdout)

@@ -104,7 +104,7 @@ extension Store {
       if let start = try checkpointBase(), base == nil {
         throw SamhandError(
           .notFound,
-          "the snapshot at \(frontier) reaches back before what this replica holds: it started from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) at \(start.frontier), and older changesets were pruned from the folder")
+          "the snapshot at \(frontier) reaches back before what this replica holds: it started from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) at \(start.frontier) and did not import the changesets it covers (an office that kept its history can make this snapshot)")
       }
       let waiting = try replay.pending().map(\.description).joined(separator: ", ")
       throw SamhandError(
@@ -133,7 +133,7 @@ extension Store {
     if let start, limit < start.timestamp {
       throw SamhandError(
         .notFound,
-        "\(Timestamp.iso8601(milliseconds: limit)) is before the history this replica holds: it starts from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) (older changesets were pruned from the folder)")
+        "\(Timestamp.iso8601(milliseconds: limit)) is before the history this replica holds: it starts from a checkpoint of \(Timestamp.iso8601(milliseconds: start.timestamp)) and did not import the changesets before it (an office that kept its history holds them)")
     }
     // Per office, the longest prefix of its sequence committed by the date.
     var bound = start?.frontier ?? VersionVector()
