@@ -20,6 +20,12 @@ extension SamhandCommand {
           field.key=value     set one entry of a map field
           field.key:=JSON     set one entry of a map field to a JSON value
 
+        Rights are judged by what the writing office had seen: a record \
+        that is not on this replica names no owner, so a county may write \
+        it. If another office made it since the last sync, the values meet \
+        as conflicts that office sees; set warns when this can happen. Sync \
+        before editing others' records.
+
         Examples:
           samhand set cases sak-1 title='Felles løft' status=ny deadline=2026-06-30
           samhand set membership vk-1 person='Ingrid Fjordvik' groups+=reguleringsplan
@@ -51,6 +57,7 @@ extension SamhandCommand {
     func run() async throws {
       let parsed = try assignments.map(Assignment.init(parsing:))
       let store = try global.openStore()
+      let existedBefore = try store.record(collection, id) != nil
       let changeset: Changeset?
       do {
         changeset = try store.transact { transaction in
@@ -72,6 +79,11 @@ extension SamhandCommand {
         }
       }
       let written = changeset?.edits.count ?? 0
+      if changeset != nil,
+        let notice = try RightsNotice.unseenRecord(in: store, collection: collection, id: id, existedBefore: existedBefore)
+      {
+        Console.warning(notice)
+      }
       if global.json {
         Console.json(
           .object([

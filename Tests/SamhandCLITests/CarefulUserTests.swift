@@ -96,4 +96,47 @@ final class CarefulUserTests: CLITestCase {
     XCTAssertTrue(log.stdout.contains("did not import the changesets it covers"), log.stdout)
     XCTAssertFalse(log.stdout.contains("were pruned from the folder"), log.stdout)
   }
+
+  /// Issue 22, point 1, as it stands: rights are judged by the writer's
+  /// causal past (FORMATS section 9), so a county that has not synced
+  /// writes a KDD-owned case it has never seen. `set` warns; the write
+  /// meets KDD's value as a conflict that KDD sees and resolves; once the
+  /// county has seen the case, it can no longer write it.
+  func testWriteToAnUnseenRecordOfAnother_warnsBecomesAConflictAndIsRefusedOnceSeen() throws {
+    try initOffice("kdd")
+    try syncAll()
+    try succeed(["sync", "--store", "kdd"])
+    try succeed(["set", "--store", "kdd", "cases", "sak-1", "title=A", "owner=kdd"])
+    try succeed(["sync", "--store", "kdd"])
+
+    let blind = try succeed(["set", "--store", "vestland", "cases", "sak-1", "title=kapret"])
+    XCTAssertTrue(blind.stderr.contains("cases/sak-1 was not on this replica"), blind.stderr)
+    XCTAssertTrue(blind.stderr.contains("sync before editing others' records"), blind.stderr)
+    XCTAssertTrue(blind.stderr.contains("owner=vestland"), blind.stderr)
+    try succeed(["sync", "--store", "vestland"])
+    try succeed(["sync", "--store", "kdd"])
+    let conflicts = try XCTUnwrap(
+      try json(try succeed(["conflicts", "--store", "kdd", "--json"])) as? [[String: Any]])
+    XCTAssertEqual(conflicts.count, 1)
+    XCTAssertEqual(conflicts.first?["field"] as? String, "title")
+    let siblings = try XCTUnwrap(conflicts.first?["siblings"] as? [[String: Any]])
+    XCTAssertEqual(Set(siblings.compactMap { $0["author"] as? String }), ["kdd", "vestland"])
+    XCTAssertEqual(Set(siblings.compactMap { $0["value"] as? String }), ["A", "kapret"])
+    try succeed(["resolve", "--store", "kdd", "cases", "sak-1", "title", "--pick", "kdd"])
+    try succeed(["sync", "--store", "kdd"])
+    try succeed(["sync", "--store", "vestland"])
+    XCTAssertEqual(try openStore("vestland").record("cases", "sak-1")?.fields["title"], .value(.text("A")))
+
+    // Seen now, the case is KDD's: Vestland's write is refused at once.
+    try fail(
+      ["set", "--store", "vestland", "cases", "sak-1", "title=igjen"], status: 1, messages: ["cases/sak-1"])
+    XCTAssertEqual(try openStore("vestland").record("cases", "sak-1")?.fields["title"], .value(.text("A")))
+    // No warning where it cannot happen: a record of its own, or an office with rights to all.
+    let own = try succeed(["set", "--store", "vestland", "cases", "sak-2", "title=Vår", "owner=vestland"])
+    XCTAssertFalse(own.stderr.contains("was not on this replica"), own.stderr)
+    let ks = try succeed(["set", "--store", "ks", "cases", "sak-3", "title=Felles"])
+    XCTAssertFalse(ks.stderr.contains("was not on this replica"), ks.stderr)
+    let again = try succeed(["set", "--store", "vestland", "cases", "sak-2", "notes=Meir"])
+    XCTAssertFalse(again.stderr.contains("was not on this replica"), again.stderr)
+  }
 }
