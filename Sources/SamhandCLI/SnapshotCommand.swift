@@ -15,9 +15,10 @@ extension SamhandCommand {
 
         Formats (see Docs/FORMATS.md):
           json    the canonical JSON; --out - prints it on stdout
-          csv     a folder with one file per collection, conflicts.csv and \
-        frontier.csv (UTF-8 with BOM, RFC 4180); --delimiter ';' for \
-        spreadsheets in Norwegian locales
+          csv     a folder with one file per collection, one per map field \
+        as a long table (projects_funding.csv: id, key, value, for pivot \
+        tables), conflicts.csv and frontier.csv (UTF-8 with BOM, RFC 4180); \
+        --delimiter ';' for spreadsheets in Norwegian locales
           sqlite  one database file with a typed table per collection
 
         --at gives the state as it was: a frontier (ks:3,vestland:2, for \

@@ -112,6 +112,9 @@ final class FolderTests: CLITestCase {
     XCTAssertTrue(cases.contains("sak-1;"), cases)
     XCTAssertTrue(cases.contains("Felles løft"), cases)
     XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path("csv/frontier.csv").path))
+    // The funding map as a long table (issue 21): a header row at least, even with no pledges.
+    let funding = [UInt8](try Data(contentsOf: temp.path("csv/projects_funding.csv")))
+    XCTAssertTrue(funding.starts(with: [0xEF, 0xBB, 0xBF] + Array("id;key;value\r\n".utf8)), "\(funding)")
     try fail(
       ["snapshot", "--store", "ks", "--format", "csv", "--out", "csv"], messages: ["--replace"])
     try succeed(["snapshot", "--store", "ks", "--format", "csv", "--out", "csv", "--replace"])

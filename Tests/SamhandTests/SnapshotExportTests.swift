@@ -23,7 +23,8 @@ final class SnapshotExportTests: XCTestCase {
       let directory = TemporaryDirectory("csv")
       try snapshot.writeCSV(to: directory.url, delimiter: delimiter)
       let written = try FileManager.default.contentsOfDirectory(atPath: directory.url.path).sorted()
-      XCTAssertEqual(written, ["cases.csv", "conflicts.csv", "frontier.csv", "membership.csv", "projects.csv"])
+      XCTAssertEqual(
+        written, ["cases.csv", "conflicts.csv", "frontier.csv", "membership.csv", "projects.csv", "projects_funding.csv"])
       try compareGoldenDirectory("csv/\(name)", with: directory.url)
     }
   }
@@ -55,6 +56,14 @@ final class SnapshotExportTests: XCTestCase {
     XCTAssertEqual(rows[1][0], "veilederkorpset")
     XCTAssertEqual(rows[1][3], #"{"agder":150000,"kdd":100000,"ks":250000,"vestland":300000}"#)
     XCTAssertEqual(rows[1][5], "Veilederkorpset 2025–2029")
+    // The funding map also as a long table, one row per pledge: the spleiselag for a pivot table.
+    let funding = try CSVReader.parse(Data(contentsOf: directory.path("projects_funding.csv")), delimiter: ",")
+    XCTAssertEqual(
+      funding,
+      [
+        ["id", "key", "value"], ["veilederkorpset", "agder", "150000"], ["veilederkorpset", "kdd", "100000"],
+        ["veilederkorpset", "ks", "250000"], ["veilederkorpset", "vestland", "300000"],
+      ])
     let cases = try CSVReader.parse(Data(contentsOf: directory.path("cases.csv")), delimiter: ",")
     XCTAssertEqual(cases[0].firstIndex(of: "participants").map { cases[1][$0] }, "agder|ks|vestland")
     XCTAssertEqual(cases[0].firstIndex(of: "deadline").map { cases[1][$0] }, "2025-06-15")
@@ -112,6 +121,9 @@ final class SnapshotExportTests: XCTestCase {
     XCTAssertTrue(text.contains(";1,5;a\\\\b|plain|x\\|y;\"Hei, \"\"verden\"\"\nlinje 2\"\r\n"), text)
     XCTAssertTrue(text.contains("\r\nb-2;false;;;;1e-07;;\r\n"), text)
     XCTAssertTrue(text.contains("\r\nc-3;;;;;;;\"Blåbær; og tyttebær\"\r\n"), text)
+    // A map's long table writes its numbers as every other number cell.
+    let extra = try CSVReader.parse(Data(contentsOf: out.path("items_extra.csv")), delimiter: ";")
+    XCTAssertEqual(extra, [["id", "key", "value"], ["a-1", "n", "1,5"], ["a-1", "t", "tekst"]])
     // The conflict on `score` lists both numbers with decimal commas, the shown one first.
     let conflicts = try CSVReader.parse(Data(contentsOf: out.path("conflicts.csv")), delimiter: ";")
     XCTAssertEqual(conflicts.dropFirst().map { $0[10] }, ["1,5", "2,25"])
@@ -129,6 +141,16 @@ final class SnapshotExportTests: XCTestCase {
     XCTAssertThrowsError(try store.snapshot().writeCSV(to: out.url)) { error in
       XCTAssertTrue(SamhandError.invalidArgument ~= error, "\(error)")
       XCTAssertTrue("\(error)".contains("conflicts.csv"), "\(error)")
+    }
+    // A map's long table may not take a collection's file name.
+    let meeting = try Schema(collections: [
+      "a": .init(fields: ["b": .init(.map, values: .integer)]), "a_b": .init(fields: ["title": .init(.text)]),
+    ])
+    let other = try Store.create(at: directory.path("meeting"), replica: "ks", storeID: .random(), schema: meeting)
+    XCTAssertThrowsError(try other.snapshot().writeCSV(to: out.url)) { error in
+      XCTAssertTrue(SamhandError.invalidArgument ~= error, "\(error)")
+      XCTAssertTrue("\(error)".contains("a_b.csv"), "\(error)")
+      XCTAssertTrue("\(error)".contains("collection 'a_b'"), "\(error)")
     }
   }
 

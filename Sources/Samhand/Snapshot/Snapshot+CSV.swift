@@ -10,7 +10,9 @@ extension Snapshot {
   /// Writes the snapshot as CSV files, one per collection, into a folder.
   ///
   /// The folder gets `<collection>.csv` for every collection of the schema
-  /// (even an empty one: a header row alone), `conflicts.csv` (one row per
+  /// (even an empty one: a header row alone), `<collection>_<field>.csv`
+  /// for every map field (`id`, `key`, `value`: one row per key, for pivot
+  /// tables), `conflicts.csv` (one row per
   /// sibling of every open conflict) and `frontier.csv` (one row per
   /// office). The layout and the cell encoding are specified in
   /// `Docs/FORMATS.md`, section 6. In short:
@@ -43,7 +45,8 @@ extension Snapshot {
   ///     files with `encoding="utf-8-sig"`.
   /// - Throws: `SamhandError.invalidArgument` for another delimiter, or when a
   ///   collection is named `conflicts` or `frontier`; `SamhandError.io` when a
-  ///   file cannot be written.
+  ///   file cannot be written, or when a map's long table would have the
+  ///   name of a collection (`a_b` beside collection `a` with map `b`).
   public func writeCSV(to directory: URL, delimiter: Character = ",", byteOrderMark: Bool = true) throws {
     for (name, bytes) in try csvFiles(delimiter: delimiter, byteOrderMark: byteOrderMark) {
       try AtomicFile.write(bytes, to: directory.appendingPathComponent(name))
@@ -62,6 +65,22 @@ extension Snapshot {
         "collection '\(name)' would be written to \(name).csv, which the CSV export uses for its \(name); rename the collection to export it as CSV",
         collection: name)
     }
+    // Every file name once: a map's long table `<collection>_<field>` must
+    // not meet a collection, or another map's table, of the same name.
+    var owners: [String: String] = [:]
+    for name in schema.collectionNames { owners[name] = "collection '\(name)'" }
+    for name in schema.collectionNames {
+      for (field, definition) in schema.collections[name]?.fields ?? [:] where definition.kind == .map {
+        let table = "\(name)_\(field)"
+        if let other = owners[table] {
+          throw SamhandError(
+            .invalidArgument,
+            "the map field '\(field)' of collection '\(name)' would be written to \(table).csv, as \(other) is; rename one of them to export the snapshot as CSV",
+            collection: name, field: field)
+        }
+        owners[table] = "the map field '\(field)' of collection '\(name)'"
+      }
+    }
     var files: [(name: String, bytes: [UInt8])] = []
     for name in schema.collectionNames {
       var writer = CSVWriter(delimiter: separator, byteOrderMark: byteOrderMark)
@@ -71,6 +90,19 @@ extension Snapshot {
         writer.row([record.id] + fields.map { writer.cell(record.fields[$0.key]) })
       }
       files.append(("\(name).csv", writer.bytes))
+      // Each map field also as a long table, one row per key, for pivot
+      // tables: the spleiselag is projects_funding.csv (id, key, value).
+      for (field, definition) in fields where definition.kind == .map {
+        var long = CSVWriter(delimiter: separator, byteOrderMark: byteOrderMark)
+        long.row(["id", "key", "value"])
+        for record in records[name] ?? [] {
+          guard case .map(let map)? = record.fields[field] else { continue }
+          for key in map.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            long.row([record.id, key, long.cell(map[key] ?? .null)])
+          }
+        }
+        files.append(("\(name)_\(field).csv", long.bytes))
+      }
     }
 
     var conflictsWriter = CSVWriter(delimiter: separator, byteOrderMark: byteOrderMark)
