@@ -91,7 +91,7 @@ extension SamhandCommand {
     func run() async throws {
       let snapshot: Samhand.Snapshot
       var source: String
-      let when = try at.map(When.parse)
+      let when = try at.map { try When.parse($0) }
       if let folder {
         let shared = SharedFolder(URL(fileURLWithPath: folder))
         switch when {
@@ -166,8 +166,9 @@ enum When {
   case frontier(VersionVector)
   case date(Date)
 
-  /// Parses `ks:3,vestland:2`, `2026-06-01` (end of that day, UTC) or an ISO 8601 time.
-  static func parse(_ text: String) throws -> When {
+  /// Parses `ks:3,vestland:2`, `2026-06-01` (end of that day, UTC, or
+  /// with `dayStart` its start) or an ISO 8601 time.
+  static func parse(_ text: String, option: String = "--at", dayStart: Bool = false) throws -> When {
     if let day = Day(iso8601: text) {
       var components = DateComponents()
       components.year = day.year
@@ -176,7 +177,7 @@ enum When {
       var calendar = Calendar(identifier: .gregorian)
       calendar.timeZone = TimeZone(identifier: "UTC")!
       let start = calendar.date(from: components)!
-      return .date(start.addingTimeInterval(86_400 - 0.001))
+      return .date(dayStart ? start : start.addingTimeInterval(86_400 - 0.001))
     }
     if let date = ISO8601DateFormatter().date(from: text) { return .date(date) }
     var frontier = VersionVector()
@@ -186,7 +187,7 @@ enum When {
         let counter = UInt64(pieces[1].trimmingCharacters(in: .whitespaces))
       else {
         throw ValidationError(
-          "--at '\(text)' is neither a frontier (ks:3,vestland:2), a day (2026-06-01) nor a time (2026-06-01T12:00:00Z)")
+          "\(option) '\(text)' is neither a frontier (ks:3,vestland:2), a day (2026-06-01) nor a time (2026-06-01T12:00:00Z)")
       }
       frontier[replica] = counter
     }

@@ -176,7 +176,7 @@ class CLITestCase: XCTestCase {
       let keys = temp.path("test-keys")
       try FileManager.default.createDirectory(at: keys, withIntermediateDirectories: true)
       let keyFile = keys.appendingPathComponent("\(slug).key")
-      FileManager.default.createFile(
+      _ = FileManager.default.createFile(
         atPath: keyFile.path, contents: Data(TestKeys.key(office).fileText.utf8), attributes: [.posixPermissions: 0o600])
       arguments += ["--key", keyFile.path]
       if founding {

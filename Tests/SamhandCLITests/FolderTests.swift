@@ -151,5 +151,17 @@ final class FolderTests: CLITestCase {
     let folderHTML = try String(contentsOf: temp.path("f.html"), encoding: .utf8)
     XCTAssertTrue(folderHTML.contains("Samarbeid &lt;test&gt;"))
     try fail(["report", "--store", "ks"], status: 64, messages: ["--out"])
+    // --since: what changed since a frontier or a day, by office.
+    let since = try succeed(["report", "--store", "ks", "--out", "s.html", "--since", "vestland:1"])
+    XCTAssertTrue(since.stdout.contains("Wrote the report"), since.stdout)
+    let changes = try String(contentsOf: temp.path("s.html"), encoding: .utf8)
+    XCTAssertTrue(changes.contains("What changed since frontier vestland&nbsp;1"), changes)
+    XCTAssertTrue(changes.contains("<code>cases/sak-1</code>"), changes)
+    try succeed(["report", "--store", "ks", "--out", "d.html", "--since", "2001-01-01"])
+    XCTAssertTrue(try String(contentsOf: temp.path("d.html"), encoding: .utf8).contains("What changed since 2001-01-01 00:00"))
+    try fail(
+      ["report", "--store", "ks", "--out", "x.html", "--since", "i går"], status: 64,
+      messages: ["--since 'i går' is neither a frontier"])
+    XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("x.html").path))
   }
 }

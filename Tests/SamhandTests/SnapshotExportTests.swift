@@ -361,8 +361,9 @@ final class SnapshotExportTests: XCTestCase {
     // Offices and how far behind they are.
     XCTAssertTrue(html.contains("<span class=\"warn\">3 changesets</span>"), html)
     XCTAssertTrue(html.contains("same as this snapshot"))
-    // The chart: one bar segment per office on the one day.
-    XCTAssertEqual(html.components(separatedBy: "<rect ").count - 1, 4)
+    // The activity chart: one bar segment per office on the one day.
+    let activity = try XCTUnwrap(html.components(separatedBy: "<section id=\"activity\">").last)
+    XCTAssertEqual(activity.components(separatedBy: "<rect ").count - 1, 4)
     XCTAssertTrue(html.contains("<title>KS, 2026-06-01: 2</title>"))
     // Static: no scripts, nothing fetched.
     XCTAssertFalse(html.lowercased().contains("<script"))
@@ -370,6 +371,122 @@ final class SnapshotExportTests: XCTestCase {
     XCTAssertFalse(html.contains("https://"))
     XCTAssertFalse(html.lowercased().contains("src="))
     XCTAssertFalse(html.lowercased().contains("<link"))
+  }
+
+  /// Issue 21: the records themselves, as the schema describes them.
+  func testReport_showsTheRecordsAsTheSchemaDescribesThem() throws {
+    let html = try Report(folder: goldenFolder, title: "Samarbeidet").html
+    // Joint projects: lead (the group), participants, status, period, pledges with the sum.
+    let projects = try section("records-projects", of: html)
+    XCTAssertTrue(projects.contains("<h2>Fellesprosjekter, ofte finansiert som spleiselag"), projects)
+    XCTAssertTrue(projects.contains("<tr class=\"group\"><th colspan=\"5\">Ledende kontor: Vestland fylkeskommune"), projects)
+    XCTAssertTrue(projects.contains("<th>Oppstart – Slutt</th>"), projects)
+    XCTAssertTrue(projects.contains("<td class=\"period\">2026-01-01 – </td>"), projects)
+    XCTAssertTrue(projects.contains("KS: 250&nbsp;000<br>"), projects)
+    XCTAssertTrue(projects.contains("<strong>Sum: 800&nbsp;000</strong>"), projects)
+    // The spleiselag chart: one bar per office, largest first.
+    let bars = try XCTUnwrap(projects.components(separatedBy: "<svg class=\"chart bars\"").dropFirst().first)
+    XCTAssertEqual(bars.components(separatedBy: "<rect ").count - 1, 4)
+    let order = ["Vestland fylkeskommune: 300 000", "KS: 250 000", "Agder fylkeskommune: 150 000", "Kommunal- og distriktsdepartementet: 100 000"]
+    let positions = try order.map { try XCTUnwrap(bars.range(of: "<title>\($0)</title>")?.lowerBound, $0) }
+    XCTAssertEqual(positions, positions.sorted())
+    // Shared cases: owner, participants, charts by plan type and status.
+    let cases = try section("records-cases", of: html)
+    XCTAssertTrue(cases.contains("<h3>Plantype <span class=\"muted\">(cases per value)</span></h3>"), cases)
+    XCTAssertTrue(cases.contains("<h3>Status <span class=\"muted\">(cases per value)</span></h3>"), cases)
+    XCTAssertTrue(cases.contains("<title>under-arbeid: 1</title>"), cases)
+    XCTAssertTrue(cases.contains("Eierkontor: KS"), cases)
+    XCTAssertTrue(cases.contains("<td>Felles løft for samfunnsdelen<br><code class=\"muted\">sak-2025-014</code></td>"), cases)
+    XCTAssertTrue(cases.contains("Agder fylkeskommune, KS, Vestland fylkeskommune"), cases)
+    // Membership: per organisation, with network, group and role.
+    let membership = try section("records-membership", of: html)
+    XCTAssertTrue(membership.contains("Kontoret personen representerer: Agder fylkeskommune"), membership)
+    XCTAssertTrue(membership.contains("<td>Solveig Brekke<br>"), membership)
+    XCTAssertTrue(membership.contains("<td>veilederkorpset</td><td>prosjektleder</td>"), membership)
+    XCTAssertFalse(html.contains("id=\"changes\""), "no --since, no section")
+  }
+
+  /// Another schema gets a sensible report from its own roles and descriptions.
+  func testReport_viewsComeFromTheSchemaNotFromNames() throws {
+    let schema = try Schema(collections: [
+      "moter": .init(
+        fields: [
+          "tema": .init(.text, description: "Tema"), "referat": .init(.text, description: "Referat fra møtet"),
+          "ansvarlig": .init(.text), "type": .init(.text, description: "Type: fysisk, digitalt"),
+          "budsjett": .init(.map, values: .integer, description: "Budsjett per kontor"), "dato": .init(.date),
+        ], description: "Samlinger", writers: [.kind("ks"), .field("ansvarlig")])
+    ])
+    let view = Report.CollectionView("moter", schema: schema, records: [])
+    XCTAssertEqual(view.label, "tema")
+    XCTAssertEqual(view.owners, ["ansvarlig"])
+    XCTAssertEqual(view.categories, ["type"])
+    XCTAssertEqual(view.amounts, ["budsjett"])
+    XCTAssertEqual(view.dates, ["dato"])
+    let planning = Report.CollectionView("cases", schema: .planning, records: [])
+    XCTAssertEqual(planning.label, "title")
+    XCTAssertEqual(planning.owners, ["owner"])
+    XCTAssertEqual(planning.members, ["participants"])
+    XCTAssertEqual(planning.categories, ["plan_type", "status"])
+    XCTAssertEqual(Report.CollectionView("membership", schema: .planning, records: []).label, "person")
+    XCTAssertEqual(Report.CollectionView("projects", schema: .planning, records: []).label, "name")
+
+    let directory = TemporaryDirectory("report")
+    let store = try Store.create(at: directory.path("ks"), replica: "ks", storeID: .random(), schema: schema)
+    try store.transact {
+      try $0.set("moter", "m-1", "tema", .text("Arealregnskap"))
+      try $0.set("moter", "m-1", "type", .text("digitalt"))
+      try $0.put("moter", "m-1", "budsjett", key: "ks", .integer(12000))
+      try $0.set("moter", "m-2", "tema", .text("Samfunnsdelen"))
+      try $0.set("moter", "m-2", "type", .text("fysisk"))
+      try $0.put("moter", "m-2", "budsjett", key: "ks", .integer(3000))
+    }
+    let html = try Report(store: store, title: "Møter").html
+    let moter = try section("records-moter", of: html)
+    XCTAssertTrue(moter.contains("<h3>Budsjett per kontor per office, all moter together <span class=\"muted\">(sum 15&nbsp;000)</span></h3>"), moter)
+    XCTAssertTrue(moter.contains("<title>KS: 15 000</title>"), moter)
+    XCTAssertTrue(moter.contains("<title>digitalt: 1</title>"), moter)
+    XCTAssertTrue(moter.contains("<td>Arealregnskap<br>"), moter)
+  }
+
+  /// `since`: what each office created, changed and deleted after a point.
+  func testReport_whatChangedSinceAFrontierAndADate() throws {
+    let directory = TemporaryDirectory("report")
+    let folder = SharedFolder(directory.path("folder"))
+    let ks = try Store.createListingTestKeys(folder: folder, at: directory.path("ks"), replica: "ks", schema: .planning)
+    let kdd = try Store.joinWithTestKey(folder: folder, at: directory.path("kdd"), replica: "kdd").0
+    try ks.transact {
+      try $0.set("cases", "sak-1", "title", .text("Gammel sak"))
+      try $0.set("cases", "sak-2", "title", .text("Skal bort"))
+    }
+    try ks.sync(with: folder)
+    try kdd.sync(with: folder)
+    let point = try kdd.frontier()
+    try kdd.transact {
+      try $0.set("cases", "sak-1", "status", .text("avsluttet"))
+      try $0.delete("cases", "sak-2")
+      try $0.set("cases", "sak-3", "title", .text("Ny sak"))
+    }
+    try ks.transact { try $0.set("cases", "sak-3", "notes", .text("KS la til")) }
+    for store in [kdd, ks, kdd] { try store.sync(with: folder) }
+    var report = try Report(store: kdd, title: "Endringar")
+    report.since = .frontier(point)
+    let changes = try section("changes", of: report.html)
+    XCTAssertTrue(changes.contains("What changed since frontier ks&nbsp;1"), changes)
+    let kddRow = try XCTUnwrap(changes.components(separatedBy: "<tr>").first { $0.contains("Kommunal- og distriktsdepartementet") })
+    XCTAssertTrue(
+      kddRow.contains("<td>1: <code>cases/sak-3</code> Ny sak</td><td>1: <code>cases/sak-1</code> Gammel sak</td><td>1: <code>cases/sak-2</code></td>"),
+      kddRow)
+    let ksRow = try XCTUnwrap(changes.components(separatedBy: "<tr>").first { $0.contains("<td>KS</td>") })
+    XCTAssertTrue(ksRow.contains("<td><span class=\"muted\">none</span></td><td>1: <code>cases/sak-3</code> Ny sak</td>"), ksRow)
+    report.since = .date(Date(timeIntervalSince1970: 4_000_000_000))
+    XCTAssertTrue(try section("changes", of: report.html).contains("Nothing changed since then."))
+  }
+
+  private func section(_ id: String, of html: String) throws -> String {
+    let start = try XCTUnwrap(html.range(of: "<section id=\"\(id)\""), "no section \(id)")
+    let rest = html[start.lowerBound...]
+    let end = try XCTUnwrap(rest.range(of: "</section>"))
+    return String(rest[..<end.upperBound])
   }
 
   func testReport_escapesEverythingItShows() throws {
@@ -424,11 +541,11 @@ final class SnapshotExportTests: XCTestCase {
     }
     let html = try Report(store: store, title: "Uker").html
     XCTAssertTrue(html.contains("Changesets per week (weeks start on Monday) (UTC), 2026-06-01 to 2026-08-17."), html)
-    XCTAssertEqual(html.components(separatedBy: "<rect ").count - 1, 3)
+    XCTAssertEqual(try section("activity", of: html).components(separatedBy: "<rect ").count - 1, 3)
     // An earlier snapshot counts only its own changesets.
     let earlier = Report.html(
       snapshot: try store.snapshot(at: VersionVector(["ks": 1])), heads: [], history: try store.history(), title: "Før")
-    XCTAssertEqual(earlier.components(separatedBy: "<rect ").count - 1, 1)
+    XCTAssertEqual(try section("activity", of: earlier).components(separatedBy: "<rect ").count - 1, 1)
     XCTAssertTrue(earlier.contains("Changesets per day (UTC), 2026-06-01 to 2026-06-01."), earlier)
   }
 

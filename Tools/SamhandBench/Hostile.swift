@@ -110,7 +110,7 @@ struct HostileRun {
     print("3. sparse files named as changesets: 1 GiB, then 4 GiB")
     for size in [UInt64(1) << 30, UInt64(4) << 30] {
       let url = folder.changesetURL(Changeset.ID(author: "vestland", sequence: 900 + (size >> 30)))
-      FileManager.default.createFile(atPath: url.path, contents: nil)
+      _ = FileManager.default.createFile(atPath: url.path, contents: nil)
       let handle = try FileHandle(forWritingTo: url)
       try handle.truncate(atOffset: size)
       try handle.close()

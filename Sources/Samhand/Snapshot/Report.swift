@@ -1,7 +1,9 @@
 import Foundation
 
-/// A one-page HTML report on a snapshot: record counts, open conflicts,
-/// each office's frontier and how far behind it is, and activity over time.
+/// A one-page HTML report on a snapshot: the records of every collection
+/// as its schema describes them (roles, categories, amounts, with charts),
+/// what changed since a date or frontier, open conflicts, each office's
+/// frontier and how far behind it is, and activity over time.
 ///
 /// The page is a single static file: its styles and its bar chart (inline
 /// SVG) are inside it, it loads nothing and runs no script (a
@@ -25,6 +27,8 @@ public struct Report: Sendable {
   public var history: [HistoryEntry]
   /// Display names for office slugs; an office not listed is shown by its slug.
   public var offices: [Office]
+  /// Where "what changed" starts; none leaves the section out.
+  public var since: Since?
 
   /// Creates a report from its parts.
   public init(
@@ -88,6 +92,8 @@ public struct Report: Sendable {
     page.line("<body>")
     header(&page)
     collectionsSection(&page)
+    recordSections(&page)
+    changesSection(&page)
     conflictsSection(&page)
     officesSection(&page)
     activitySection(&page)
@@ -360,13 +366,18 @@ extension Report {
     .swatch { display: inline-block; width: 0.8rem; height: 0.8rem; margin-right: 0.35rem; vertical-align: -0.05rem; border-radius: 2px; }
     svg.chart { max-width: 100%; height: auto; display: block; }
     svg.chart text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; font-size: 11px; fill: #444; }
+    h3 { font-size: 1rem; margin: 1.2rem 0 0.3rem; }
+    tr.group th { background: #f3f3f3; border-bottom: 1px solid #ccc; }
+    td.amounts { white-space: nowrap; font-variant-numeric: tabular-nums; }
+    td.period, td.date { white-space: nowrap; }
+    table.cross { width: auto; }
     footer { margin-top: 2.5rem; font-size: 0.85rem; color: #666; border-top: 1px solid #ccc; padding-top: 0.5rem; }
     @media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } tr { break-inside: avoid; } }
     """
 }
 
 /// Escapes text for HTML element content and attribute values.
-fileprivate func escapeHTML<Text: StringProtocol>(_ text: Text) -> String {
+func escapeHTML<Text: StringProtocol>(_ text: Text) -> String {
   var out = ""
   out.reserveCapacity(text.utf8.count)
   for character in text.unicodeScalars {
