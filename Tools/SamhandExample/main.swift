@@ -179,8 +179,16 @@ func run(in workspace: URL) async throws {
   try folderSnapshot.writeCSV(to: reports, delimiter: ";")  // `;` for Norwegian spreadsheets
   let written = try FileManager.default.contentsOfDirectory(atPath: reports.path).sorted()
   try expect(
-    written == ["cases.csv", "conflicts.csv", "frontier.csv", "membership.csv", "projects.csv", "snapshot.json"],
+    written == [
+      "cases.csv", "conflicts.csv", "frontier.csv", "membership.csv", "projects.csv", "projects_funding.csv",
+      "snapshot.json",
+    ],
     "unexpected report files: \(written)")
+  let fundingCSV = String(
+    decoding: try Data(contentsOf: reports.appendingPathComponent("projects_funding.csv")), as: UTF8.self)
+  try expect(
+    fundingCSV.contains("veilederkorpset;ks;250000\r\n") && fundingCSV.contains("veilederkorpset;vestland;300000\r\n"),
+    "projects_funding.csv should hold one row per pledge")
   let projectsCSV = String(decoding: try Data(contentsOf: reports.appendingPathComponent("projects.csv")), as: UTF8.self)
   try expect(projectsCSV.contains("ks|vestland"), "projects.csv should list both participants")
   say("7. A reporting job wrote the snapshot as JSON and CSV: \(written.joined(separator: ", ")).")
