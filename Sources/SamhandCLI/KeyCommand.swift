@@ -18,9 +18,10 @@ extension SamhandCommand {
           samhand key
           samhand key show
           samhand key rotate --store ~/samhand/vl
+          samhand key new --store ~/samhand/vl      (after an administrator revoked the key)
           samhand key export --out ~/trygt/vestland.key
         """,
-      subcommands: [Show.self, Rotate.self, Export.self],
+      subcommands: [Show.self, Rotate.self, New.self, Export.self],
       defaultSubcommand: Show.self)
   }
 }

@@ -124,7 +124,7 @@ enum TrustText {
     case .notListed, .notMember:
       return "an administrator (\(administrators(roster))) must add this key: samhand roster add \(office) --key \(key.hex)"
     case .revoked:
-      return "a revoked key stays revoked: set up a new replica (samhand init --store NEWDIR --replica \(office) --folder …) and have an administrator (\(administrators(roster))) add its key with 'samhand roster add \(office) --key <its key>'"
+      return "a revoked key stays revoked: make a new one with 'samhand key new' and have an administrator (\(administrators(roster))) add it with 'samhand roster add \(office) --key <the new key>'"
     default:
       return nil
     }
