@@ -200,8 +200,10 @@ extension SamhandCommand {
       }
 
       let identity = try shared.identity()
+      // An office with files in the folder is no typo: one an administrator
+      // added after the genesis roster, reinstalled.
       if !newOffice, let genesis = identity.roster, genesis.members[replicaID] == nil,
-        !Init.hasPublished(replicaID, in: shared)
+        !shared.holdsFiles(of: replicaID)
       {
         let slugs = genesis.members.keys.map(\.rawValue)
         throw CommandFailure(
@@ -299,9 +301,10 @@ extension SamhandCommand {
     static func describeExisting(_ directory: URL, replica: ReplicaID, folder: SharedFolder) -> String {
       let storeWords = ShellWords.quote(directory.path)
       let store: Store
+      let total: UInt64
       do {
         store = try Store.open(at: directory)
-        _ = try store.frontier()
+        total = try store.frontier().total
       } catch {
         return
           "\(directory.path) holds a store that cannot be read (\((error as? SamhandError)?.message ?? FileProblem.reason(error))): an 'init' interrupted while it made the store leaves one that holds nothing. If this office has never used it, remove the folder (rm -r \(storeWords)) and run 'samhand init' again"
@@ -314,7 +317,6 @@ extension SamhandCommand {
         let same = ownFolder.url.standardizedFileURL.path == folder.url.standardizedFileURL.path
         lines.append("  folder:     \(ownFolder.url.path)\(same ? "" : " (not \(folder.url.path))")")
       }
-      let total = (try? store.frontier().total) ?? 0
       lines.append("  changesets: \(total)")
       if let hash = store.genesisRoster?.hash { lines.append("roster: \(hash)") }
       if (try? store.hasFinishedFirstSync()) == false {
@@ -337,7 +339,7 @@ extension SamhandCommand {
         return "neither \(url.path) nor the folder it would be in, \(parent.path), exists: is the share mounted, and is the path right?"
       }
       let folders = ((try? files.contentsOfDirectory(atPath: parent.path)) ?? []).filter {
-        files.fileExists(atPath: parent.appendingPathComponent($0).appendingPathComponent("samhand.json").path)
+        SharedFolder(parent.appendingPathComponent($0)).hasIdentity
       }
       // A name that extends an existing one ("delt-2" beside "delt") is a
       // deliberate second folder; one letter off is a typo.
@@ -350,14 +352,6 @@ extension SamhandCommand {
       return "\(url.path) does not exist, but \(parent.appendingPathComponent(near).path) beside it is a shared folder: did you mean --folder \(ShellWords.quote(parent.appendingPathComponent(near).path))?"
     }
 
-    /// Whether an office has files in the folder under its own name: then it
-    /// is not a typo but an office that joined before (an administrator
-    /// added it after the genesis roster), reinstalled.
-    static func hasPublished(_ office: ReplicaID, in folder: SharedFolder) -> Bool {
-      let files = FileManager.default
-      return files.fileExists(atPath: folder.url.appendingPathComponent("changesets/\(office.rawValue)").path)
-        || files.fileExists(atPath: folder.url.appendingPathComponent("heads/\(office.rawValue).json").path)
-    }
 
     /// Reads a private key file written by `samhand key export`.
     static func readKey(_ path: String) throws -> SigningKey {

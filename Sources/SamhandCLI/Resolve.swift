@@ -126,8 +126,8 @@ extension SamhandCommand {
             changeset = try store.resolve(collection, id, field: field, key: key, with: newValue)
           } catch var error as SamhandError {
             let target = key.map { "\(field).\($0)" } ?? field
-            if let kind, let advice = ValueSyntax.advice(for: kind, target: target) {
-              error.message += " (\(advice.replacingOccurrences(of: "\(target)=", with: "--value ")))"
+            if let kind, let advice = ValueSyntax.advice(for: kind, target: target, example: { "--value \($0)" }) {
+              error.message += " (\(advice))"
             }
             throw error
           }

@@ -100,10 +100,9 @@ extension SamhandCommand {
         throw CommandFailure(
           "the store \(store.directory.path) has no shared folder: pass --folder SHARED")
       }
-      let identity = folder.url.appendingPathComponent("samhand.json")
       var isDirectory: ObjCBool = false
       if FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue,
-        !FileManager.default.fileExists(atPath: identity.path)
+        !folder.hasIdentity
       {
         let quoted = ShellWords.quote(folder.url.path)
         throw CommandFailure(

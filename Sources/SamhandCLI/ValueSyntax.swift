@@ -29,14 +29,18 @@ enum ValueSyntax {
     return key == nil ? definition.kind : definition.values
   }
 
-  /// What to write for a field of `kind` that did not take `typed`, with
-  /// an example after `target=` (such as `funding.ks=150000`).
-  static func advice(for kind: Schema.FieldKind, target: String) -> String? {
-    switch kind {
-    case .integer: "'\(target)' holds a whole number: write it as such, for example \(target)=150000"
-    case .number: "'\(target)' holds a number: write it with a point, for example \(target)=2.5"
-    case .bool: "'\(target)' holds true or false, for example \(target)=true"
-    case .date: "'\(target)' holds a date: write YYYY-MM-DD, for example \(target)=2026-06-30"
+  /// What to write for a field of `kind` that did not take a value, with
+  /// an example as the command takes it: by default `target=VALUE` (such
+  /// as `funding.ks=150000`), for `resolve` `--value VALUE`.
+  static func advice(
+    for kind: Schema.FieldKind, target: String, example: ((String) -> String)? = nil
+  ) -> String? {
+    let written = example ?? { "\(target)=\($0)" }
+    return switch kind {
+    case .integer: "'\(target)' holds a whole number: write it as such, for example \(written("150000"))"
+    case .number: "'\(target)' holds a number: write it with a point, for example \(written("2.5"))"
+    case .bool: "'\(target)' holds true or false, for example \(written("true"))"
+    case .date: "'\(target)' holds a date: write YYYY-MM-DD, for example \(written("2026-06-30"))"
     case .text, .set, .map: nil
     }
   }

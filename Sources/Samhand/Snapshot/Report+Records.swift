@@ -126,32 +126,11 @@ extension Report {
     // Grouped by the first role (the owner, the lead, the organisation),
     // which the group's heading row shows instead of a column.
     let group = view.owners.first
-    // Two dates are a period: the one that comes first in most records first.
+    // Two dates are a period.
     var dates = view.dates
     var period: (String, String)?
     if dates.count == 2 {
-      let earlier = records.filter { record in
-        guard case .value(.date(let a))? = record.fields[dates[0]], case .value(.date(let b))? = record.fields[dates[1]]
-        else { return false }
-        return a.description <= b.description
-      }.count
-      let later = records.filter { record in
-        guard case .value(.date(let a))? = record.fields[dates[0]], case .value(.date(let b))? = record.fields[dates[1]]
-        else { return false }
-        return a.description > b.description
-      }.count
-      if earlier == later {
-        // No record tells: the field with the earliest date first (one with dates before one without).
-        func first(_ field: String) -> String {
-          records.compactMap { record -> String? in
-            if case .value(.date(let day))? = record.fields[field] { return day.description }
-            return nil
-          }.min() ?? "~"
-        }
-        period = first(dates[1]) < first(dates[0]) ? (dates[1], dates[0]) : (dates[0], dates[1])
-      } else {
-        period = earlier > later ? (dates[0], dates[1]) : (dates[1], dates[0])
-      }
+      period = Report.periodOrder(dates[0], dates[1], in: records)
       dates = []
     }
     let columns = view.owners.dropFirst() + view.members + view.categories + dates
@@ -162,15 +141,8 @@ extension Report {
     page.line("<table class=\"record-table\">")
     page.line("<thead><tr>\(headings.joined())</tr></thead>")
     page.line("<tbody>")
-    let sorted = records.sorted { a, b in
-      let left = group.map { text(of: a, $0) } ?? "", right = group.map { text(of: b, $0) } ?? ""
-      if left != right { return left.utf8.lexicographicallyPrecedes(right.utf8) }
-      let labels = (label(of: a, view), label(of: b, view))
-      if labels.0 != labels.1 { return labels.0.utf8.lexicographicallyPrecedes(labels.1.utf8) }
-      return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
-    }
     var current: String?
-    for record in sorted.prefix(Report.rowLimit) {
+    for record in sortedRecords(records, group: group, view: view).prefix(Report.rowLimit) {
       if let group {
         let value = text(of: record, group)
         if value != current {
@@ -197,6 +169,40 @@ extension Report {
     }
   }
 
+  /// The records by group, then label, then id, each record's keys worked out once.
+  private func sortedRecords(_ records: [Record], group: String?, view: CollectionView) -> [Record] {
+    func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+    return records.map { record in
+      (group: group.map { text(of: record, $0) } ?? "", label: label(of: record, view), record: record)
+    }
+      .sorted { a, b in
+        if a.group != b.group { return precedes(a.group, b.group) }
+        if a.label != b.label { return precedes(a.label, b.label) }
+        return precedes(a.record.id, b.record.id)
+      }
+      .map(\.record)
+  }
+
+  /// The order of two date fields in a period: the one that comes first in
+  /// most records that hold both; when no record tells, the one with the
+  /// earliest date (one with dates before one without).
+  static func periodOrder(_ a: String, _ b: String, in records: [Record]) -> (String, String) {
+    var earlier = 0, later = 0
+    var firstA: String?, firstB: String?
+    for record in records {
+      var dayA: String?, dayB: String?
+      if case .value(.date(let day))? = record.fields[a] { dayA = day.description }
+      if case .value(.date(let day))? = record.fields[b] { dayB = day.description }
+      if let dayA { firstA = min(firstA ?? dayA, dayA) }
+      if let dayB { firstB = min(firstB ?? dayB, dayB) }
+      if let dayA, let dayB {
+        if dayA <= dayB { earlier += 1 } else { later += 1 }
+      }
+    }
+    if earlier == later { return (firstB ?? "~") < (firstA ?? "~") ? (b, a) : (a, b) }
+    return earlier > later ? (a, b) : (b, a)
+  }
+
   private func cell(_ record: Record, field: String, view: CollectionView) -> String {
     let isRole = view.owners.contains(field) || view.members.contains(field)
     switch record.fields[field] {
@@ -207,10 +213,10 @@ extension Report {
     case .value(let value)? where value != .null:
       return "<td>\(escapeHTML(value.description))</td>"
     case .set(let elements)? where !elements.isEmpty:
-      return "<td>\(elements.map { isRole ? officeName(ReplicaID(rawValue: $0) ?? "x", html: true, fallback: $0) : escapeHTML($0) }.joined(separator: ", "))</td>"
+      return "<td>\(elements.map { isRole ? displayName($0) : escapeHTML($0) }.joined(separator: ", "))</td>"
     case .map(let map)? where !map.isEmpty:
       let keys = map.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-      let lines = keys.map { "\(officeName(ReplicaID(rawValue: $0) ?? "x", html: true, fallback: $0)): \(amountText(map[$0] ?? .null))" }
+      let lines = keys.map { "\(displayName($0)): \(amountText(map[$0] ?? .null))" }
       let sum = Report.sum(map.values)
       return
         "<td class=\"amounts\">\(lines.joined(separator: "<br>"))<br><strong>Sum: \(amountText(sum))</strong></td>"
@@ -229,7 +235,7 @@ extension Report {
     }
     guard !totals.isEmpty else { return }
     let description = snapshot.schema.collections[view.name]?.fields[field]?.description ?? field
-    let rows = totals.map { (label: officeName(ReplicaID(rawValue: $0.key) ?? "x", html: false, fallback: $0.key), key: $0.key, value: $0.value) }
+    let rows = totals.map { (label: displayName($0.key, html: false), key: $0.key, value: $0.value) }
       .sorted { Report.number($0.value) != Report.number($1.value) ? Report.number($0.value) > Report.number($1.value) : $0.key < $1.key }
     let total = Report.sum(Array(totals.values))
     page.line(
@@ -351,6 +357,7 @@ extension Report {
     page.line(
       "<p>Records each office created, changed or deleted in changesets after that point: created by the office that first wrote a record no earlier changeset wrote, deleted when it is gone now, changed otherwise.</p>"
     )
+    let names = labels(of: Set(touched.values.flatMap(\.keys)))
     page.line("<table>")
     page.line("<thead><tr><th>Office</th><th>Created</th><th>Changed</th><th>Deleted</th></tr></thead>")
     page.line("<tbody>")
@@ -366,21 +373,34 @@ extension Report {
         }
       }
       page.line(
-        "<tr><td>\(officeName(office))</td><td>\(refList(created))</td><td>\(refList(changed))</td><td>\(refList(deleted))</td></tr>")
+        "<tr><td>\(officeName(office))</td><td>\(refList(created, labels: names))</td><td>\(refList(changed, labels: names))</td><td>\(refList(deleted, labels: names))</td></tr>")
     }
     page.line("</tbody>")
     page.line("</table>")
     page.line("</section>")
   }
 
-  private func refList(_ refs: [RecordRef]) -> String {
+  /// The records' labels, as their collections' sections show them, for
+  /// those that are still there and have one.
+  private func labels(of refs: Set<RecordRef>) -> [RecordRef: String] {
+    var labels: [RecordRef: String] = [:]
+    for (collection, refs) in Dictionary(grouping: refs, by: \.collection) {
+      let records = snapshot.records[collection] ?? []
+      let view = CollectionView(collection, schema: snapshot.schema, records: records)
+      let wanted = Set(refs.map(\.id))
+      for record in records where wanted.contains(record.id) {
+        let name = label(of: record, view)
+        if name != record.id { labels[RecordRef(collection, record.id)] = name }
+      }
+    }
+    return labels
+  }
+
+  private func refList(_ refs: [RecordRef], labels: [RecordRef: String]) -> String {
     guard !refs.isEmpty else { return "<span class=\"muted\">none</span>" }
     let sorted = refs.sorted()
     var items = sorted.prefix(50).map { ref -> String in
-      let record = snapshot.records[ref.collection]?.first { $0.id == ref.id }
-      let view = record.map { CollectionView(ref.collection, schema: snapshot.schema, records: [$0]) }
-      let name = record.flatMap { record in view.map { label(of: record, $0) } }.flatMap { $0 == ref.id ? nil : $0 }
-      return "<code>\(escapeHTML(ref.description))</code>\(name.map { " \(escapeHTML($0))" } ?? "")"
+      "<code>\(escapeHTML(ref.description))</code>\(labels[ref].map { " \(escapeHTML($0))" } ?? "")"
     }
     if sorted.count > 50 { items.append("and \(sorted.count - 50) more") }
     return "\(sorted.count): " + items.joined(separator: "; ")
@@ -405,10 +425,11 @@ extension Report {
     return "\(officeName(slug)) <span class=\"muted\">(\(escapeHTML(text)))</span>"
   }
 
-  /// An office's display name for a slug, or `fallback` (escaped when `html`).
-  private func officeName(_ slug: ReplicaID, html: Bool, fallback: String) -> String {
-    let name = offices.first { $0.slug == slug }?.name ?? fallback
-    return html ? escapeHTML(name) : name
+  /// An office's display name for text that is its slug; other text as it
+  /// is (escaped when `html`).
+  private func displayName(_ text: String, html: Bool = true) -> String {
+    if let slug = ReplicaID(rawValue: text) { return officeName(slug, html: html) }
+    return html ? escapeHTML(text) : text
   }
 
   private func dateText(_ record: Record, _ field: String) -> String {

@@ -96,6 +96,19 @@ public struct SharedFolder: Sendable, Hashable {
 
   // MARK: - Identity
 
+  /// Whether the folder holds its `samhand.json`. A store's own folder
+  /// without one is most often a share that is not mounted.
+  public var hasIdentity: Bool {
+    FileManager.default.fileExists(atPath: identityURL.path)
+  }
+
+  /// Whether the folder holds files under an office's name: its changeset
+  /// folder or its head.
+  public func holdsFiles(of office: ReplicaID) -> Bool {
+    FileManager.default.fileExists(atPath: changesetsURL(for: office).path)
+      || FileManager.default.fileExists(atPath: headURL(for: office).path)
+  }
+
   /// Whether the folder has no `samhand.json` and no changesets: nothing to join.
   public var isUninitialised: Bool {
     !FileManager.default.fileExists(atPath: identityURL.path)
