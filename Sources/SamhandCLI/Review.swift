@@ -58,7 +58,7 @@ extension SamhandCommand {
         if outcome == .quit { break }
         if outcome == .resolved { resolved += 1 } else { skipped += 1 }
       }
-      let remaining = try store.conflicts().count
+      let remaining = try store.conflictCount()
       if global.json {
         Console.json(
           .object([

@@ -47,7 +47,7 @@ extension SamhandCommand {
       let setAside = try store.setAsideFiles()
       let collisions = try store.collisions()
       let claims = try store.unconfirmedClaims()
-      let conflicts = try store.conflicts()
+      let conflicts = try store.conflictCount()
       // Cached per frontier by the library: cheap when nothing changed.
       let (_, snapshotHash) = try store.snapshotHash()
       let folder = try store.folder()
@@ -142,7 +142,7 @@ extension SamhandCommand {
                   "fingerprint": .string($0.key.fingerprint), "reason": .string($0.reason),
                 ])
               }),
-            "conflicts": .integer(Int64(conflicts.count)),
+            "conflicts": .integer(Int64(conflicts)),
             "offices": .array(
               rows.map { row in
                 .object([
@@ -210,7 +210,7 @@ extension SamhandCommand {
         Console.line("             \(TrustText.collisionAdvice(store.replica))")
       }
       Console.line(
-        "Conflicts:   \(conflicts.isEmpty ? "none" : "\(conflicts.count) open: see 'samhand conflicts' or 'samhand review'")"
+        "Conflicts:   \(conflicts == 0 ? "none" : "\(conflicts) open: see 'samhand conflicts' or 'samhand review'")"
       )
       Console.line("Retention:   \(LongLifeText.describe(retention))")
       if let base {

@@ -61,7 +61,7 @@ extension SamhandCommand {
         throw error
       }
       let summary = SyncSummary(report)
-      let conflicts = try store.conflicts().count
+      let conflicts = try store.conflictCount()
       if global.json {
         guard case .object(var object) = summary.jsonValue else { return }
         object["office"] = .string(store.replica.rawValue)

@@ -387,7 +387,7 @@ public final class Simulation {
     if let problem = report.maintenanceProblem { throw fail("\(office): checkpointing or pruning failed: \(problem)") }
     try spreadPruning(report)
     if let blocked = report.publishingBlocked { throw fail("\(office) stopped publishing: \(blocked)") }
-    summary.conflictsSeen += try stores[office]!.conflicts().count
+    summary.conflictsSeen += try stores[office]!.conflictCount()
     try discover(office)
   }
 
@@ -590,7 +590,7 @@ public final class Simulation {
     guard problems.isEmpty else {
       throw fail("the final state loses or invents writes:\n  " + problems.prefix(10).joined(separator: "\n  "))
     }
-    summary.conflictsAtEnd = try store.conflicts().count
+    summary.conflictsAtEnd = try store.conflictCount()
     summary.files = contents.keys.filter { $0.hasPrefix("changesets/") }.count
     summary.acknowledged = acknowledged.count
     let (heads, headProblems) = folders[offices[0]]!.heads()

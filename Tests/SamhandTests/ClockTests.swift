@@ -136,6 +136,14 @@ final class ClockTests: XCTestCase {
 
   // MARK: - Days
 
+  func testTimestamp_printsUTCWithMilliseconds() {
+    XCTAssertEqual(Timestamp.iso8601(milliseconds: 0), "1970-01-01T00:00:00.000Z")
+    XCTAssertEqual(Timestamp.iso8601(milliseconds: -1), "1969-12-31T23:59:59.999Z")
+    XCTAssertEqual(Timestamp.iso8601(milliseconds: 86_399_999), "1970-01-01T23:59:59.999Z")
+    XCTAssertEqual(Timestamp.iso8601(milliseconds: 1_764_000_000_123), "2025-11-24T16:00:00.123Z")
+    XCTAssertEqual(Timestamp.iso8601(milliseconds: 253_402_300_799_999), "9999-12-31T23:59:59.999Z")
+  }
+
   func testDay_parsesAndPrintsISO8601() throws {
     let day = try XCTUnwrap(Day(iso8601: "2025-06-01"))
     XCTAssertEqual([day.year, day.month, day.day], [2025, 6, 1])

@@ -450,6 +450,9 @@ private final class History {
     guard conflicts == records.values.sorted(by: { $0.ref < $1.ref }).flatMap(\.conflicts) else {
       throw fail("conflicts() \(conflicts) disagrees with the records' conflicts")
     }
+    guard try store.conflictCount() == conflicts.count else {
+      throw fail("conflictCount() \(try store.conflictCount()) is not the \(conflicts.count) conflicts open")
+    }
     let problems = Oracle(changesets: Array(changesets.values), records: records).problems()
     if !problems.isEmpty {
       throw fail(

@@ -19,6 +19,8 @@ enum CanonicalJSON {
     case string(String)
     case array([Node])
     case object([(String, Node)])
+    /// Bytes already in canonical form, written as they are.
+    case canonical([UInt8])
   }
 
   static func encode(_ node: Node) -> Data {
@@ -67,6 +69,7 @@ enum CanonicalJSON {
       precondition(double.isFinite, "canonical JSON holds finite numbers only")
       out.append(contentsOf: (double == 0 ? "0.0" : double.description).utf8)
     case .string(let string): writeString(string, to: &out)
+    case .canonical(let bytes): out.append(contentsOf: bytes)
     case .array(let items):
       out.append(UInt8(ascii: "["))
       for (index, item) in items.enumerated() {
@@ -88,32 +91,39 @@ enum CanonicalJSON {
   }
 
   static func writeString(_ string: String, to out: inout [UInt8]) {
-    out.append(UInt8(ascii: "\""))
-    // Most strings need no escape: their bytes go in at once.
-    if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-      out.append(contentsOf: string.utf8)
+    var string = string
+    string.withUTF8 { bytes in
       out.append(UInt8(ascii: "\""))
-      return
-    }
-    let hex: StaticString = "0123456789abcdef"
-    for byte in string.utf8 {
-      switch byte {
-      case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
-      case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
-      case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
-      case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
-      case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
-      case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
-      case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
-      case 0..<0x20:
-        out.append(contentsOf: Array("\\u00".utf8))
-        hex.withUTF8Buffer { digits in
-          out.append(digits[Int(byte >> 4)])
-          out.append(digits[Int(byte & 0xF)])
+      defer { out.append(UInt8(ascii: "\"")) }
+      // Most strings need no escape: their bytes go in at once.
+      var plain = true
+      for byte in bytes where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+        plain = false
+        break
+      }
+      if plain {
+        out.append(contentsOf: bytes)
+        return
+      }
+      let hex: StaticString = "0123456789abcdef"
+      for byte in bytes {
+        switch byte {
+        case UInt8(ascii: "\""): out.append(contentsOf: [92, 34])
+        case UInt8(ascii: "\\"): out.append(contentsOf: [92, 92])
+        case 0x08: out.append(contentsOf: [92, UInt8(ascii: "b")])
+        case 0x0C: out.append(contentsOf: [92, UInt8(ascii: "f")])
+        case 0x0A: out.append(contentsOf: [92, UInt8(ascii: "n")])
+        case 0x0D: out.append(contentsOf: [92, UInt8(ascii: "r")])
+        case 0x09: out.append(contentsOf: [92, UInt8(ascii: "t")])
+        case 0..<0x20:
+          out.append(contentsOf: Array("\\u00".utf8))
+          hex.withUTF8Buffer { digits in
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xF)])
+          }
+        default: out.append(byte)
         }
-      default: out.append(byte)
       }
     }
-    out.append(UInt8(ascii: "\""))
   }
 }

@@ -46,7 +46,15 @@ public struct Snapshot: Sendable, Hashable {
       ("format", .integer(Int64(Snapshot.formatVersion))),
       ("frontier", Snapshot.node(frontier)),
       ("collections", .object(collections)),
-      ("conflicts", .array(conflicts.map(Snapshot.node))),
+      (
+        "conflicts",
+        .array(
+          conflicts.map { conflict in
+            var rendered: [UInt8] = []
+            Snapshot.write(conflict, to: &rendered)
+            return .canonical(rendered)
+          })
+      ),
     ])
     bytes = CanonicalJSON.encode(root)
   }
@@ -187,34 +195,67 @@ extension Snapshot {
       })
   }
 
-  static func node(_ conflict: Conflict) -> CanonicalJSON.Node {
-    var fields: [(String, CanonicalJSON.Node)] = [
-      ("kind", .string(conflict.kind.rawValue)),
-      ("collection", .string(conflict.collection)),
-      ("record", .string(conflict.recordID)),
-    ]
-    if let field = conflict.field { fields.append(("field", .string(field))) }
-    if let key = conflict.key { fields.append(("key", .string(key))) }
-    fields.append(
-      (
-        "siblings",
-        .array(
-          conflict.siblings.map { sibling in
-            var body: [(String, CanonicalJSON.Node)] = [
-              ("author", .string(sibling.author.rawValue)),
-              ("sequence", .unsigned(sibling.sequence)),
-              ("lamport", .unsigned(sibling.lamport)),
-              ("time", .string(Timestamp.iso8601(milliseconds: sibling.timestamp))),
-            ]
-            if conflict.kind == .delete {
-              body.append(("deleted", .bool(sibling.deleted)))
-            } else {
-              body.append(("value", CanonicalJSON.node(sibling.value ?? .null)))
-            }
-            return .object(body)
-          })
-      ))
-    return .object(fields)
+  /// Writes a conflict as its canonical JSON object, keys in byte order,
+  /// without building a tree of nodes: the write-back renders every
+  /// conflicted record a transaction changed.
+  static func write(_ conflict: Conflict, to out: inout [UInt8]) {
+    func key(_ name: StaticString) {
+      out.append(UInt8(ascii: "\""))
+      name.withUTF8Buffer { out.append(contentsOf: $0) }
+      out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: ":")])
+    }
+    func comma() { out.append(UInt8(ascii: ",")) }
+    out.append(UInt8(ascii: "{"))
+    key("collection")
+    CanonicalJSON.writeString(conflict.collection, to: &out)
+    if let field = conflict.field {
+      comma()
+      key("field")
+      CanonicalJSON.writeString(field, to: &out)
+    }
+    if let mapKey = conflict.key {
+      comma()
+      key("key")
+      CanonicalJSON.writeString(mapKey, to: &out)
+    }
+    comma()
+    key("kind")
+    CanonicalJSON.writeString(conflict.kind.rawValue, to: &out)
+    comma()
+    key("record")
+    CanonicalJSON.writeString(conflict.recordID, to: &out)
+    comma()
+    key("siblings")
+    out.append(UInt8(ascii: "["))
+    for (index, sibling) in conflict.siblings.enumerated() {
+      if index > 0 { comma() }
+      out.append(UInt8(ascii: "{"))
+      key("author")
+      CanonicalJSON.writeString(sibling.author.rawValue, to: &out)
+      comma()
+      if conflict.kind == .delete {
+        key("deleted")
+        out.append(contentsOf: (sibling.deleted ? "true" : "false").utf8)
+        comma()
+      }
+      key("lamport")
+      out.append(contentsOf: String(sibling.lamport).utf8)
+      comma()
+      key("sequence")
+      out.append(contentsOf: String(sibling.sequence).utf8)
+      comma()
+      key("time")
+      out.append(UInt8(ascii: "\""))
+      Timestamp.write(milliseconds: sibling.timestamp, to: &out)
+      out.append(UInt8(ascii: "\""))
+      if conflict.kind != .delete {
+        comma()
+        key("value")
+        CanonicalJSON.write(sibling.value ?? .null, to: &out)
+      }
+      out.append(UInt8(ascii: "}"))
+    }
+    out.append(contentsOf: [UInt8(ascii: "]"), UInt8(ascii: "}")])
   }
 }
 
@@ -222,6 +263,13 @@ extension Snapshot {
 public enum Timestamp {
   /// `2026-11-21T10:15:00.000Z` for milliseconds since 1970.
   public static func iso8601(milliseconds: Int64) -> String {
+    var out: [UInt8] = []
+    write(milliseconds: milliseconds, to: &out)
+    return String(decoding: out, as: UTF8.self)
+  }
+
+  /// Appends ``iso8601(milliseconds:)``'s text as UTF-8, without making strings.
+  static func write(milliseconds: Int64, to out: inout [UInt8]) {
     let millisecondsPerDay: Int64 = 86_400_000
     var days = milliseconds / millisecondsPerDay
     var rest = milliseconds % millisecondsPerDay
@@ -239,11 +287,33 @@ public enum Timestamp {
     let day = dayOfYear - (153 * monthPrime + 2) / 5 + 1
     let month = monthPrime < 10 ? monthPrime + 3 : monthPrime - 9
     let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-    func pad(_ value: Int64, _ width: Int) -> String {
-      let digits = String(value)
-      return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    /// The decimal digits (a minus sign counts as one), zeros in front up to `width`.
+    func pad(_ value: Int64, _ width: Int) {
+      var digits: [UInt8] = []
+      var rest = value.magnitude
+      repeat {
+        digits.append(UInt8(ascii: "0") + UInt8(rest % 10))
+        rest /= 10
+      } while rest > 0
+      if value < 0 { digits.append(UInt8(ascii: "-")) }
+      for _ in digits.count..<max(width, digits.count) { out.append(UInt8(ascii: "0")) }
+      out.append(contentsOf: digits.reversed())
     }
     let hours = rest / 3_600_000, minutes = rest / 60_000 % 60, seconds = rest / 1000 % 60, millis = rest % 1000
-    return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(hours, 2)):\(pad(minutes, 2)):\(pad(seconds, 2)).\(pad(millis, 3))Z"
+    pad(year, 4)
+    out.append(UInt8(ascii: "-"))
+    pad(month, 2)
+    out.append(UInt8(ascii: "-"))
+    pad(day, 2)
+    out.append(UInt8(ascii: "T"))
+    pad(hours, 2)
+    out.append(UInt8(ascii: ":"))
+    pad(minutes, 2)
+    out.append(UInt8(ascii: ":"))
+    pad(seconds, 2)
+    out.append(UInt8(ascii: "."))
+    pad(millis, 3)
+    out.append(UInt8(ascii: "Z"))
   }
+
 }

@@ -65,7 +65,7 @@ extension Store {
     var conflicts: [UInt8] = []
     for (index, conflict) in record.conflicts.enumerated() {
       if index > 0 { conflicts.append(UInt8(ascii: ",")) }
-      CanonicalJSON.write(Snapshot.node(conflict), to: &conflicts)
+      Snapshot.write(conflict, to: &conflicts)
     }
     return (Data(body), Data(conflicts))
   }

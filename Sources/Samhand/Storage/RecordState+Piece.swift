@@ -94,7 +94,7 @@ extension RecordState {
     var rendered: [UInt8] = []
     for (index, conflict) in conflicts.enumerated() {
       if index > 0 { rendered.append(UInt8(ascii: ",")) }
-      CanonicalJSON.write(Snapshot.node(conflict), to: &rendered)
+      Snapshot.write(conflict, to: &rendered)
     }
     return (Data(body), Data(rendered))
   }

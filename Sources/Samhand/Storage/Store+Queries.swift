@@ -55,6 +55,54 @@ extension Store {
   }
 }
 
+extension Store {
+  /// How many conflicts are open: `conflicts().count`, without building them.
+  ///
+  /// Counted from the stored conflict pieces (canonical JSON objects joined
+  /// by commas, `Docs/STORAGE.md`), so a sync can report the number without
+  /// decoding every conflicted record.
+  public func conflictCount() throws -> Int {
+    try read { db in
+      try flushMerge(db)
+      var count = 0
+      let rows = try Row.fetchCursor(db, sql: "SELECT conflicts FROM records WHERE flags & 2")
+      while let row = try rows.next() {
+        let piece: Data = row[0]
+        count += piece.withUnsafeBytes { Store.topLevelObjects(in: $0) }
+      }
+      return count
+    }
+  }
+
+  /// The number of JSON objects at the top level of `bytes` (objects joined
+  /// by commas); braces inside strings do not count.
+  static func topLevelObjects(in bytes: UnsafeRawBufferPointer) -> Int {
+    var count = 0, depth = 0
+    var inString = false, escaped = false
+    for byte in bytes {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "{"), UInt8(ascii: "["):
+        if depth == 0 && byte == UInt8(ascii: "{") { count += 1 }
+        depth += 1
+      case UInt8(ascii: "}"), UInt8(ascii: "]"): depth -= 1
+      default: break
+      }
+    }
+    return count
+  }
+}
+
 // MARK: - History
 
 extension Store {

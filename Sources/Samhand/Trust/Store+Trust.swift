@@ -407,10 +407,15 @@ extension Store {
   /// names anybody (so a county cannot create a record for another).
   func rightsViolation(_ changeset: Changeset, member: Roster.Member, _ db: Database) throws -> String? {
     var order: [RecordRef] = []
-    var byRecord: [RecordRef: [Edit]] = [:]
+    var seen = Set<RecordRef>()
     for edit in changeset.edits where edit.record.collection != Roster.collection {
-      if byRecord[edit.record] == nil { order.append(edit.record) }
-      byRecord[edit.record, default: []].append(edit)
+      if seen.insert(edit.record).inserted { order.append(edit.record) }
+    }
+    // The edits by record, made only if a record naming nobody needs them.
+    var byRecord: [RecordRef: [Edit]]?
+    func edits(of record: RecordRef) -> [Edit] {
+      if byRecord == nil { byRecord = Dictionary(grouping: changeset.edits, by: \.record) }
+      return byRecord![record] ?? []
     }
     let author = changeset.author
     // The contexts of the changesets that wrote ownership facts, shared by
@@ -420,14 +425,19 @@ extension Store {
       guard let rules = schema.collections[record.collection]?.writers else { continue }
       if rules.contains(.kind(member.kind)) || rules.contains(.office(author)) { continue }
       let fields = schema.ownerFields(of: record.collection)
-      let kinds = rules.compactMap { if case .kind(let kind) = $0 { kind } else { nil } }
-      let named = rules.compactMap { if case .office(let office) = $0 { office.rawValue } else { nil } }
-      var open: [String] = []
-      if !kinds.isEmpty { open.append("offices of kind \(kinds.joined(separator: " or "))") }
-      if !named.isEmpty { open.append(named.joined(separator: ", ")) }
-      let others = open.isEmpty ? "" : "; \(open.joined(separator: " and ")) may write every record"
+      // Who may write every record of the collection, for the messages
+      // (made only when a write is refused).
+      func open() -> [String] {
+        let kinds = rules.compactMap { if case .kind(let kind) = $0 { kind } else { nil } }
+        let named = rules.compactMap { if case .office(let office) = $0 { office.rawValue } else { nil } }
+        var open: [String] = []
+        if !kinds.isEmpty { open.append("offices of kind \(kinds.joined(separator: " or "))") }
+        if !named.isEmpty { open.append(named.joined(separator: ", ")) }
+        return open
+      }
+      func others() -> String { open().isEmpty ? "" : "; \(open().joined(separator: " and ")) may write every record" }
       guard !fields.isEmpty else {
-        return "\(author) may not write \(record): only \(open.joined(separator: " and ")) may write \(record.collection)"
+        return "\(author) may not write \(record): only \(open().joined(separator: " and ")) may write \(record.collection)"
       }
       // Most writes are by an owner: asking only about the author's own
       // facts settles them without working out the whole set of owners.
@@ -437,7 +447,7 @@ extension Store {
       let owners = try owners(of: record, fields: fields, at: changeset.dependencies, db, contexts: &contexts)
       if owners.isEmpty {
         var named = Set<String>()
-        for edit in byRecord[record]! {
+        for edit in edits(of: record) {
           switch edit {
           case .set(_, let field, .text(let text)) where fields.contains(field): named.insert(text)
           case .add(_, let field, let element) where fields.contains(field): named.insert(element)
@@ -445,9 +455,9 @@ extension Store {
           }
         }
         if named.isEmpty || named.contains(author.rawValue) { continue }
-        return "\(author) may not create \(record) for \(named.sorted().joined(separator: ", ")): a record it writes must name it in \(fields.joined(separator: " or "))\(others)"
+        return "\(author) may not create \(record) for \(named.sorted().joined(separator: ", ")): a record it writes must name it in \(fields.joined(separator: " or "))\(others())"
       }
-      return "\(author) may not write \(record): it is not named in \(fields.joined(separator: " or ")) (the record names \(owners.sorted().joined(separator: ", ")))\(others)"
+      return "\(author) may not write \(record): it is not named in \(fields.joined(separator: " or ")) (the record names \(owners.sorted().joined(separator: ", ")))\(others())"
     }
     return nil
   }
@@ -472,8 +482,10 @@ extension Store {
     // With `only`, the facts that can bear on it: its own (added, removed,
     // set) and every set, which may supersede a set to it.
     for (index, fact) in try merge(db).state(record).facts.enumerated() {
-      guard context.contains(fact.dot), fields.contains(fact.field) else { continue }
+      // The cheap tests first: a look-up in the context hashes a slug.
+      guard fields.contains(fact.field) else { continue }
       if let only, fact.value != only && fact.op != 0 { continue }
+      guard context.contains(fact.dot) else { continue }
       facts.append(Fact(field: fact.field, value: fact.value, op: Int(fact.op), dot: fact.dot, order: index + 1))
     }
     guard !facts.isEmpty else { return [] }
