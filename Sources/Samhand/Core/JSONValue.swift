@@ -22,12 +22,8 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
   /// Decodes whatever JSON value the decoder holds.
   public init(from decoder: any Decoder) throws {
-    if var array = try? decoder.unkeyedContainer() {
-      var items: [JSONValue] = []
-      while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
-      self = .array(items)
-      return
-    }
+    // The likeliest kinds first (objects, then strings): each failed try
+    // costs a thrown error, and most values in an edit file are texts.
     if let object = try? decoder.container(keyedBy: AnyKey.self) {
       var fields: [String: JSONValue] = [:]
       for key in object.allKeys {
@@ -37,6 +33,16 @@ public enum JSONValue: Hashable, Sendable, Codable {
       return
     }
     let single = try decoder.singleValueContainer()
+    if let text = try? single.decode(String.self) {
+      self = .string(text)
+      return
+    }
+    if var array = try? decoder.unkeyedContainer() {
+      var items: [JSONValue] = []
+      while !array.isAtEnd { items.append(try array.decode(JSONValue.self)) }
+      self = .array(items)
+      return
+    }
     if single.decodeNil() {
       self = .null
     } else if let flag = try? single.decode(Bool.self) {
