@@ -238,17 +238,17 @@ extension SamhandCommand {
     }
 
     func run() async throws {
-      let shared = try folder.map { SharedFolder(URL(fileURLWithPath: $0)) } ?? Sync.folder(nil, of: try global.openStore())
+      let shared = try folder.map { FolderArgument.folder($0) } ?? Sync.folder(nil, of: try global.openStore())
       let before = try shared.upgradeLayout()
       let after = try shared.identity().formatVersion
       if global.json {
-        Console.json(.object(["folder": .string(shared.url.path), "before": .integer(Int64(before)), "layout": .integer(Int64(after))]))
+        Console.json(.object(["folder": .string(shared.location), "before": .integer(Int64(before)), "layout": .integer(Int64(after))]))
         return
       }
       Console.line(
         before == after
-          ? "\(shared.url.path) already has layout \(after)"
-          : "\(shared.url.path): layout \(before) → \(after); offices may now prune it")
+          ? "\(shared.location) already has layout \(after)"
+          : "\(shared.location): layout \(before) → \(after); offices may now prune it")
     }
   }
 }

@@ -97,7 +97,7 @@ struct DemoScript {
       String(
         format: "Done in %.1f s. Replicas are in %@, the shared folder in %@.",
         Date().timeIntervalSince(started), root.appendingPathComponent("offices").path,
-        shared.url.path))
+        shared.location))
     Console.line(
       "Try: samhand status --store \(ShellWords.quote(root.appendingPathComponent("offices/ks").path))"
     )
@@ -113,7 +113,7 @@ struct DemoScript {
     stores[kdd] = try Store.create(
       folder: shared, at: officesDirectory.appendingPathComponent(kdd.rawValue), replica: kdd,
       schema: .planning)
-    say("shared folder: \(shared.url.path)")
+    say("shared folder: \(shared.location)")
     say("kdd's replica: \(officesDirectory.appendingPathComponent(kdd.rawValue).path)")
 
     heading("The other twelve offices join the folder, each with a replica of its own.")

@@ -115,12 +115,12 @@ extension SamhandCommand {
     func run() async throws {
       let storeURL = try global.storeURL()
       let replicaID = try ReplicaID(validating: replica)
-      let shared = SharedFolder(URL(fileURLWithPath: folder))
+      let shared = FolderArgument.folder(folder)
       var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: shared.url.path, isDirectory: &isDirectory),
+      if shared.url.isFileURL, FileManager.default.fileExists(atPath: shared.location, isDirectory: &isDirectory),
         !isDirectory.boolValue
       {
-        throw CommandFailure("\(shared.url.path) is a file, not a shared folder")
+        throw CommandFailure("\(shared.location) is a file, not a shared folder")
       }
       // Checked before the shared folder is touched, so a wrong --store writes nothing.
       if FileManager.default.fileExists(atPath: storeURL.path, isDirectory: &isDirectory),
@@ -137,14 +137,16 @@ extension SamhandCommand {
       defer { interruption.finish() }
       let storeWords = ShellWords.quote(storeURL.path)
 
+      // A server is asked first, so a wrong password or URL says so at once.
+      if !shared.url.isFileURL { _ = try shared.exchange.list("") }
       if shared.isUninitialised {
         if trust != nil {
           throw CommandFailure(
-            "--trust is for joining a store, but \(shared.url.path) holds none yet (is the share mounted, and is it the right folder?); nothing was created")
+            "--trust is for joining a store, but \(shared.location) holds none yet (is the share mounted, and is it the right folder?); nothing was created")
         }
         if !createFolder, let doubt = Init.doubtAboutNewFolder(shared.url) {
           throw CommandFailure(
-            "\(doubt)\(doubt.hasSuffix("?") ? "" : ".") Nothing was created. To create a new shared folder at \(shared.url.path) all the same, pass --create-folder"
+            "\(doubt)\(doubt.hasSuffix("?") ? "" : ".") Nothing was created. To create a new shared folder at \(shared.location) all the same, pass --create-folder"
           )
         }
         if roster == nil, !newOffice, !Office.cooperation.contains(where: { $0.slug == replicaID }) {
@@ -171,14 +173,14 @@ extension SamhandCommand {
           Console.json(
             .object([
               "action": .string("created"), "store": .string(store.directory.path),
-              "replica": .string(replicaID.rawValue), "folder": .string(shared.url.path),
+              "replica": .string(replicaID.rawValue), "folder": .string(shared.location),
               "store_id": .string(store.storeID.rawValue),
               "roster_hash": .string(hash),
               "public_key": .string(signingKey.publicKey.hex),
             ]))
           return
         }
-        Console.line("Created a new store in the shared folder \(shared.url.path)")
+        Console.line("Created a new store in the shared folder \(shared.location)")
         Console.line("  office:     \(TrustText.labelled(replicaID, in: pinned))")
         Console.line("  replica:    \(store.directory.path)")
         Console.line(
@@ -193,7 +195,7 @@ extension SamhandCommand {
         Console.line("  key:        \(signingKey.publicKey.fingerprint)")
         Console.line("roster: \(hash)")
         Console.line(
-          "Other offices join with: samhand init --store DIR --replica SLUG --folder \(ShellWords.quote(shared.url.path)) --trust \(hash)"
+          "Other offices join with: samhand init --store DIR --replica SLUG --folder \(ShellWords.quote(shared.location)) --trust \(hash)"
         )
         Console.line("Give them the hash by another channel than the folder (phone, e-mail), so that they know the roster is yours.")
         return
@@ -207,17 +209,17 @@ extension SamhandCommand {
       {
         let slugs = genesis.members.keys.map(\.rawValue)
         throw CommandFailure(
-          "'\(replicaID)' is not in the roster of the store in \(shared.url.path)\(Suggestion.clause(for: replicaID.rawValue, among: slugs)); nothing was created. If it is a new office, which an administrator (\(TrustText.administrators(genesis))) then adds with 'samhand roster add', pass --new-office"
+          "'\(replicaID)' is not in the roster of the store in \(shared.location)\(Suggestion.clause(for: replicaID.rawValue, among: slugs)); nothing was created. If it is a new office, which an administrator (\(TrustText.administrators(genesis))) then adds with 'samhand roster add', pass --new-office"
         )
       }
       if let givenSchema, givenSchema != identity.schema {
         Console.warning(
-          "\(shared.url.path) already holds a store with its own schema; --schema \(schema ?? "") is ignored"
+          "\(shared.location) already holds a store with its own schema; --schema \(schema ?? "") is ignored"
         )
       }
       if let roster {
         Console.warning(
-          "\(shared.url.path) already holds a store with its own roster; --roster \(roster) is ignored (an administrator changes it with 'samhand roster')"
+          "\(shared.location) already holds a store with its own roster; --roster \(roster) is ignored (an administrator changes it with 'samhand roster')"
         )
       }
       interruption.say {
@@ -252,7 +254,7 @@ extension SamhandCommand {
         Console.json(
           .object([
             "action": .string("joined"), "store": .string(store.directory.path),
-            "replica": .string(replicaID.rawValue), "folder": .string(shared.url.path),
+            "replica": .string(replicaID.rawValue), "folder": .string(shared.location),
             "store_id": .string(store.storeID.rawValue),
             "imported": .integer(Int64(report.imported.count)),
             "recovered": .integer(Int64(recovered)),
@@ -263,7 +265,7 @@ extension SamhandCommand {
             "key_status": .string(standing.code),
           ]))
       } else {
-        Console.line("Joined the store in \(shared.url.path)")
+        Console.line("Joined the store in \(shared.location)")
         Console.line("  office:     \(TrustText.labelled(replicaID, in: rosterInForce))")
         Console.line("  replica:    \(store.directory.path)")
         Console.line("  imported:   \(Words.count(report.imported.count, "changeset"))")
@@ -315,7 +317,7 @@ extension SamhandCommand {
         "  office:     \(store.replica)\(store.replica == replica ? "" : " (not \(replica): give another --store for \(replica)'s store)")")
       if let ownFolder {
         let same = ownFolder.url.standardizedFileURL.path == folder.url.standardizedFileURL.path
-        lines.append("  folder:     \(ownFolder.url.path)\(same ? "" : " (not \(folder.url.path))")")
+        lines.append("  folder:     \(ownFolder.location)\(same ? "" : " (not \(folder.location))")")
       }
       lines.append("  changesets: \(total)")
       if let hash = store.genesisRoster?.hash { lines.append("roster: \(hash)") }
@@ -332,6 +334,10 @@ extension SamhandCommand {
     /// does: the folder it would go in is missing (an unmounted share, a
     /// wrong drive), or beside it is a shared folder of a similar name.
     static func doubtAboutNewFolder(_ url: URL) -> String? {
+      guard url.isFileURL else {
+        let there = ((try? SharedFolder(url).exchange.list("")) ?? nil) != nil
+        return there ? nil : "\(url.absoluteString) is not on the server: is the URL right?"
+      }
       let files = FileManager.default
       guard !files.fileExists(atPath: url.path) else { return nil }
       let parent = url.deletingLastPathComponent()

@@ -67,7 +67,7 @@ extension SamhandCommand {
     func run() async throws {
       var report: Report
       if let folder {
-        report = try Report(folder: SharedFolder(URL(fileURLWithPath: folder)), title: title)
+        report = try Report(folder: FolderArgument.folder(folder), title: title)
       } else {
         let store = try global.openStore()
         let heads = (try? store.folder())?.flatMap { $0 }.map { $0.heads().heads } ?? []

@@ -93,13 +93,13 @@ extension SamhandCommand {
       var source: String
       let when = try at.map { try When.parse($0) }
       if let folder {
-        let shared = SharedFolder(URL(fileURLWithPath: folder))
+        let shared = FolderArgument.folder(folder)
         switch when {
         case nil: snapshot = try shared.snapshot()
         case .frontier(let frontier)?: snapshot = try shared.snapshot(at: frontier)
         case .date(let date)?: snapshot = try shared.snapshot(asOf: date)
         }
-        source = "the shared folder \(shared.url.path)"
+        source = "the shared folder \(shared.location)"
       } else {
         let store = try global.openStore()
         switch when {

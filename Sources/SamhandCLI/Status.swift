@@ -56,7 +56,7 @@ extension SamhandCommand {
       var folderReachable = false
       var heads: [Head] = []
       var headProblems: [FolderProblem] = []
-      if let folder, FileManager.default.fileExists(atPath: folder.url.path) {
+      if let folder, folder.isThere {
         folderReachable = true
         (heads, headProblems) = folder.heads()
       }
@@ -111,7 +111,7 @@ extension SamhandCommand {
             "store": .string(store.directory.path),
             "store_id": .string(store.storeID.rawValue),
             "samhand_version": .string(SamhandVersion.string),
-            "folder": folder.map { .string($0.url.path) } ?? .null,
+            "folder": folder.map { .string($0.location) } ?? .null,
             "folder_reachable": .bool(folderReachable),
             "frontier": frontier.jsonValue,
             "changesets": .integer(Int64(frontier.total)),
@@ -166,7 +166,7 @@ extension SamhandCommand {
       Console.line("Store:       \(store.directory.path)")
       if let folder {
         Console.line(
-          "Folder:      \(folder.url.path)\(folderReachable ? "" : "   (not reachable now)")")
+          "Folder:      \(folder.location)\(folderReachable ? "" : "   (not reachable now)")")
       } else {
         Console.line("Folder:      none set")
       }

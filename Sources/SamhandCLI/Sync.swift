@@ -65,11 +65,11 @@ extension SamhandCommand {
       if global.json {
         guard case .object(var object) = summary.jsonValue else { return }
         object["office"] = .string(store.replica.rawValue)
-        object["folder"] = .string(shared.url.path)
+        object["folder"] = .string(shared.location)
         object["conflicts"] = .integer(Int64(conflicts))
         Console.json(.object(object))
       } else {
-        Console.line("Synced \(store.replica) with \(shared.url.path)")
+        Console.line("Synced \(store.replica) with \(shared.location)")
         summary.printCounts(blockedIsThrown: true)
         let frontier = try store.frontier()
         Console.line("  now at:     \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
@@ -95,18 +95,15 @@ extension SamhandCommand {
     /// believe its edits were shared. A deliberate new or wiped copy is
     /// named with `--folder`, and the sync writes the file again.
     static func folder(_ path: String?, of store: Store) throws -> SharedFolder {
-      if let path { return SharedFolder(URL(fileURLWithPath: path)) }
+      if let path { return FolderArgument.folder(path) }
       guard let folder = try store.folder() else {
         throw CommandFailure(
           "the store \(store.directory.path) has no shared folder: pass --folder SHARED")
       }
-      var isDirectory: ObjCBool = false
-      if FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue,
-        !folder.hasIdentity
-      {
-        let quoted = ShellWords.quote(folder.url.path)
+      if folder.isThere, !folder.hasIdentity {
+        let quoted = ShellWords.quote(folder.location)
         throw CommandFailure(
-          "the shared folder \(folder.url.path) has no samhand.json: it is not the folder this store syncs with, or it is empty (a share that is not mounted, a USB stick not plugged in?). Nothing was synced. If it is deliberately a new or wiped copy of the shared folder, run 'samhand sync --folder \(quoted)' once: it writes the folder's files again"
+          "the shared folder \(folder.location) has no samhand.json: it is not the folder this store syncs with, or it is empty (a share that is not mounted, a USB stick not plugged in?). Nothing was synced. If it is deliberately a new or wiped copy of the shared folder, run 'samhand sync --folder \(quoted)' once: it writes the folder's files again"
         )
       }
       return folder

@@ -47,23 +47,20 @@ extension SamhandCommand {
     func run() async throws {
       let shared: SharedFolder
       if let folder {
-        shared = SharedFolder(URL(fileURLWithPath: folder))
+        shared = FolderArgument.folder(folder)
       } else {
         var options = GlobalOptions()
         options.store = store
         shared = try SamhandCommand.Sync.folder(nil, of: try options.openStore())
       }
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: shared.url.path, isDirectory: &isDirectory),
-        isDirectory.boolValue
-      else {
-        throw CommandFailure("no shared folder at \(shared.url.path)")
+      guard shared.isThere else {
+        throw CommandFailure("no shared folder at \(shared.location)")
       }
       let result = shared.verify()
       if json {
         Console.json(
           .object([
-            "folder": .string(shared.url.path),
+            "folder": .string(shared.location),
             "sound": .bool(result.problems.isEmpty),
             "problems": .array(result.problems.map(\.jsonValue)),
             "changesets": .integer(Int64(result.changesets)),
@@ -74,7 +71,7 @@ extension SamhandCommand {
             "samhand_version": .string(SamhandVersion.string),
           ]))
       } else {
-        Console.line("Checked \(shared.url.path)")
+        Console.line("Checked \(shared.location)")
         Console.line("  changesets:  \(result.changesets) good")
         Console.line(
           "  heads:       \(result.heads.count) (\(result.heads.map(\.office.rawValue).joined(separator: ", ")))"
@@ -104,7 +101,7 @@ extension SamhandCommand {
       let count =
         result.problems.count + (result.problems.isEmpty ? result.divergentHeads.count : 0)
       if count > 0 {
-        throw CommandFailure("\(shared.url.path) has \(Words.count(count, "problem"))")
+        throw CommandFailure("\(shared.location) has \(Words.count(count, "problem"))")
       }
     }
   }

@@ -67,6 +67,7 @@ class CLITestCase: XCTestCase {
     process.currentDirectoryURL = temp.url
     var env = ProcessInfo.processInfo.environment
     env["SAMHAND_STORE"] = nil
+    for (key, value) in self.environment { env[key] = value }
     for (key, value) in environment { env[key] = value }
     process.environment = env
     let id = UUID().uuidString.prefix(8)
@@ -151,6 +152,9 @@ class CLITestCase: XCTestCase {
   /// The store that founded each shared folder, by folder.
   var founders: [String: String] = [:]
 
+  /// Set for every command a test runs (for example a WebDAV password).
+  var environment: [String: String] = [:]
+
   /// Whether ``initOffice(_:store:folder:confirmed:)`` gives each office a
   /// fixed test key that the founder's genesis roster lists (the documented
   /// way to need no confirmations), so that tests of other things see the
@@ -170,7 +174,10 @@ class CLITestCase: XCTestCase {
   /// fingerprints; pass `confirmed: false` to leave the claim waiting.
   func initOffice(_ slug: String, store: String? = nil, folder: String = "shared", confirmed: Bool = true) throws {
     let name = store ?? slug
-    let founding = !FileManager.default.fileExists(atPath: temp.path(folder).appendingPathComponent("samhand.json").path)
+    // A folder given as a URL is on a server: whoever came first founded it.
+    let founding =
+      founders[folder] == nil
+      && !FileManager.default.fileExists(atPath: temp.path(folder).appendingPathComponent("samhand.json").path)
     var arguments = ["init", "--store", name, "--replica", slug, "--folder", folder]
     if listTestKeys, URL(fileURLWithPath: name).lastPathComponent == slug, let office = ReplicaID(rawValue: slug) {
       let keys = temp.path("test-keys")
@@ -180,11 +187,13 @@ class CLITestCase: XCTestCase {
         atPath: keyFile.path, contents: Data(TestKeys.key(office).fileText.utf8), attributes: [.posixPermissions: 0o600])
       arguments += ["--key", keyFile.path]
       if founding {
-        let rosterFile = keys.appendingPathComponent("roster-\(folder).json")
+        let rosterFile = keys.appendingPathComponent("roster-\(String(folder.map { $0.isLetter || $0.isNumber ? $0 : "-" })).json")
         try TestKeys.roster(founder: office).canonicalJSON.write(to: rosterFile)
         arguments += ["--roster", rosterFile.path]
       }
     }
+    // A new collection on a server is made on purpose, as people do.
+    if founding, folder.contains("://") { arguments.append("--create-folder") }
     try succeed(arguments)
     if founding {
       founders[folder] = name

@@ -68,7 +68,7 @@ public struct SamhandError: Error, Sendable, CustomStringConvertible {
   /// between versions, so match on ``code`` instead of parsing it.
   public var description: String {
     var parts: [String] = []
-    if let fileURL, !message.contains(fileURL.path) { parts.append(fileURL.path) }
+    if let fileURL, !message.contains(SharedFolder.describe(fileURL)) { parts.append(SharedFolder.describe(fileURL)) }
     if let line { parts.append("line \(line)") }
     if let changesetID { parts.append("changeset \(changesetID)") }
     if let offset { parts.append("byte \(offset)") }

@@ -342,10 +342,10 @@ public struct Checkpoint: Sendable, Hashable {
   /// The header of a checkpoint file from the first bytes of it, without
   /// checking the file: for choosing which checkpoints to read, never for
   /// trusting one.
-  static func peekHeader(_ url: URL) -> Header? {
+  static func peekHeader(_ entry: SharedFolder.CheckpointEntry) -> Header? {
     // Never a link, a FIFO (opening one would block) or a device.
-    guard let prefix = try? FolderFile.readPrefix(url, count: 64 * 1024, kind: .checkpoint) else { return nil }
-    return try? decodeHeader(prefix, fileURL: url, verifying: false).header
+    guard let prefix = try? entry.folder.readPrefix(entry.url, count: 64 * 1024, kind: .checkpoint) else { return nil }
+    return try? decodeHeader(prefix, fileURL: entry.url, verifying: false).header
   }
 
   static func decodeHeader(_ bytes: [UInt8], fileURL: URL?, verifying: Bool = true) throws

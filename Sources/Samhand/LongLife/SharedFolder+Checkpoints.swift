@@ -27,6 +27,8 @@ extension SharedFolder {
     public var url: URL
     /// The signature file beside it.
     public var signatureURL: URL
+    /// The shared folder it is in, which reads it.
+    var folder: SharedFolder
 
     /// The path relative to the shared folder.
     public var relativePath: String { "\(SharedFolder.checkpointsDirectory)/\(office.rawValue)/\(name)" }
@@ -38,18 +40,19 @@ extension SharedFolder {
   /// cannot be listed (there is then simply no checkpoint to use there).
   public func checkpoints() -> [CheckpointEntry] {
     // Links are not followed, here or below: the folder has none of its own.
-    guard let offices = try? FolderFile.listDirectory(checkpointsURL) else { return [] }
+    guard let offices = (try? exchange.list(SharedFolder.checkpointsDirectory)) ?? nil else { return [] }
     var found: [CheckpointEntry] = []
-    for officeName in offices {
-      guard let office = ReplicaID(rawValue: officeName) else { continue }
-      let folder = checkpointsURL.appendingPathComponent(officeName)
-      for name in (try? FolderFile.listDirectory(folder)) ?? [] {
+    for officeItem in offices where officeItem.type == .directory {
+      guard let office = ReplicaID(rawValue: officeItem.name) else { continue }
+      let folder = checkpointsURL.appendingPathComponent(officeItem.name)
+      let names = ((try? exchange.list("\(SharedFolder.checkpointsDirectory)/\(officeItem.name)")) ?? nil)?.map(\.name)
+      for name in names ?? [] {
         guard let total = Checkpoint.total(fromFileName: name) else { continue }
         let signature = String(name.dropLast(Checkpoint.fileExtension.count)) + CheckpointSignature.fileExtension
         found.append(
           CheckpointEntry(
             office: office, name: name, total: total, url: folder.appendingPathComponent(name),
-            signatureURL: folder.appendingPathComponent(signature)))
+            signatureURL: folder.appendingPathComponent(signature), folder: self))
       }
     }
     return found.sorted { $0.total != $1.total ? $0.total > $1.total : ($0.name, $0.office) < ($1.name, $1.office) }
@@ -63,10 +66,10 @@ extension SharedFolder {
     let url = folder.appendingPathComponent(name)
     let signatureURL = folder.appendingPathComponent(
       String(name.dropLast(Checkpoint.fileExtension.count)) + CheckpointSignature.fileExtension)
-    try AtomicFile.write(bytes, to: url)
-    try AtomicFile.write([UInt8](signature.canonicalJSON), to: signatureURL)
+    try replace(url, bytes)
+    try replace(signatureURL, [UInt8](signature.canonicalJSON))
     return CheckpointEntry(
       office: signature.office, name: name, total: Checkpoint.total(fromFileName: name) ?? 0, url: url,
-      signatureURL: signatureURL)
+      signatureURL: signatureURL, folder: self)
   }
 }

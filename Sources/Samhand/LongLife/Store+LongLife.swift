@@ -144,7 +144,7 @@ extension Store {
   public func verifiedCheckpoint(_ entry: SharedFolder.CheckpointEntry) throws -> (Checkpoint, [UInt8]) {
     // Everything that needs no inflating first: a forged or unsigned
     // checkpoint costs no more than its size.
-    let bytes = try FolderFile.read(entry.url, kind: .checkpoint)
+    let bytes = try entry.folder.read(entry.url, kind: .checkpoint)
     let header = try Checkpoint.header(of: bytes, fileURL: entry.url)
     guard header.storeID == storeID else {
       throw SamhandError(.wrongStore, "belongs to store \(header.storeID), not \(storeID)", fileURL: entry.url)
@@ -153,11 +153,11 @@ extension Store {
     guard name == entry.name else {
       throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(name)", fileURL: entry.url)
     }
-    guard FolderFile.status(entry.signatureURL.path) != nil else {
+    guard entry.folder.exists(entry.signatureURL) else {
       throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it", fileURL: entry.url)
     }
     let signature = try CheckpointSignature(
-      json: try FolderFile.read(entry.signatureURL, kind: .checkpointSignature), fileURL: entry.signatureURL)
+      json: try entry.folder.read(entry.signatureURL, kind: .checkpointSignature), fileURL: entry.signatureURL)
     guard signature.office == entry.office else {
       throw SamhandError(.untrusted, "signed as \(signature.office) under \(entry.office)'s name", fileURL: entry.signatureURL)
     }
@@ -263,8 +263,8 @@ extension Store {
         // Chosen by a header peeked at (the first bytes only), then read
         // and checked whole; one that cannot even be peeked at is read
         // whole, to say what is wrong with it.
-        let header = try Checkpoint.peekHeader(entry.url)
-          ?? Checkpoint.header(of: try FolderFile.read(entry.url, kind: .checkpoint), fileURL: entry.url)
+        let header = try Checkpoint.peekHeader(entry)
+          ?? Checkpoint.header(of: try folder.read(entry.url, kind: .checkpoint), fileURL: entry.url)
         guard include(header) else { continue }
         let (checkpoint, bytes) = try verifiedCheckpoint(entry)
         return ((entry, checkpoint, bytes), problems)
@@ -290,7 +290,7 @@ extension Store {
     for (name, entries) in byName.sorted(by: { $0.key < $1.key }) where entries.count > 1 {
       var hashes: [String: [ReplicaID]] = [:]
       for entry in entries {
-        guard let bytes = try? FolderFile.read(entry.url, kind: .checkpoint) else { continue }
+        guard let bytes = try? folder.read(entry.url, kind: .checkpoint) else { continue }
         hashes[Data(SHA256.hash(data: bytes)).hexString, default: []].append(entry.office)
       }
       guard hashes.count > 1 else { continue }
@@ -353,7 +353,7 @@ extension Store {
     // Headers peeked at, not verified: they only decide whether to write.
     // A name or header claiming more than this replica has applied is not
     // counted (a real one at a stable frontier cannot be ahead of a counted office).
-    let listed = folder.checkpoints().filter { $0.total <= local.total }.compactMap { Checkpoint.peekHeader($0.url) }
+    let listed = folder.checkpoints().filter { $0.total <= local.total }.compactMap { Checkpoint.peekHeader($0) }
       .filter { $0.storeID == storeID }.map(\.frontier)
     known += listed
     let inside = known.filter { $0.isIncluded(in: local) }
@@ -424,8 +424,8 @@ extension Store {
     // verified whole. (An older checkpoint covers less, so it would not
     // let more go.)
     let acknowledged: (Checkpoint.Header) -> Bool = { $0.storeID == self.storeID && $0.frontier.isIncluded(in: stability.frontier) }
-    if let entry = folder.checkpoints().first(where: { Checkpoint.peekHeader($0.url).map(acknowledged) ?? false }),
-      let header = Checkpoint.peekHeader(entry.url)
+    if let entry = folder.checkpoints().first(where: { Checkpoint.peekHeader($0).map(acknowledged) ?? false }),
+      let header = Checkpoint.peekHeader(entry)
     {
       let plan = try pruningPlan(folder, covering: header.frontier, made: header.timestamp, cutoff: cutoff)
       if plan.files.isEmpty && plan.checkpoints.isEmpty {
@@ -452,10 +452,10 @@ extension Store {
       let before = UInt64(try Store.meta(db, "pruned_through") ?? "0") ?? 0
       if through > before { try Store.setMeta(db, "pruned_through", String(through)) }
     }
-    for file in removed { try Store.remove(file.url) }
+    for file in removed { try folder.delete(file.url) }
     for older in oldCheckpoints {
-      try Store.remove(older.signatureURL)
-      try Store.remove(older.url)
+      try folder.delete(older.signatureURL)
+      try folder.delete(older.url)
     }
     return report
   }
@@ -478,7 +478,8 @@ extension Store {
     }
     var files: [(path: String, url: URL, sequence: UInt64)] = []
     let own = folder.changesetsURL(for: replica)
-    for name in ((try? FileManager.default.contentsOfDirectory(atPath: own.path)) ?? []).sorted() {
+    let names = (try? folder.exchange.list(folder.path(of: own)))??.filter { $0.type != .directory }.map(\.name) ?? []
+    for name in names.sorted() {
       let sequence: UInt64
       switch FolderName(name) {
       case .changeset(let value), .conflictCopy(let value): sequence = value
@@ -489,7 +490,7 @@ extension Store {
     }
     var checkpoints: [SharedFolder.CheckpointEntry] = []
     for older in folder.checkpoints() where older.office == replica && older.total < frontier.total {
-      guard let header = Checkpoint.peekHeader(older.url), header.frontier.isIncluded(in: frontier), header.timestamp <= cutoff
+      guard let header = Checkpoint.peekHeader(older), header.frontier.isIncluded(in: frontier), header.timestamp <= cutoff
       else { continue }
       checkpoints.append(older)
     }
@@ -508,11 +509,5 @@ extension Store {
   /// folder: those are not published again.
   func prunedThrough() throws -> UInt64 {
     try read { db in UInt64(try Store.meta(db, "pruned_through") ?? "0") ?? 0 }
-  }
-
-  static func remove(_ url: URL) throws {
-    guard unlink(url.path) == 0 || errno == ENOENT else {
-      throw SamhandError(.io, "cannot delete \(url.path): \(String(cString: strerror(errno)))", fileURL: url)
-    }
   }
 }

@@ -17,11 +17,14 @@ enum AtomicFile {
   /// `replace` false, only creates the file if nothing is there (an
   /// existing file is left as it is, and that is not an error).
   ///
+  /// - Returns: false when `replace` is false and something was already
+  ///   there (nothing was written); true otherwise.
   /// - Throws: `SamhandError.io` naming the file (or the folder, when no
   ///   file can be made in it) and the system's reason, such as `No space
   ///   left on device` or `Permission denied`. The destination is then
   ///   untouched and no temporary file is left behind.
-  static func write(_ bytes: [UInt8], to url: URL, replace: Bool = true) throws {
+  @discardableResult
+  static func write(_ bytes: [UInt8], to url: URL, replace: Bool = true) throws -> Bool {
     let directory = url.deletingLastPathComponent()
     try makeDirectory(directory)
     let temporary = directory.appendingPathComponent(
@@ -68,8 +71,10 @@ enum AtomicFile {
         errno = linkErrno
         throw systemError("cannot create", url)
       }
+      if result != 0 { return false }
     }
     syncDirectory(directory)
+    return true
   }
 
   /// Creates `directory` and any missing parents, like `mkdir -p`.

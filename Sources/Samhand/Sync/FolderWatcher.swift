@@ -99,6 +99,8 @@ final class FolderEvents: Sendable {
 
   #if canImport(Glibc)
     private func run(folder: SharedFolder, ignoring own: ReplicaID, signal: AsyncStream<Void>.Continuation) {
+      // Only a folder on this machine has events to watch; polling covers the rest.
+      guard folder.url.isFileURL else { return }
       let descriptor = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
       guard descriptor >= 0 else { return }  // polling still runs
       defer { close(descriptor) }
@@ -131,16 +133,10 @@ final class FolderEvents: Sendable {
   /// Names, sizes and times of the other offices' files: what polling compares.
   static func fingerprint(of folder: SharedFolder, ignoring own: ReplicaID) -> [String: [String]] {
     var result: [String: [String]] = [:]
-    let manager = FileManager.default
-    for office in (try? manager.contentsOfDirectory(atPath: folder.changesetsURL.path)) ?? [] where office != own.rawValue {
-      let path = folder.changesetsURL.appendingPathComponent(office).path
-      let names = (try? manager.contentsOfDirectory(atPath: path)) ?? []
-      result[office] = names.sorted().map { name in
-        let attributes = try? manager.attributesOfItem(atPath: path + "/" + name)
-        let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
-        let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return "\(name) \(size) \(modified)"
-      }
+    let offices = (try? folder.exchange.list(SharedFolder.changesetsDirectory)) ?? nil
+    for office in offices ?? [] where office.name != own.rawValue && office.type == .directory {
+      let items = (try? folder.exchange.list("\(SharedFolder.changesetsDirectory)/\(office.name)")) ?? nil
+      result[office.name] = (items ?? []).sorted { $0.name < $1.name }.map { "\($0.name) \($0.size) \($0.modified)" }
     }
     return result
   }

@@ -81,7 +81,7 @@ extension SharedFolder {
     var problems: [FolderProblem] = []
     let names: [String]
     do {
-      names = FolderFile.status(headsURL.path) == nil ? [] : try FolderFile.listDirectory(headsURL)
+      names = try exchange.list(SharedFolder.headsDirectory)?.map(\.name) ?? []
     } catch let error as SamhandError {
       return ([], [FolderProblem(path: SharedFolder.headsDirectory, reason: error.message)])
     } catch {
@@ -91,7 +91,7 @@ extension SharedFolder {
       guard let office = ReplicaID(rawValue: String(name.dropLast(5))) else { continue }
       let url = headsURL.appendingPathComponent(name)
       do {
-        let head = try Head(json: try FolderFile.read(url, kind: .head), fileURL: url)
+        let head = try Head(json: try read(url, kind: .head), fileURL: url)
         guard head.office == office else {
           problems.append(FolderProblem(path: "heads/\(name)", reason: "head names office '\(head.office)', not '\(office)'"))
           continue

@@ -106,7 +106,7 @@ extension SharedFolder {
       do {
         // Type and size, checksum, name, store and signature before the
         // payload is inflated, as a sync checks them.
-        let bytes = try FolderFile.read(entry.url, kind: .changeset)
+        let bytes = try read(entry.url, kind: .changeset)
         let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
         try Store.checkName(entry, matches: envelope.header)
         guard envelope.header.storeID == identity.storeID else {

@@ -12,9 +12,16 @@ import Foundation
 ///
 /// A replica writes only under its own office's names, always to a
 /// temporary name first. Readers pass over names they do not own.
+///
+/// Every file is read and written through ``exchange``: a ``LocalFolder``
+/// for a directory, a ``WebDAVFolder`` for an `https://` URL, or any other
+/// ``Exchange``.
 public struct SharedFolder: Sendable, Hashable {
-  /// The folder's location, as a standardised file URL.
+  /// The folder's location: a standardised file URL, or the `http(s)` URL
+  /// of a WebDAV collection (ending in `/`, with no credentials in it).
   public let url: URL
+  /// What the folder's files are listed, read and written through.
+  public let exchange: any Exchange
 
   /// The folder layout version written in `samhand.json`. Version 2 added
   /// the genesis roster; a version 1 folder has none, and its replicas
@@ -38,7 +45,39 @@ public struct SharedFolder: Sendable, Hashable {
   static let headsDirectory = "heads"
 
   /// Refers to the shared folder at `url`; nothing is read or checked yet.
-  public init(_ url: URL) { self.url = url.standardizedFileURL }
+  /// A file URL is a ``LocalFolder``; an `http` or `https` URL a
+  /// ``WebDAVFolder``, whose problems (credentials in the URL, plain http
+  /// to another machine) are reported when it is first used.
+  public init(_ url: URL) {
+    if url.isFileURL || url.scheme == nil {
+      self.init(exchange: LocalFolder(url))
+    } else {
+      self.init(exchange: WebDAVFolder(url))
+    }
+  }
+
+  /// Refers to a shared folder reached through any exchange.
+  public init(exchange: any Exchange) {
+    self.exchange = exchange
+    self.url = exchange.url
+  }
+
+  public static func == (lhs: SharedFolder, rhs: SharedFolder) -> Bool { lhs.url == rhs.url }
+  public func hash(into hasher: inout Hasher) { hasher.combine(url) }
+
+  /// The folder in words, for messages and for the store to find it
+  /// again: its path, or its URL.
+  public var location: String { SharedFolder.describe(url) }
+
+  /// The URL of a folder as ``location`` wrote it: a URL with a scheme,
+  /// else a path.
+  static func url(stored location: String) -> URL {
+    if location.hasPrefix("http://") || location.hasPrefix("https://"), let url = URL(string: location) { return url }
+    return URL(fileURLWithPath: location)
+  }
+
+  /// A file URL's path, any other URL whole.
+  static func describe(_ url: URL) -> String { url.isFileURL ? url.path : url.absoluteString }
 
   /// What `samhand.json` says: which store this folder belongs to, and its schema.
   public struct Identity: Sendable, Hashable {
@@ -99,28 +138,31 @@ public struct SharedFolder: Sendable, Hashable {
   /// Whether the folder holds its `samhand.json`. A store's own folder
   /// without one is most often a share that is not mounted.
   public var hasIdentity: Bool {
-    FileManager.default.fileExists(atPath: identityURL.path)
+    exists(identityURL)
   }
+
+  /// Whether the folder is there: a directory that exists, a collection the
+  /// server lists. False too when it cannot be reached.
+  public var isThere: Bool { ((try? exchange.list("")) ?? nil) != nil }
 
   /// Whether the folder holds files under an office's name: its changeset
   /// folder or its head.
   public func holdsFiles(of office: ReplicaID) -> Bool {
-    FileManager.default.fileExists(atPath: changesetsURL(for: office).path)
-      || FileManager.default.fileExists(atPath: headURL(for: office).path)
+    exists(changesetsURL(for: office)) || exists(headURL(for: office))
   }
 
   /// Whether the folder has no `samhand.json` and no changesets: nothing to join.
   public var isUninitialised: Bool {
-    !FileManager.default.fileExists(atPath: identityURL.path)
-      && !FileManager.default.fileExists(atPath: changesetsURL.path)
+    guard let top = try? exchange.list("") else { return true }
+    return !top.contains { $0.name == SharedFolder.identityFileName || $0.name == SharedFolder.changesetsDirectory }
   }
 
   /// Creates the folder (if needed) and writes `samhand.json`.
   ///
   /// - Throws: `SamhandError.storeExists` when the folder already belongs to a store.
   public func initialise(_ identity: Identity) throws {
-    if FileManager.default.fileExists(atPath: identityURL.path) {
-      throw SamhandError(.storeExists, "\(url.path) already holds a Samhand store", fileURL: identityURL)
+    if exists(identityURL) {
+      throw SamhandError(.storeExists, "\(location) already holds a Samhand store", fileURL: identityURL)
     }
     try writeIdentity(identity)
   }
@@ -138,18 +180,18 @@ public struct SharedFolder: Sendable, Hashable {
     let before = identity.formatVersion
     guard identity.roster != nil else {
       throw SamhandError(
-        .invalidArgument, "\(url.path) has layout 1 (no roster); it cannot be upgraded in place", fileURL: identityURL)
+        .invalidArgument, "\(location) has layout 1 (no roster); it cannot be upgraded in place", fileURL: identityURL)
     }
     let newest = SharedFolder.newestLayout(for: identity.roster)
     guard before < newest else { return before }
     identity.formatVersion = newest
-    try AtomicFile.write([UInt8](identity.canonicalJSON), to: identityURL)
+    try replace(identityURL, [UInt8](identity.canonicalJSON))
     return before
   }
 
   /// Writes `samhand.json` if it is missing (as after a wiped folder).
   func writeIdentity(_ identity: Identity) throws {
-    try AtomicFile.write([UInt8](identity.canonicalJSON), to: identityURL, replace: false)
+    _ = try create(identityURL, [UInt8](identity.canonicalJSON))
   }
 
   /// Reads and checks `samhand.json`.
@@ -159,10 +201,9 @@ public struct SharedFolder: Sendable, Hashable {
   ///   `.invalidArgument` when malformed, `.invalidSchema` when the schema
   ///   in it is.
   public func identity() throws -> Identity {
-    guard FileManager.default.fileExists(atPath: identityURL.path) else {
-      throw SamhandError(.storeNotFound, "\(url.path) has no \(SharedFolder.identityFileName): not a Samhand folder", fileURL: identityURL)
+    guard let bytes = try exchange.read(SharedFolder.identityFileName, kind: .identity, prefix: nil) else {
+      throw SamhandError(.storeNotFound, "\(location) has no \(SharedFolder.identityFileName): not a Samhand folder", fileURL: identityURL)
     }
-    let bytes = try FolderFile.read(identityURL, kind: .identity)
     return try SharedFolder.decodeIdentity(bytes, fileURL: identityURL)
   }
 
@@ -218,7 +259,7 @@ public struct SharedFolder: Sendable, Hashable {
     /// Microseconds since 1970.
     var modified: Int64
     /// What `lstat` says it is: anything but a regular file is refused when read.
-    var type: FolderFile.Status.FileType = .regular
+    var type: ExchangeItem.FileType = .regular
 
     /// Path relative to the shared folder, as stored and reported.
     var relativePath: String { "\(SharedFolder.changesetsDirectory)/\(office.rawValue)/\(name)" }
@@ -232,7 +273,9 @@ public struct SharedFolder: Sendable, Hashable {
   ///   folder does not stop the others from being read.
   /// - Throws: `SamhandError.io` when `changesets/` itself cannot be listed.
   func listChangesets() throws -> (entries: [Entry], ignored: Int, unreadable: [FolderProblem]) {
-    guard let top = FolderFile.status(changesetsURL.path) else { return ([], 0, []) }
+    guard let top = try exchange.list("")?.first(where: { $0.name == SharedFolder.changesetsDirectory }) else {
+      return ([], 0, [])
+    }
     guard top.type == .directory else {
       // A link here could point anywhere: nothing under it is read.
       return (
@@ -249,22 +292,29 @@ public struct SharedFolder: Sendable, Hashable {
     var unreadable: [FolderProblem] = []
     var entries: [Entry] = []
     var ignored = 0
-    let offices = try FolderFile.listDirectory(changesetsURL)
-    for name in offices {
-      let officeURL = changesetsURL.appendingPathComponent(name)
-      guard let office = ReplicaID(rawValue: name) else {
+    let offices = try exchange.list(SharedFolder.changesetsDirectory) ?? []
+    for item in offices {
+      guard let office = ReplicaID(rawValue: item.name) else {
         ignored += 1
         continue
       }
-      let files: [String]
+      guard item.type == .directory || item.type == .symbolicLink else {
+        // A file named like an office: not a folder of ours.
+        ignored += 1
+        continue
+      }
+      guard item.type == .directory else {
+        unreadable.append(
+          FolderProblem(
+            path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
+            reason: "is a symbolic link: Samhand does not follow links in the shared folder, so its changesets are not read"))
+        continue
+      }
+      let officeURL = changesetsURL(for: office)
+      let files: [ExchangeItem]
       do {
-        files = try FolderFile.listDirectory(officeURL)
+        files = try exchange.list("\(SharedFolder.changesetsDirectory)/\(office.rawValue)") ?? []
       } catch let error as SamhandError {
-        if error.code == .unsafeFile, FolderFile.status(officeURL.path)?.type != .symbolicLink {
-          // A file named like an office: not a folder of ours.
-          ignored += 1
-          continue
-        }
         unreadable.append(
           FolderProblem(
             path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
@@ -274,16 +324,14 @@ public struct SharedFolder: Sendable, Hashable {
         continue
       }
       for file in files {
-        let url = officeURL.appendingPathComponent(file)
-        guard let status = FolderFile.status(url.path) else { continue }
-        guard status.type != .directory else {
+        guard file.type != .directory else {
           ignored += 1
           continue
         }
         entries.append(
           Entry(
-            office: office, name: file, url: url, kind: FolderName(file), size: status.size,
-            modified: status.modified, type: status.type))
+            office: office, name: file.name, url: officeURL.appendingPathComponent(file.name), kind: FolderName(file.name),
+            size: file.size, modified: file.modified, type: file.type))
       }
     }
     entries.sort { lhs, rhs in
@@ -291,6 +339,58 @@ public struct SharedFolder: Sendable, Hashable {
     }
     return (entries, ignored, unreadable)
   }
+}
+
+// MARK: - Files, by their URLs inside the folder
+
+extension SharedFolder {
+  /// The path of a file or folder inside the shared folder, relative to its top.
+  func path(of url: URL) -> String {
+    let base = self.url.path.hasSuffix("/") ? self.url.path : self.url.path + "/"
+    let full = url.path
+    precondition(full == self.url.path || full.hasPrefix(base), "\(full) is not inside \(self.url.path)")
+    return full == self.url.path ? "" : String(full.dropFirst(base.count))
+  }
+
+  /// What is under a name: its type, size and time; nil when nothing is
+  /// there (or its folder cannot be listed).
+  func status(_ url: URL) -> ExchangeItem? {
+    let path = path(of: url)
+    let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+    let name = url.lastPathComponent
+    return (try? exchange.list(parent))??.first { $0.name == name }
+  }
+
+  /// Whether anything is under a name.
+  func exists(_ url: URL) -> Bool { status(url) != nil }
+
+  /// A whole file, refused unless it is a regular file within its kind's limit.
+  ///
+  /// - Throws: `SamhandError.io` when nothing is there, `.unsafeFile`,
+  ///   `.tooLarge` or `.io` as the exchange says.
+  func read(_ url: URL, kind: FolderFileKind) throws -> [UInt8] {
+    guard let bytes = try exchange.read(path(of: url), kind: kind, prefix: nil) else {
+      throw SamhandError(.io, "cannot read \(SharedFolder.describe(url)): No such file or directory", fileURL: url)
+    }
+    return bytes
+  }
+
+  /// The first `count` bytes of a file, with the checks of ``read(_:kind:)``.
+  func readPrefix(_ url: URL, count: Int, kind: FolderFileKind) throws -> [UInt8] {
+    guard let bytes = try exchange.read(path(of: url), kind: kind, prefix: count) else {
+      throw SamhandError(.io, "cannot read \(SharedFolder.describe(url)): No such file or directory", fileURL: url)
+    }
+    return bytes
+  }
+
+  /// Creates a file only if nothing is under its name; false when something is.
+  func create(_ url: URL, _ bytes: [UInt8]) throws -> Bool { try exchange.create(path(of: url), bytes) }
+
+  /// Writes a file, replacing what is under its name, atomically.
+  func replace(_ url: URL, _ bytes: [UInt8]) throws { try exchange.replace(path(of: url), bytes) }
+
+  /// Deletes a file, if it is there.
+  func delete(_ url: URL) throws { try exchange.delete(path(of: url)) }
 }
 
 extension SharedFolder.Identity {

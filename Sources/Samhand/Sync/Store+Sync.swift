@@ -127,7 +127,7 @@ extension Store {
       let expected = trust.lowercased().filter { !$0.isWhitespace }
       guard let roster = identity.roster else {
         throw SamhandError(
-          .untrusted, "\(folder.url.path) has no roster (layout 1), so roster \(trust) cannot be checked",
+          .untrusted, "\(folder.location) has no roster (layout 1), so roster \(trust) cannot be checked",
           fileURL: folder.identityURL)
       }
       guard roster.hash == expected else {
@@ -167,7 +167,7 @@ extension Store {
     roster: Roster? = nil, key: SigningKey? = nil
   ) throws -> Store {
     guard folder.isUninitialised else {
-      throw SamhandError(.storeExists, "\(folder.url.path) already holds a Samhand store; join it instead", fileURL: folder.url)
+      throw SamhandError(.storeExists, "\(folder.location) already holds a Samhand store; join it instead", fileURL: folder.url)
     }
     let key = key ?? .generate()
     var genesis = roster ?? .cooperation(founder: replica, key: key.publicKey)
@@ -207,12 +207,12 @@ extension Store {
 
   /// The shared folder this replica syncs with, set when it was created or joined.
   public func folder() throws -> SharedFolder? {
-    try read { db in try Store.meta(db, "folder") }.map { SharedFolder(URL(fileURLWithPath: $0)) }
+    try read { db in try Store.meta(db, "folder") }.map { SharedFolder(SharedFolder.url(stored: $0)) }
   }
 
   /// Points the replica at another copy of the shared folder (for example after a move).
   public func setFolder(_ folder: SharedFolder) throws {
-    try write { db in try Store.setMeta(db, "folder", folder.url.path) }
+    try write { db in try Store.setMeta(db, "folder", folder.location) }
   }
 }
 
@@ -252,25 +252,24 @@ extension Store {
     let conflictsBefore = watching ? try conflicts() : []
     let recovering = try read { db in try Store.meta(db, "recovering") } == "1"
     let identity = SharedFolder.Identity(storeID: storeID, schema: schema, roster: genesis)
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+    guard let top = try folder.exchange.list("") else {
       throw SamhandError(
-        .io, "the shared folder \(folder.url.path) is not there (not mounted, moved, or offline?); nothing was synced",
+        .io, "the shared folder \(folder.location) is not there (not mounted, moved, or offline?); nothing was synced",
         fileURL: folder.url)
     }
     if !writing {
       _ = try folder.identity()
-    } else if FileManager.default.fileExists(atPath: folder.identityURL.path) {
+    } else if top.contains(where: { $0.name == SharedFolder.identityFileName }) {
       let found = try folder.identity()
       guard found.storeID == storeID else {
         throw SamhandError(
-          .wrongStore, "\(folder.url.path) belongs to store \(found.storeID), this replica to \(storeID)",
+          .wrongStore, "\(folder.location) belongs to store \(found.storeID), this replica to \(storeID)",
           fileURL: folder.identityURL)
       }
       if let genesis, found.roster != genesis {
         throw SamhandError(
           .untrusted,
-          "\(folder.identityURL.path) names roster \(found.roster?.hash ?? "(none)"), not the \(genesis.hash) this replica pinned: it has been replaced or altered. Nothing was synced; restore the file (delete it and this office writes it again)",
+          "\(SharedFolder.describe(folder.identityURL)) names roster \(found.roster?.hash ?? "(none)"), not the \(genesis.hash) this replica pinned: it has been replaced or altered. Nothing was synced; restore the file (delete it and this office writes it again)",
           fileURL: folder.identityURL)
       }
       // The layout is kept, so that a wiped samhand.json comes back as it was.
@@ -312,7 +311,10 @@ extension Store {
     // This office's numbers whose file in the folder is its own: the others
     // (missing, damaged, or written by someone else) it writes again.
     var ownPresent = Set<UInt64>()
+    // This office's numbers with some file under their name, its own or not.
+    var ownOccupied = Set<UInt64>()
     for entry in entries {
+      if entry.office == replica, case .changeset(let sequence) = entry.kind { ownOccupied.insert(sequence) }
       switch entry.kind {
       case .temporary, .foreign:
         report.ignored += 1
@@ -344,7 +346,7 @@ extension Store {
       }
       try cancellation?.check()
       progress?(SyncProgress(phase: .reading, done: index, total: candidates.count))
-      try checkOwnFile(entry, base: base, present: &ownPresent, &report)
+      try checkOwnFile(entry, in: folder, base: base, present: &ownPresent, &report)
     }
 
     // Apply what is ready at once (in name order, most files are), buffer
@@ -361,7 +363,7 @@ extension Store {
         progress?(SyncProgress(phase: .applying, done: index, total: others.count))
         let envelope: ChangesetEnvelope
         do {
-          envelope = try readEnvelope(entry)
+          envelope = try readEnvelope(entry, in: folder)
         } catch let error as SamhandError where error.code != .storage {
           report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
           return ReceiveResult()
@@ -427,17 +429,22 @@ extension Store {
       let pruned = try prunedThrough()
       // A changeset never published cannot have its file in the folder yet:
       // whatever is under its name is someone else's, and is written over
-      // (a collision's file is kept in the store as evidence).
+      // (a collision's file is kept in the store as evidence). The file is
+      // created only if its name is free, so a file another installation
+      // wrote since the listing is never overwritten: the next sync judges it.
       let missing = own.filter { $0.sequence > pruned && (!ownPresent.contains($0.sequence) || unpublished.contains($0)) }
+      var written: [Changeset.ID] = []
       for (index, id) in missing.enumerated() {
         progress?(SyncProgress(phase: .publishing, done: index, total: missing.count))
         guard let bytes = try changesetBytes(id) else { continue }
         let url = folder.changesetURL(id)
-        try AtomicFile.write(bytes, to: url)
-        try settle(path: SharedFolder.Entry.relativePath(id), url: url)
+        if ownOccupied.contains(id.sequence) { try folder.delete(url) }
+        guard try folder.create(url, bytes) else { continue }
+        try settle(path: SharedFolder.Entry.relativePath(id), url: url, in: folder)
+        written.append(id)
         if unpublished.contains(id) { report.published.append(id) } else { report.republished.append(id) }
       }
-      try markPublished(Array(unpublished))
+      try markPublished(written.filter(unpublished.contains))
     }
 
     // Files set aside this time replace those of the last sync.
@@ -456,7 +463,7 @@ extension Store {
     let head = Head(
       office: replica, frontier: frontier, snapshotHash: hash,
       timestamp: Int64((now.timeIntervalSince1970 * 1000).rounded()))
-    try AtomicFile.write([UInt8](head.canonicalJSON), to: folder.headURL(for: replica))
+    try folder.replace(folder.headURL(for: replica), [UInt8](head.canonicalJSON))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
     try maintain(folder, now: now, &report)
@@ -527,7 +534,7 @@ extension Store {
       }
     }
     let now = try frontier()
-    if let header = Checkpoint.peekHeader(newest.url), header.frontier.isIncluded(in: now) {
+    if let header = Checkpoint.peekHeader(newest), header.frontier.isIncluded(in: now) {
       try write { db in try Store.setMeta(db, "checkpoint_seen", newest.name) }
     }
     return (adoption, problems)
@@ -574,8 +581,8 @@ extension Store {
   /// Reads a changeset file of the folder and checks all it can before the
   /// payload is inflated: its type and size, its checksum and header, its
   /// name, its store and (with a roster) its signature.
-  func readEnvelope(_ entry: SharedFolder.Entry) throws -> ChangesetEnvelope {
-    let bytes = try ImportProfile.measure(.reading) { try FolderFile.read(entry.url, kind: .changeset) }
+  func readEnvelope(_ entry: SharedFolder.Entry, in folder: SharedFolder) throws -> ChangesetEnvelope {
+    let bytes = try ImportProfile.measure(.reading) { try folder.read(entry.url, kind: .changeset) }
     let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
     try Store.checkName(entry, matches: envelope.header)
     guard envelope.header.storeID == storeID else {
@@ -593,12 +600,12 @@ extension Store {
   /// installation), or anything else (set aside; written over if it
   /// holds that number, so nobody blocks its numbering by dropping a file).
   private func checkOwnFile(
-    _ entry: SharedFolder.Entry, base: VersionVector, present: inout Set<UInt64>, _ report: inout SyncReport
+    _ entry: SharedFolder.Entry, in folder: SharedFolder, base: VersionVector, present: inout Set<UInt64>, _ report: inout SyncReport
   ) throws {
     let number: UInt64? = if case .changeset(let sequence) = entry.kind { sequence } else { nil }
     let envelope: ChangesetEnvelope
     do {
-      envelope = try readEnvelope(entry)
+      envelope = try readEnvelope(entry, in: folder)
     } catch let error as SamhandError where error.code != .storage {
       if let number, try changesetBytes(Changeset.ID(author: replica, sequence: number)) != nil {
         // Our own file, damaged in the folder: we hold the good bytes, so write it again.
@@ -655,8 +662,8 @@ extension Store {
     }
   }
 
-  private func settle(path: String, url: URL) throws {
-    let status = FolderFile.status(url.path)
+  private func settle(path: String, url: URL, in folder: SharedFolder) throws {
+    let status = folder.status(url)
     try write { db in
       try db.execute(
         sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
