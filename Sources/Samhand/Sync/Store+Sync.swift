@@ -440,10 +440,10 @@ extension Store {
         let url = folder.changesetURL(id)
         if ownOccupied.contains(id.sequence) { try folder.delete(url) }
         guard try folder.create(url, bytes) else { continue }
-        try settle(path: SharedFolder.Entry.relativePath(id), url: url, in: folder)
         written.append(id)
         if unpublished.contains(id) { report.published.append(id) } else { report.republished.append(id) }
       }
+      try settle(written, in: folder)
       try markPublished(written.filter(unpublished.contains))
     }
 
@@ -662,12 +662,20 @@ extension Store {
     }
   }
 
-  private func settle(path: String, url: URL, in folder: SharedFolder) throws {
-    let status = folder.status(url)
+  /// Notes the files just published as read, with the size and time the
+  /// folder gives them: one listing of the office's folder for them all.
+  private func settle(_ published: [Changeset.ID], in folder: SharedFolder) throws {
+    guard !published.isEmpty else { return }
+    let listed = (try? folder.exchange.list(folder.path(of: folder.changesetsURL(for: replica)))) ?? nil
+    var items: [String: ExchangeItem] = [:]
+    for item in listed ?? [] { items[item.name] = item }
     try write { db in
-      try db.execute(
-        sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-        arguments: [path, status?.size ?? 0, status?.modified ?? 0])
+      for id in published {
+        let item = items[ChangesetFile.fileName(sequence: id.sequence)]
+        try db.execute(
+          sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
+          arguments: [SharedFolder.Entry.relativePath(id), item?.size ?? 0, item?.modified ?? 0])
+      }
     }
   }
 
