@@ -52,7 +52,7 @@ final class WebDAVTests: CLITestCase {
     // A file, not a pipe: the server started in the background could hold
     // a pipe open, and reading it to its end would never finish.
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("dav-\(UUID().uuidString).log")
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: log.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: log) }
     let handle = try FileHandle(forWritingTo: log)
     process.standardOutput = handle

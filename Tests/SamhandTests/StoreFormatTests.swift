@@ -34,7 +34,7 @@ final class StoreFormatTests: XCTestCase {
   }
 
   /// The store format this Samhand writes.
-  private let currentFormat = "6"
+  private let currentFormat = "7"
 
   func testStoreFormat2_isUpgradedAndReadsAsItDid() throws {
     try checkUpgrade(of: "format-2", from: "2")
@@ -50,6 +50,10 @@ final class StoreFormatTests: XCTestCase {
 
   func testStoreFormat5_isUpgradedAndReadsAsItDid() throws {
     try checkUpgrade(of: "format-5", from: "5")
+  }
+
+  func testStoreFormat6_isUpgradedAndReadsAsItDid() throws {
+    try checkUpgrade(of: "format-6", from: "6")
   }
 
   private func checkUpgrade(of name: String, from format: String) throws {
@@ -89,15 +93,15 @@ final class StoreFormatTests: XCTestCase {
     let fixture = try copyFixture("format-2")
     let store = fixture.appendingPathComponent("ks")
     let queue = try DatabaseQueue(path: store.appendingPathComponent(Store.databaseFileName).path)
-    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '7' WHERE key = 'format'") }
+    try queue.write { db in try db.execute(sql: "UPDATE meta SET value = '8' WHERE key = 'format'") }
     try queue.close()
     let before = try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName))
     XCTAssertThrowsError(try Store.open(at: store)) { error in
       guard let error = error as? SamhandError else { return XCTFail("\(error)") }
       XCTAssertEqual(error.code, .unsupportedFormat)
-      XCTAssertTrue(error.message.contains("store format 7 is newer"), error.message)
+      XCTAssertTrue(error.message.contains("store format 8 is newer"), error.message)
     }
     XCTAssertEqual(try Data(contentsOf: store.appendingPathComponent(Store.databaseFileName)), before)
-    XCTAssertEqual(try meta("format", in: store), "7")
+    XCTAssertEqual(try meta("format", in: store), "8")
   }
 }

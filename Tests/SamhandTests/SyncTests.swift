@@ -298,11 +298,14 @@ final class SyncTests: XCTestCase {
     let report = try second.sync(with: folder)
     XCTAssertEqual(report.collisions.map(\.changeset), [Changeset.ID(author: "vestland", sequence: 2)])
     XCTAssertNotNil(report.publishingBlocked)
-    // A third office sees a changeset it already applied change under the same name, and reports it.
+    // A third office sees a changeset it already applied change under the
+    // same name (replaced by a rename, as a sync tool or an SMB client
+    // does; a file rewritten in place is seen by the author's own
+    // installations at once, by others at their daily full listing), and reports it.
     let third = TemporaryDirectory("collision-third")
     let ks = try Store.join(folder: folder, at: third.path("ks"), replica: "ks").0
     try Data(try second.changesetBytes(Changeset.ID(author: "vestland", sequence: 2))!).write(
-      to: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2)))
+      to: folder.changesetURL(Changeset.ID(author: "vestland", sequence: 2)), options: .atomic)
     let seen = try ks.sync(with: folder)
     XCTAssertEqual(seen.collisions.map(\.changeset), [Changeset.ID(author: "vestland", sequence: 2)])
     XCTAssertNil(seen.publishingBlocked, "ks itself is not colliding")

@@ -49,6 +49,8 @@ struct OfficesWorkload {
     /// Peak memory of the benchmark's process, which holds every office.
     var processPeakMemoryMB: Double
     var openConflicts: Int
+    /// The importer's sync when nothing is new (median of 5), at the end.
+    var noopSyncSeconds: Double
     var converged: Bool
     var snapshotHash: String
     var headers: OfficeCluster.HeaderFigures
@@ -98,6 +100,8 @@ struct OfficesWorkload {
     let headers = try cluster.headerFigures()
     let conflicts = try cluster.stores["ks"]!.conflicts().count
     let processPeak = peakMemoryMB()
+    var noops: [Double] = []
+    for _ in 0..<5 { noops.append(try cluster.timedSync(importer).seconds) }
     // One office alone: every other office makes one more round, and the
     // importer imports it in a process of its own (outside the total time).
     for office in names where office != importer { try cluster.editRound(office, round: self.rounds + 1, edits: edits) }
@@ -113,7 +117,7 @@ struct OfficesWorkload {
       importWritesPerSecond: Double(importedWrites) / max(imports.reduce(0, +), 1e-9), fieldWrites: fieldWrites,
       folderBytes: folderBytes, bytesPerWrite: Double(folderBytes) / Double(fieldWrites),
       peakMemoryMB: alone.peakMemoryMB, aloneImportSeconds: alone.seconds, aloneImported: alone.imported,
-      processPeakMemoryMB: processPeak, openConflicts: conflicts,
+      processPeakMemoryMB: processPeak, openConflicts: conflicts, noopSyncSeconds: median(noops),
       converged: hashes.count == 1, snapshotHash: hashes.count == 1 ? hashes.first! : "\(hashes.count) different",
       headers: headers,
       importPhases: Dictionary(uniqueKeysWithValues: importPhases.map { ($0.key.name, $0.value) }))
@@ -177,6 +181,7 @@ func officesBenchmark(_ arguments: [String]) throws {
   print(String(format: "  peak memory of one office          %8.1f MB (%@ importing %d changesets alone in %.1f ms)", result.peakMemoryMB, result.importOffice, result.aloneImported, result.aloneImportSeconds * 1000) + target(result.peakMemoryMB < 40, "< 40 MB"))
   print(String(format: "  peak memory of this process        %8.1f MB (all %d offices)", result.processPeakMemoryMB, result.offices))
   print(String(format: "  version vector per changeset       %8.1f offices (largest %d), %.0f bytes; header %.0f bytes of each file", result.headers.meanVectorEntries, result.headers.maximumVectorEntries, result.headers.meanVectorBytes, result.headers.meanHeaderBytes))
+  print(String(format: "  a sync with nothing new            %8.1f ms (median of 5, %@)", result.noopSyncSeconds * 1000, result.importOffice))
   print("  open conflicts at the end          \(result.openConflicts)")
   print("  same snapshot everywhere           \(result.converged ? "yes" : "NO") (\(result.snapshotHash.prefix(16)))")
   print("  import time by phase (\(result.importOffice), all rounds):")

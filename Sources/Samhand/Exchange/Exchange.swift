@@ -84,13 +84,36 @@ public struct ExchangeItem: Sendable, Hashable {
   /// When it last changed, in microseconds since 1970 (0 when unknown).
   /// Together with the size it tells whether a file read before changed.
   public var modified: Int64
+  /// What the exchange offers beside the time to tell a change, when it
+  /// has one: a WebDAV server's entity tag, which changes with every
+  /// write even within the second its time is rounded to. Nil for a
+  /// local folder, whose times are fine enough.
+  public var tag: String?
 
-  public init(name: String, type: FileType, size: Int64, modified: Int64) {
+  public init(name: String, type: FileType, size: Int64, modified: Int64, tag: String? = nil) {
     self.name = name
     self.type = type
     self.size = size
     self.modified = modified
+    self.tag = tag
   }
+
+  /// Whether the item is as it was when `stamp` was taken: the same type,
+  /// size, time and tag. Folders and files that are not immutable are
+  /// judged by this before being read again.
+  func matches(_ stamp: ExchangeItem.Stamp?) -> Bool {
+    guard let stamp, modified != 0 else { return false }
+    return stamp == self.stamp
+  }
+
+  /// The type, size, time and tag of an item, as kept between syncs.
+  struct Stamp: Hashable, Sendable {
+    var size: Int64
+    var modified: Int64
+    var tag: String
+  }
+
+  var stamp: Stamp { Stamp(size: size, modified: modified, tag: (type == .directory ? "d:" : "f:") + (tag ?? "")) }
 
   /// The type in words, for messages.
   var typeName: String {

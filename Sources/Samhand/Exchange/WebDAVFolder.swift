@@ -135,7 +135,7 @@ public struct WebDAVFolder: Exchange {
   public func list(_ directory: String) throws -> [ExchangeItem]? {
     let target = resource(directory, folder: true)
     let body = Data(
-      #"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/></D:prop></D:propfind>"#
+      #"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getcontentlength/><D:getlastmodified/><D:getetag/></D:prop></D:propfind>"#
         .utf8)
     let answer = try send("PROPFIND", target, headers: ["Depth": "1", "Content-Type": "application/xml"], body: body)
     switch answer.status {
@@ -160,7 +160,7 @@ public struct WebDAVFolder: Exchange {
       items.append(
         ExchangeItem(
           name: name, type: response.isCollection ? .directory : .regular, size: response.size ?? 0,
-          modified: response.modified ?? 0))
+          modified: response.modified ?? 0, tag: response.tag))
     }
     if !sawSelf && found.count == 1 && !(found.first?.isCollection ?? true) {
       throw SamhandError(.unsafeFile, "\(target.lastPathComponent) is a file, not a folder", fileURL: target)
@@ -387,6 +387,8 @@ struct MultiStatus {
     var size: Int64?
     /// Microseconds since 1970.
     var modified: Int64?
+    /// The entity tag, when the server gives one.
+    var tag: String?
   }
 
   static func parse(_ data: Data) -> [Response] {
@@ -431,6 +433,7 @@ struct MultiStatus {
       case "href":
         current?.path = URL(string: value)?.path ?? value.removingPercentEncoding ?? value
       case "getcontentlength": current?.size = Int64(value)
+      case "getetag": current?.tag = value.isEmpty ? nil : value
       case "getlastmodified":
         if let date = Reader.dates.date(from: value) { current?.modified = Int64(date.timeIntervalSince1970 * 1_000_000) }
       case "response":

@@ -41,7 +41,7 @@ public final class Store: Sendable {
   /// version 5 unconfirmed claims, several buffered files under one
   /// number, and collisions that people have cleared; version 6 one row
   /// per record for its whole merge state (`Docs/STORAGE.md`).
-  static let storeFormatVersion = 6
+  static let storeFormatVersion = 7
 
   private init(directory: URL, database: DatabaseQueue) throws {
     self.directory = directory
@@ -118,6 +118,9 @@ public final class Store: Sendable {
       }
       if format < 6 {
         try migrateToRecords(db)
+      }
+      if format < 7 {
+        try createListingTables(db)
       }
       try setMeta(db, "format", String(storeFormatVersion))
     }
@@ -271,6 +274,7 @@ public final class Store: Sendable {
     try createClaimTables(db)
     try createLongLifeTables(db)
     try createRecordsTable(db)
+    try createListingTables(db)
   }
 
   // MARK: - Meta

@@ -89,14 +89,8 @@ extension SharedFolder {
     }
     for name in names.sorted() where name.hasSuffix(".json") {
       guard let office = ReplicaID(rawValue: String(name.dropLast(5))) else { continue }
-      let url = headsURL.appendingPathComponent(name)
       do {
-        let head = try Head(json: try read(url, kind: .head), fileURL: url)
-        guard head.office == office else {
-          problems.append(FolderProblem(path: "heads/\(name)", reason: "head names office '\(head.office)', not '\(office)'"))
-          continue
-        }
-        heads.append(head)
+        heads.append(try head(of: office))
       } catch let error as SamhandError {
         problems.append(FolderProblem(path: "heads/\(name)", reason: error.message))
       } catch {
@@ -104,6 +98,19 @@ extension SharedFolder {
       }
     }
     return (heads, problems)
+  }
+
+  /// The head in `heads/<office>.json`, read and checked.
+  ///
+  /// - Throws: `SamhandError` naming what is wrong: unreadable, malformed,
+  ///   or naming another office.
+  func head(of office: ReplicaID) throws -> Head {
+    let url = headURL(for: office)
+    let head = try Head(json: try read(url, kind: .head), fileURL: url)
+    guard head.office == office else {
+      throw SamhandError(.invalidArgument, "head names office '\(head.office)', not '\(office)'", fileURL: url)
+    }
+    return head
   }
 
   /// Offices whose heads report the same frontier but different snapshot hashes.

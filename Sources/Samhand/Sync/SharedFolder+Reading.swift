@@ -87,7 +87,7 @@ extension SharedFolder {
     let entries: [Entry]
     do {
       let unreadable: [FolderProblem]
-      (entries, result.ignored, unreadable) = try listChangesets()
+      (entries, result.ignored, unreadable, _) = try listChangesets()
       result.problems += unreadable
     } catch {
       result.problems.append(FolderProblem(path: SharedFolder.changesetsDirectory, reason: "\(error)"))

@@ -267,14 +267,20 @@ public struct SharedFolder: Sendable, Hashable {
 
   /// Lists every file in the office folders, with size and modification time.
   ///
+  /// - Parameters:
+  ///   - top: the folder's top, when the caller has just listed it.
+  ///   - only: which office folders to open, asked with each office and
+  ///     its folder as `changesets/` lists it; all when nil.
   /// - Returns: the entries; how many names were passed over (folders
   ///   that are not office slugs, files directly in `changesets/`, …); and
   ///   office folders that could not be listed, with the reason. One such
   ///   folder does not stop the others from being read.
   /// - Throws: `SamhandError.io` when `changesets/` itself cannot be listed.
-  func listChangesets() throws -> (entries: [Entry], ignored: Int, unreadable: [FolderProblem]) {
-    guard let top = try exchange.list("")?.first(where: { $0.name == SharedFolder.changesetsDirectory }) else {
-      return ([], 0, [])
+  func listChangesets(top listedTop: [ExchangeItem]? = nil, only: ((ReplicaID, ExchangeItem) -> Bool)? = nil) throws
+    -> (entries: [Entry], ignored: Int, unreadable: [FolderProblem], listed: [ReplicaID: ExchangeItem?])
+  {
+    guard let top = try (listedTop ?? exchange.list(""))?.first(where: { $0.name == SharedFolder.changesetsDirectory }) else {
+      return ([], 0, [], [:])
     }
     guard top.type == .directory else {
       // A link here could point anywhere: nothing under it is read.
@@ -286,12 +292,14 @@ public struct SharedFolder: Sendable, Hashable {
             reason: top.type == .symbolicLink
               ? "is a symbolic link: Samhand does not follow links in the shared folder, so no changeset is read from it"
               : "is \(top.typeName), not a folder: no changeset is read from it")
-        ]
+        ], [:]
       )
     }
     var unreadable: [FolderProblem] = []
     var entries: [Entry] = []
     var ignored = 0
+    // Each office folder opened, with its state; nil when it could not be.
+    var listed: [ReplicaID: ExchangeItem?] = [:]
     let offices = try exchange.list(SharedFolder.changesetsDirectory) ?? []
     for item in offices {
       guard let office = ReplicaID(rawValue: item.name) else {
@@ -304,12 +312,15 @@ public struct SharedFolder: Sendable, Hashable {
         continue
       }
       guard item.type == .directory else {
+        listed[office] = .some(nil)
         unreadable.append(
           FolderProblem(
             path: "\(SharedFolder.changesetsDirectory)/\(office.rawValue)",
             reason: "is a symbolic link: Samhand does not follow links in the shared folder, so its changesets are not read"))
         continue
       }
+      if let only, !only(office, item) { continue }
+      listed[office] = .some(nil)
       let officeURL = changesetsURL(for: office)
       let files: [ExchangeItem]
       do {
@@ -333,11 +344,12 @@ public struct SharedFolder: Sendable, Hashable {
             office: office, name: file.name, url: officeURL.appendingPathComponent(file.name), kind: FolderName(file.name),
             size: file.size, modified: file.modified, type: file.type))
       }
+      listed[office] = .some(item)
     }
     entries.sort { lhs, rhs in
       lhs.office != rhs.office ? lhs.office < rhs.office : lhs.name.utf8.lexicographicallyPrecedes(rhs.name.utf8)
     }
-    return (entries, ignored, unreadable)
+    return (entries, ignored, unreadable, listed)
   }
 }
 

@@ -287,7 +287,15 @@ extension Store {
     }
 
     progress?(SyncProgress(phase: .listing, done: 0, total: 0))
-    let (entries, ignored, unreadable) = try ImportProfile.measure(.listing) { try folder.listChangesets() }
+    // Heads first: with them, a sync that writes lists only the office
+    // folders where something may be new (`Store+Listing.swift`).
+    let heads = writing ? readHeads(folder) : HeadReading()
+    let checkpoints = folder.checkpoints()
+    let only =
+      writing && !recovering ? try officesToList(heads: heads, newestCheckpoint: checkpoints.first?.name, now: now) : nil
+    let (entries, ignored, unreadable, listed) = try ImportProfile.measure(.listing) {
+      try folder.listChangesets(top: top, only: only)
+    }
     report.ignored = ignored
     report.setAside += unreadable
 
@@ -296,7 +304,7 @@ extension Store {
     // of the folder (nothing written) starts from one only when it must,
     // so that it can still show history the folder holds.
     (report.adoptedCheckpoint, report.badCheckpoints) = try adoptCheckpointIfNeeded(
-      folder, entries: entries, fresh: recovering && writing)
+      folder, listed: checkpoints, entries: entries, fresh: recovering && writing)
     let base = try checkpointBase()?.frontier ?? VersionVector()
 
     // Which files need reading: those never settled, or changed since.
@@ -447,8 +455,10 @@ extension Store {
       try markPublished(written.filter(unpublished.contains))
     }
 
-    // Files set aside this time replace those of the last sync.
+    // Files set aside this time replace those of the last sync; what the
+    // listing found is kept for the next one to judge what to list.
     try write { db in
+      try Store.recordListing(db, listed: listed, entries: entries, full: only == nil, now: now)
       try db.execute(sql: "DELETE FROM set_aside")
       let now = Int64(Date().timeIntervalSince1970 * 1000)
       for problem in report.setAside {
@@ -466,17 +476,17 @@ extension Store {
     try folder.replace(folder.headURL(for: replica), [UInt8](head.canonicalJSON))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
-    try maintain(folder, now: now, &report)
+    try maintain(folder, heads: heads.heads, now: now, &report)
     return report
   }
 
   /// After a sync: purges tombstones every office has seen, writes a
   /// checkpoint when one is due, and prunes as the retention allows. A
   /// failure here (a full disk, say) is reported; the sync stands.
-  private func maintain(_ folder: SharedFolder, now: Date, _ report: inout SyncReport) throws {
+  private func maintain(_ folder: SharedFolder, heads: [Head], now: Date, _ report: inout SyncReport) throws {
     do {
       report.purgedTombstones = try purgeTombstones()
-      let stability = try stability(heads: folder.heads().heads, now: now)
+      let stability = try stability(heads: heads, now: now)
       report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
       if case .days = try retention() {
         let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
@@ -490,10 +500,12 @@ extension Store {
   /// Adopts the newest checkpoint that verifies when this replica is new
   /// (`fresh`), or when it needs a changeset the checkpoint covers that
   /// the folder no longer holds (its files were pruned while it was away).
+  ///
+  /// `entries` must be a full listing whenever the newest checkpoint is
+  /// not yet settled (as ``officesToList(heads:newestCheckpoint:now:)`` ensures).
   private func adoptCheckpointIfNeeded(
-    _ folder: SharedFolder, entries: [SharedFolder.Entry], fresh: Bool
+    _ folder: SharedFolder, listed: [SharedFolder.CheckpointEntry], entries: [SharedFolder.Entry], fresh: Bool
   ) throws -> (Store.CheckpointAdoption?, [CheckpointProblem]) {
-    let listed = folder.checkpoints()
     guard let newest = listed.first else { return (nil, []) }
     let (local, settled) = try read { db in (try Store.readFrontier(db), try Store.meta(db, "checkpoint_seen")) }
     let waiting = Set(try pending())
