@@ -72,8 +72,15 @@ public struct Office: Hashable, Sendable {
   public var slug: ReplicaID
   /// The display name, with its Norwegian letters.
   public var name: String
-  /// `fylkeskommune`, `ks` or `kdd`.
+  /// `fylkeskommune`, `kommune`, `ks` or `kdd`: rights in the schema name kinds.
   public var kind: String
+
+  /// An office from its parts.
+  public init(slug: ReplicaID, name: String, kind: String) {
+    self.slug = slug
+    self.name = name
+    self.kind = kind
+  }
 
   /// The thirteen offices of 2020–2023: eleven fylkeskommuner, KS and KDD.
   public static let cooperation: [Office] = {
