@@ -307,7 +307,7 @@ public final class DecadeSimulation {
   }
 
   /// Files under a folder, their bytes, and how many are changeset files.
-  static func census(_ url: URL) -> (files: Int, bytes: Int64, changesets: Int) {
+  public static func census(_ url: URL) -> (files: Int, bytes: Int64, changesets: Int) {
     var files = 0
     var bytes: Int64 = 0
     var changesets = 0

@@ -441,3 +441,25 @@ final class ClockTests: XCTestCase {
     return h.flatMap { word in (0..<4).map { UInt8((word >> UInt32(24 - $0 * 8)) & 0xFF) } }
   }
 }
+
+/// Vectors compared in their stored encoding agree with the decoded ones.
+final class EncodedVectorTests: XCTestCase {
+  func testEncodedVectors_meetIncludeAndCountAsDecodedOnesDo() throws {
+    var random = SystemRandomNumberGenerator()
+    let slugs: [ReplicaID] = ["a", "ab", "agder", "b", "heroy-nordland", "heroy-more-og-romsdal", "ks", "kdd", "z", "z-9"]
+    func vector() -> VersionVector {
+      var counters: [ReplicaID: UInt64] = [:]
+      for slug in slugs where Bool.random(using: &random) { counters[slug] = UInt64.random(in: 0...300, using: &random) }
+      return VersionVector(counters)
+    }
+    for _ in 0..<2_000 {
+      let a = vector(), b = vector()
+      let ea = [UInt8](Store.encodeVector(a)), eb = [UInt8](Store.encodeVector(b))
+      XCTAssertEqual(try Store.decodeVector(Data(try EncodedVector.meet(ea, eb))), a.meet(b), "\(a) meet \(b)")
+      XCTAssertEqual(try EncodedVector.isIncluded(ea, in: eb), a.isIncluded(in: b), "\(a) in \(b)")
+      XCTAssertEqual(try EncodedVector.isIncluded(ea, in: [UInt8](Store.encodeVector(a.union(b)))), true)
+      for slug in slugs { XCTAssertEqual(try EncodedVector.counter(of: slug, in: ea), a[slug]) }
+    }
+    XCTAssertThrowsError(try EncodedVector.meet([5, 1], [0]), "a damaged vector is an error, not a guess")
+  }
+}

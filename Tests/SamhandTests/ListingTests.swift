@@ -184,6 +184,30 @@ final class ListingTests: XCTestCase {
     XCTAssertEqual(try shared.snapshot().bytes, try stores["ks"]!.snapshot().bytes)
   }
 
+  func testHead_readsBackAndNamesWhatIsWrongWithABadOne() throws {
+    let head = Head(
+      office: "vestland", frontier: VersionVector(["ks": 3, "vestland": 12, "heroy-nordland": 1]),
+      snapshotHash: String(repeating: "ab", count: 32), timestamp: 1_799_049_600_123)
+    XCTAssertEqual(try Head(json: [UInt8](head.canonicalJSON)), head)
+    func message(_ text: String) -> String {
+      do {
+        _ = try Head(json: Array(text.utf8))
+        return "read"
+      } catch {
+        return "\(error)"
+      }
+    }
+    let hash = String(repeating: "0", count: 64)
+    XCTAssertTrue(message(#"{"format":1,"office":"ks","snapshot":"\#(hash)","time_ms":1}"#).contains("missing 'frontier'"))
+    XCTAssertTrue(
+      message(#"{"format":1,"office":"ks","frontier":{"ks":-1},"snapshot":"\#(hash)","time_ms":1}"#).contains("invalid frontier entry 'ks'"))
+    XCTAssertTrue(
+      message(#"{"format":1,"office":"ks","frontier":{"Ks":1},"snapshot":"\#(hash)","time_ms":1}"#).contains("invalid frontier entry 'Ks'"))
+    XCTAssertTrue(message(#"{"format":1,"office":"ks","frontier":{},"snapshot":"xyz","time_ms":1}"#).contains("'snapshot' hash"))
+    XCTAssertTrue(message(#"{"format":2,"office":"ks","frontier":{},"snapshot":"\#(hash)","time_ms":1}"#).contains("newer"))
+    XCTAssertEqual(message(#"{"format":1,"office":"ks","frontier":{"ks":0},"snapshot":"\#(hash)","time_ms":1}"#), "read")
+  }
+
   // MARK: - Folder times
 
   private func times(of url: URL) throws -> (timespec, Int64) {

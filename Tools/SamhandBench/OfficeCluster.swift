@@ -198,18 +198,23 @@ final class OfficeCluster {
   /// Syncs one office in a process of its own (this executable's
   /// `sync-one`), for the time and peak memory of that office alone.
   func syncInChild(_ office: ReplicaID) throws -> ChildImport {
+    try OfficeCluster.child(["sync-one", directory.path(office.rawValue).path, folder.url.path], for: office)
+  }
+
+  /// Runs this executable with `arguments` and decodes the JSON it prints.
+  static func child<Report: Decodable>(_ arguments: [String], for office: ReplicaID) throws -> Report {
     let child = Process()
     child.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    child.arguments = ["sync-one", directory.path(office.rawValue).path, folder.url.path]
+    child.arguments = arguments
     let output = Pipe()
     child.standardOutput = output
     try child.run()
     let data = output.fileHandleForReading.readDataToEndOfFile()
     child.waitUntilExit()
     guard child.terminationStatus == 0 else {
-      throw SamhandError(.io, "the sync-one child for \(office) exited with \(child.terminationStatus)")
+      throw SamhandError(.io, "the \(arguments[0]) child for \(office) exited with \(child.terminationStatus)")
     }
-    return try JSONDecoder().decode(ChildImport.self, from: data)
+    return try JSONDecoder().decode(Report.self, from: data)
   }
 
   // MARK: - Figures

@@ -127,8 +127,36 @@ struct OfficesWorkload {
 func officesBenchmark(_ arguments: [String]) throws {
   var workload = OfficesWorkload()
   var runs = 1
-  var scale = false
   var options = BenchOptions("offices", arguments)
+  // The scale mode is a workload of its own (most offices are writers, not
+  // replicas): options after --scale change its size.
+  if arguments.contains("--scale") {
+    var scaled = ScaleWorkload()
+    var json = false
+    while let argument = options.next() {
+      switch argument {
+      case "--scale": break
+      case "--offices": scaled.offices = options.number(argument)
+      case "--rounds": scaled.rounds = options.number(argument)
+      case "--edits": scaled.edits = options.number(argument)
+      case "--records": scaled.records = options.number(argument)
+      case "--rounds-at-13": scaled.roundsAt13 = options.number(argument)
+      case "--seed": scaled.seed = UInt64(options.number(argument))
+      case "--quiet": scaled.quiet = true
+      case "--keep":
+        guard let path = options.next() else { options.fail("--keep needs a folder") }
+        scaled.keep = URL(fileURLWithPath: path)
+      case "--json": json = true
+      default:
+        options.fail("unknown option \(argument) with --scale (use --offices --rounds --edits --records --rounds-at-13 --seed --keep --quiet --json)")
+      }
+    }
+    guard scaled.offices >= 4, scaled.records >= scaled.offices * 2, scaled.rounds >= 1 else {
+      options.fail("--scale needs --offices 4 or more, --records at least twice the offices and --rounds 1 or more")
+    }
+    try scaleBenchmark(scaled, json: json)
+    return
+  }
   func records(_ total: Int) {
     // Scales the 2,000 / 500 / 100 split to this many records in all.
     workload.membership = max(1, total * 20 / 26)
@@ -137,13 +165,6 @@ func officesBenchmark(_ arguments: [String]) throws {
   }
   while let argument = options.next() {
     switch argument {
-    case "--scale":
-      // Every kommune joining: 400 offices, 200,000 records, 100 rounds
-      // (later options change any of these).
-      scale = true
-      workload.offices = 400
-      workload.rounds = 100
-      records(200_000)
     case "--offices": workload.offices = options.number(argument)
     case "--rounds": workload.rounds = options.number(argument)
     case "--edits": workload.edits = options.number(argument)
@@ -152,7 +173,7 @@ func officesBenchmark(_ arguments: [String]) throws {
     case "--runs": runs = options.number(argument)
     case "--json": workload.json = true
     default:
-      options.fail("unknown option \(argument) (use --scale --offices --rounds --edits --records --seed --runs --json)")
+      options.fail("unknown option \(argument) (use --offices --rounds --edits --records --seed --runs --json, or --scale)")
     }
   }
   guard workload.offices >= 2 else { options.fail("--offices must be 2 or more") }
@@ -172,7 +193,7 @@ func officesBenchmark(_ arguments: [String]) throws {
   func target(_ met: Bool, _ text: String) -> String { standard ? "  target \(text): \(met ? "met" : "MISSED")" : "" }
   let phaseTotal = result.importPhases.values.reduce(0, +)
   print("")
-  print("\(result.offices) offices, \(result.records) records, \(result.rounds) rounds of \(result.editsPerOffice) edits per office (median of \(runs) run(s) by total time)\(scale ? ", scale mode" : "")")
+  print("\(result.offices) offices, \(result.records) records, \(result.rounds) rounds of \(result.editsPerOffice) edits per office (median of \(runs) run(s) by total time)")
   print(String(format: "  total time                         %8.2f s (round 0: %.2f s)", result.totalSeconds, result.seedSeconds) + target(result.totalSeconds < 4.5, "< 4.5 s"))
   print(String(format: "  time per round (median)            %8.2f s", median(result.roundSeconds)))
   print(String(format: "  one office imports a round         %8.1f ms (median, %@; first %.1f ms, last %.1f ms)", result.importSecondsMedian * 1000, result.importOffice, result.importSecondsPerRound.first! * 1000, result.importSecondsPerRound.last! * 1000) + target(result.importSecondsMedian < 0.05, "< 50 ms"))

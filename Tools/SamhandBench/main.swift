@@ -7,7 +7,11 @@
 //   swift run -c release samhand-bench offices [--offices 13] [--rounds 10] [--edits 1000] [--records 2600]
 //                                        [--seed N] [--runs 3] [--json]
 //                                                             the 13-office workload of issue 8
-//   swift run -c release samhand-bench offices --scale          400 offices, 200,000 records, 100 rounds
+//   swift run -c release samhand-bench offices --scale [--offices 400] [--records 200000] [--rounds 100] [--edits 25]
+//                                        [--rounds-at-13 10] [--seed N] [--quiet] [--json]
+//                                                             every kommune on one folder (issue 18): 3 replicas apply
+//                                                             everything, the other offices sign and drop changesets,
+//                                                             a new office joins at the end
 //   swift run -c release samhand-bench bounds [--offices 13] [--edits 1000] [--records 2600] [--runs 3]
 //                                                             a round imported through Store.sync against bare inserts; zlib, Ed25519
 //   swift run -c release samhand-bench history [--history 100] [--history-edits 100] [--probes 3]
@@ -158,6 +162,8 @@ case "bounds":
   try boundsBenchmark(Array(arguments.dropFirst()))
 case "sync-one":
   try syncOne(Array(arguments.dropFirst()))
+case "join-one":
+  try joinOne(Array(arguments.dropFirst()))
 case "cli":
   try cliBenchmark(Array(arguments.dropFirst()))
 case "hostile":
@@ -170,7 +176,8 @@ default:
     usage: samhand-bench apply [COUNT] [RUNS]
            samhand-bench apply-unchecked [COUNT] [RUNS]
            samhand-bench bytes [WRITES]
-           samhand-bench offices [--scale] [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
+           samhand-bench offices [--offices N] [--rounds N] [--edits N] [--records N] [--seed N] [--runs N] [--json]
+           samhand-bench offices --scale [--offices N] [--records N] [--rounds N] [--edits N] [--rounds-at-13 N] [--seed N] [--quiet] [--json]
            samhand-bench bounds [--offices N] [--edits N] [--records N] [--runs N]
            samhand-bench history [--history N] [--history-edits N] [--edits N] [--probes N] [--offices N] [--records N] [--json]
            samhand-bench hostile [--samhand PATH]

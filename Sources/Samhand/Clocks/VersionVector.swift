@@ -14,6 +14,11 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
     self.counters = counters.filter { $0.value > 0 }
   }
 
+  /// Creates a vector from counters known to be above zero.
+  init(positive counters: [ReplicaID: UInt64]) {
+    self.counters = counters
+  }
+
   /// The counter of a replica, or zero when it has no entry.
   ///
   /// Setting a counter to zero removes the replica's entry.
@@ -46,9 +51,14 @@ public struct VersionVector: Hashable, Sendable, CustomStringConvertible {
   /// The vector holding, for each replica, the lower of the two counters:
   /// the history both include.
   public func meet(_ other: VersionVector) -> VersionVector {
-    var result = VersionVector()
-    for (replica, counter) in counters { result[replica] = Swift.min(counter, other[replica]) }
-    return result
+    // Walk the smaller; with hundreds of offices this runs for every head
+    // at every sync, so the result is sized once.
+    let (small, large) = counters.count <= other.counters.count ? (counters, other.counters) : (other.counters, counters)
+    var result = [ReplicaID: UInt64](minimumCapacity: small.count)
+    for (replica, counter) in small {
+      if let theirs = large[replica] { result[replica] = Swift.min(counter, theirs) }
+    }
+    return VersionVector(positive: result)
   }
 
   /// Whether every entry is at most the other's: this history is included in the other.

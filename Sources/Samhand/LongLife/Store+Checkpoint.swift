@@ -144,10 +144,22 @@ extension Store {
   /// replica's frontier tells.
   ///
   /// - Returns: how many deleted records were purged from the merge state.
+  ///
+  /// What can be purged follows from the frontier alone (the records and
+  /// the roster change only with changesets), so after a sync that brought
+  /// nothing new this reads one row: with hundreds of offices, working out
+  /// what every office has seen costs a vector per office.
   @discardableResult
   public func purgeTombstones() throws -> Int {
-    try write(durable: false) { db in
+    func key(_ frontier: VersionVector) -> String {
+      String(decoding: Store.encodeVector(frontier).base64EncodedData(), as: UTF8.self)
+    }
+    let unchanged = try read { db in try Store.meta(db, "tombstones_checked") == key(try Store.readFrontier(db)) }
+    if unchanged { return 0 }
+    return try write(durable: false) { db in
       let frontier = try Store.readFrontier(db)
+      defer { try? Store.setMeta(db, "tombstones_checked", key(frontier)) }
+      guard try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM records WHERE flags & 1)") == true else { return 0 }
       let seen = try seenByAll(try Store.promises(at: frontier, db), at: frontier, db)
       return try purgeTombstones(seenBy: seen, db)
     }
@@ -387,6 +399,7 @@ extension Store {
       arguments: [Data(RecordState().encoded())])
     try db.execute(sql: "DELETE FROM records WHERE length(touches) = 0")
     try db.execute(sql: "DELETE FROM roster_changes; DELETE FROM roster_files; DELETE FROM frontier")
+    engine.frontier = nil
     try insertRows(ofTable: Checkpoint.tableIndex("roster_changes"), from: checkpoint, db)
     try insertRows(ofTable: Checkpoint.tableIndex("roster_files"), from: checkpoint, db)
     var decode = FormerStateRows(source: "checkpoint \(checkpoint.fileName)")

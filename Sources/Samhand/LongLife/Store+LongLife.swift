@@ -105,7 +105,14 @@ extension Store {
   }
 
   func stability(heads: [Head], now: Date) throws -> Stability {
+    try stability(summaries: heads.map { HeadSummary($0) }, now: now)
+  }
+
+  /// The stability from heads whose frontiers are still encoded: with
+  /// hundreds of offices, each sync meets every head's frontier.
+  func stability(summaries heads: [HeadSummary], now: Date) throws -> Stability {
     let local = try frontier()
+    let localBytes = [UInt8](Store.encodeVector(local))
     let retention = try retention()
     let offices: [ReplicaID]
     if let roster = try roster() {
@@ -116,6 +123,7 @@ extension Store {
     let byOffice = Dictionary(heads.map { ($0.office, $0) }, uniquingKeysWith: { first, _ in first })
     let nowMilliseconds = Int64(now.timeIntervalSince1970 * 1000)
     var result = Stability(frontier: local, counted: [], stale: [], withoutHead: [], behind: [])
+    var meet = localBytes
     for office in offices {
       if office == replica {
         result.counted.append(office)
@@ -130,9 +138,10 @@ extension Store {
         continue
       }
       result.counted.append(office)
-      result.frontier = result.frontier.meet(head.frontier)
-      if !local.isIncluded(in: head.frontier) { result.behind.append(office) }
+      meet = try EncodedVector.meet(meet, head.frontier)
+      if try !EncodedVector.isIncluded(localBytes, in: head.frontier) { result.behind.append(office) }
     }
+    result.frontier = try Store.decodeVector(Data(meet))
     return result
   }
 

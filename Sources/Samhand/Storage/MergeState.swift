@@ -33,6 +33,11 @@ final class MergeState {
   private var undo: [RecordRef: Slot?]?
   /// Slots held before the cache is written and emptied.
   static let holdLimit = 20_000
+  /// The `frontier` table as this transaction left it, once read: a sync
+  /// judges each changeset against it, and with hundreds of offices it has
+  /// hundreds of rows. Kept by `Store.recordApplied`; nil when not read or
+  /// when the table was rewritten (starting from a checkpoint).
+  var frontier: VersionVector?
 
   init(_ db: Database, schema: Schema) {
     self.db = db
@@ -152,6 +157,7 @@ final class MergeState {
   func savepoint<T>(_ body: () throws -> T) throws -> T {
     precondition(undo == nil, "savepoints do not nest")
     undo = [:]
+    let frontierBefore = frontier
     var result: T?
     do {
       try db.inSavepoint {
@@ -168,6 +174,7 @@ final class MergeState {
       }
       dirtyCount = slots.values.filter(\.dirty).count
       undo = nil
+      frontier = frontierBefore
       throw error
     }
     undo = nil
@@ -176,6 +183,7 @@ final class MergeState {
 
   /// Forgets everything held (the transaction was rolled back).
   func discard() {
+    frontier = nil
     slots.removeAll()
     dirtyCount = 0
     undo = nil
@@ -194,6 +202,15 @@ extension Store {
     let engine = MergeState(db, schema: schema)
     Thread.current.threadDictionary[key] = engine
     return engine
+  }
+
+  /// The frontier as this transaction sees it, read once per transaction.
+  func transactionFrontier(_ db: Database) throws -> VersionVector {
+    let engine = merge(db)
+    if let frontier = engine.frontier { return frontier }
+    let frontier = try Store.readFrontier(db)
+    engine.frontier = frontier
+    return frontier
   }
 
   /// Writes what the transaction's merge state holds, before a read of the

@@ -118,7 +118,7 @@ extension Store {
       }
       try applyEffects(of: changeset, db)
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
-      try Store.recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
+      try recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
       try alsoInTransaction?(changeset, db)
       return changeset
     }
@@ -222,7 +222,7 @@ extension Store {
       result.duplicates.append(id)
       return result
     }
-    let frontier = try Store.readFrontier(db)
+    let frontier = try transactionFrontier(db)
     if header.sequence <= frontier[header.author] {
       // Inside the checkpoint this replica started from, which holds its
       // effects but not its file.
@@ -327,7 +327,7 @@ extension Store {
           sql: "DELETE FROM pending WHERE author = ? AND seq = ? AND hash = ?", arguments: [author.rawValue, Int64(sequence), hash])
         // The bytes were verified when they were buffered.
         let envelope = try ChangesetFile.open(bytes)
-        guard Store.isReady(author, sequence, envelope.header.dependencies, try Store.readFrontier(db)) else {
+        guard Store.isReady(author, sequence, envelope.header.dependencies, try transactionFrontier(db)) else {
           // Another file under the same number went first in this batch;
           // it is judged when the buffer is tidied.
           try db.execute(
@@ -456,7 +456,7 @@ extension Store {
     } catch let error as SamhandError where error.code != .storage {
       // Signed by its author: every replica fails on the same bytes alike.
       let reason = "its payload cannot be read: \(error.message)"
-      try Store.recordApplied(Changeset(header: header), bytes: envelope.bytes, rejected: reason, published: true, db)
+      try recordApplied(Changeset(header: header), bytes: envelope.bytes, rejected: reason, published: true, db)
       result.rejected[id] = reason
       return result
     }
@@ -473,13 +473,13 @@ extension Store {
     case .accept(let changes): rosterChanges = changes
     }
     if let reason = rejection {
-      try Store.recordApplied(changeset, bytes: envelope.bytes, rejected: reason, published: true, db)
+      try recordApplied(changeset, bytes: envelope.bytes, rejected: reason, published: true, db)
       result.rejected[changeset.id] = reason
     } else {
       try ImportProfile.measure(.merging) { try applyEffects(of: changeset, db) }
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       // Our own changesets, recovered from the folder, are already published there.
-      try Store.recordApplied(changeset, bytes: envelope.bytes, rejected: nil, published: true, db)
+      try recordApplied(changeset, bytes: envelope.bytes, rejected: nil, published: true, db)
       result.applied.append(changeset.id)
     }
     // Other files waiting under the same number are judged when the buffer is tidied.
@@ -502,21 +502,23 @@ extension Store {
 }
 
 extension Store {
-  static func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
+  func recordApplied(_ changeset: Changeset, bytes: [UInt8], rejected: String?, published: Bool, _ db: Database) throws {
     try db.cachedStatement(
       sql: "INSERT INTO changesets(author, seq, lamport, wall, hash, deps, rejected, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
     ).execute(
       arguments: [
         changeset.author.rawValue, Int64(changeset.sequence), Int64(changeset.lamport), changeset.timestamp,
-        Data(SHA256.hash(data: bytes)), encodeVector(changeset.dependencies), rejected, published,
+        Data(SHA256.hash(data: bytes)), Store.encodeVector(changeset.dependencies), rejected, published,
       ])
     try db.cachedStatement(sql: "INSERT INTO changeset_files(author, seq, bytes) VALUES (?, ?, ?)")
       .execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence), Data(bytes)])
     try db.cachedStatement(
       sql: "INSERT INTO frontier(replica, counter) VALUES (?, ?) ON CONFLICT(replica) DO UPDATE SET counter = excluded.counter"
     ).execute(arguments: [changeset.author.rawValue, Int64(changeset.sequence)])
-    let lamport = UInt64(try meta(db, "lamport") ?? "0") ?? 0
-    if changeset.lamport > lamport { try setMeta(db, "lamport", String(changeset.lamport)) }
+    let engine = merge(db)
+    engine.frontier?[changeset.author] = changeset.sequence
+    let lamport = UInt64(try Store.meta(db, "lamport") ?? "0") ?? 0
+    if changeset.lamport > lamport { try Store.setMeta(db, "lamport", String(changeset.lamport)) }
   }
 }
 
@@ -534,7 +536,7 @@ extension Changeset {
 // MARK: - Vectors in the database
 
 extension Store {
-  static func encodeVector(_ vector: VersionVector) -> Data {
+  package static func encodeVector(_ vector: VersionVector) -> Data {
     var writer = BinaryWriter()
     let entries = vector.sorted
     writer.varint(UInt64(entries.count))
@@ -545,20 +547,21 @@ extension Store {
     return Data(writer.bytes)
   }
 
-  static func decodeVector(_ data: Data) throws -> VersionVector {
+  package static func decodeVector(_ data: Data) throws -> VersionVector {
     var reader = BinaryReader([UInt8](data))
-    var vector = VersionVector()
     do throws(BinaryReader.Failure) {
-      for _ in 0..<(try reader.count(minimumSize: 2)) {
+      let count = try reader.count(minimumSize: 2)
+      var counters = [ReplicaID: UInt64](minimumCapacity: count)
+      for _ in 0..<count {
         let slug = try reader.string()
         let counter = try reader.varint()
         guard let replica = ReplicaID(rawValue: slug) else { throw BinaryReader.Failure(message: "bad slug", offset: 0) }
-        vector[replica] = counter
+        if counter > 0 { counters[replica] = counter }
       }
+      return VersionVector(positive: counters)
     } catch {
       throw SamhandError(.storage, "a stored version vector is damaged: \(error.message)")
     }
-    return vector
   }
 }
 

@@ -42,8 +42,46 @@ public struct Head: Sendable, Hashable {
       ]))
   }
 
+  /// The fields of a head file, for the common case: with hundreds of
+  /// offices a sync reads hundreds of heads of hundreds of entries each,
+  /// and decoding into these types costs a fraction of a JSON tree.
+  private struct File: Decodable {
+    var format: Int64
+    var office: String
+    var frontier: [String: UInt64]
+    var snapshot: String
+    var time_ms: Int64
+  }
+
   /// Reads a head file, checking every field.
   public init(json bytes: [UInt8], fileURL: URL? = nil) throws {
+    if let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.format >= 1,
+      file.format <= Int64(Head.formatVersion), let office = ReplicaID(rawValue: file.office),
+      Head.isHash(file.snapshot)
+    {
+      var counters: [ReplicaID: UInt64] = Dictionary(minimumCapacity: file.frontier.count)
+      var valid = true
+      for (slug, counter) in file.frontier {
+        guard let replica = ReplicaID(rawValue: slug) else {
+          valid = false
+          break
+        }
+        if counter > 0 { counters[replica] = counter }
+      }
+      if valid {
+        self.init(office: office, frontier: VersionVector(positive: counters), snapshotHash: file.snapshot, timestamp: file.time_ms)
+        return
+      }
+    }
+    // Anything else is read field by field, to say what is wrong.
+    try self.init(checking: bytes, fileURL: fileURL)
+  }
+
+  static func isHash(_ text: String) -> Bool {
+    text.utf8.count == 64 && text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+  }
+
+  private init(checking bytes: [UInt8], fileURL: URL?) throws {
     func malformed(_ detail: String) -> SamhandError {
       SamhandError(.invalidArgument, "head file is malformed: \(detail)", fileURL: fileURL)
     }
@@ -66,9 +104,9 @@ public struct Head: Sendable, Hashable {
       }
       frontier[replica] = UInt64(value)
     }
-    guard case .string(let hash)? = top["snapshot"], hash.utf8.count == 64,
-      hash.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })
-    else { throw malformed("missing or invalid 'snapshot' hash") }
+    guard case .string(let hash)? = top["snapshot"], Head.isHash(hash) else {
+      throw malformed("missing or invalid 'snapshot' hash")
+    }
     guard case .integer(let timestamp)? = top["time_ms"] else { throw malformed("missing 'time_ms'") }
     self.init(office: office, frontier: frontier, snapshotHash: hash, timestamp: timestamp)
   }

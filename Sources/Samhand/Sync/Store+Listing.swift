@@ -1,10 +1,28 @@
 import Foundation
 import GRDB
 
+/// A head as a sync uses it: whose, when, and its frontier in the stored
+/// vector encoding (compared without decoding, `EncodedVector`).
+struct HeadSummary {
+  var office: ReplicaID
+  var timestamp: Int64
+  var frontier: [UInt8]
+
+  init(office: ReplicaID, timestamp: Int64, frontier: [UInt8]) {
+    self.office = office
+    self.timestamp = timestamp
+    self.frontier = frontier
+  }
+
+  init(_ head: Head) {
+    self.init(office: head.office, timestamp: head.timestamp, frontier: [UInt8](Store.encodeVector(head.frontier)))
+  }
+}
+
 /// The heads in a shared folder as a sync found them.
 struct HeadReading {
   /// The heads that could be read, one per office.
-  var heads: [Head] = []
+  var heads: [HeadSummary] = []
   /// Head files that could not be read or are damaged, with the reason.
   var problems: [FolderProblem] = []
   /// Offices whose head file is there but was not read as a head.
@@ -13,7 +31,7 @@ struct HeadReading {
   var listed = true
 
   /// Each office's head, by office.
-  var byOffice: [ReplicaID: Head] {
+  var byOffice: [ReplicaID: HeadSummary] {
     Dictionary(heads.map { ($0.office, $0) }, uniquingKeysWith: { first, _ in first })
   }
 }
@@ -65,13 +83,13 @@ extension Store {
       reading.listed = false
       return reading
     }
-    var cached: [ReplicaID: (stamp: ExchangeItem.Stamp, head: Head)] = [:]
+    var cached: [ReplicaID: (stamp: ExchangeItem.Stamp, head: HeadSummary)] = [:]
     try? read { db in
-      for row in try Row.fetchAll(db, sql: "SELECT office, size, modified, tag, frontier, hash, time FROM folder_heads") {
-        guard let office = ReplicaID(rawValue: row[0]), let frontier = try? Store.decodeVector(row[4]) else { continue }
+      for row in try Row.fetchAll(db, sql: "SELECT office, size, modified, tag, frontier, time FROM folder_heads") {
+        guard let office = ReplicaID(rawValue: row[0]) else { continue }
         cached[office] = (
           ExchangeItem.Stamp(size: row[1], modified: row[2], tag: row[3]),
-          Head(office: office, frontier: frontier, snapshotHash: row[5], timestamp: row[6])
+          HeadSummary(office: office, timestamp: row[5], frontier: [UInt8](row[4] as Data))
         )
       }
     }
@@ -86,7 +104,7 @@ extension Store {
       }
       do {
         let head = try folder.head(of: office)
-        reading.heads.append(head)
+        reading.heads.append(HeadSummary(head))
         present.insert(office)
         fresh.append((item.stamp, head))
       } catch {
@@ -138,13 +156,15 @@ extension Store {
     guard heads.listed, !known.isEmpty, let full, nowMilliseconds - full < Store.fullListingInterval,
       nowMilliseconds >= full, newestCheckpoint == nil || newestCheckpoint == checkpointSeen
     else { return nil }
-    let byOffice = heads.byOffice
+    // What each office's head says it published (a damaged vector: unknown).
+    var published: [ReplicaID: UInt64] = [:]
+    for head in heads.heads { published[head.office] = (try? EncodedVector.counter(of: head.office, in: head.frontier)) ?? .max }
     let replica = self.replica
     return { office, item in
       guard office != replica, let last = known[office], item.matches(last.stamp), !setAside.contains(office),
-        !heads.damaged.contains(office), let head = byOffice[office]
+        !heads.damaged.contains(office), let counter = published[office]
       else { return true }
-      return head.frontier[office] > last.through
+      return counter > last.through
     }
   }
 

@@ -483,10 +483,10 @@ extension Store {
   /// After a sync: purges tombstones every office has seen, writes a
   /// checkpoint when one is due, and prunes as the retention allows. A
   /// failure here (a full disk, say) is reported; the sync stands.
-  private func maintain(_ folder: SharedFolder, heads: [Head], now: Date, _ report: inout SyncReport) throws {
+  private func maintain(_ folder: SharedFolder, heads: [HeadSummary], now: Date, _ report: inout SyncReport) throws {
     do {
       report.purgedTombstones = try purgeTombstones()
-      let stability = try stability(heads: heads, now: now)
+      let stability = try stability(summaries: heads, now: now)
       report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
       if case .days = try retention() {
         let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
