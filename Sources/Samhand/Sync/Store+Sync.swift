@@ -308,10 +308,20 @@ extension Store {
     let base = try checkpointBase()?.frontier ?? VersionVector()
 
     // Which files need reading: those never settled, or changed since.
+    // Only the listed office folders' rows are read: the table holds a row
+    // for every file of the folder's history.
     let settled = try read { db in
       var settled: [String: (Int64, Int64)] = [:]
-      for row in try Row.fetchAll(db, sql: "SELECT path, size, modified FROM folder_files") {
-        settled[row[0]] = (row[1], row[2])
+      func add(_ rows: [Row]) { for row in rows { settled[row[0]] = (row[1], row[2]) } }
+      if only == nil {
+        add(try Row.fetchAll(db, sql: "SELECT path, size, modified FROM folder_files"))
+      } else {
+        let statement = try db.cachedStatement(sql: "SELECT path, size, modified FROM folder_files WHERE path >= ? AND path < ?")
+        for office in listed.keys {
+          // Every path under `changesets/<office>/`: '0' follows '/'.
+          let prefix = "\(SharedFolder.changesetsDirectory)/\(office.rawValue)"
+          add(try Row.fetchAll(statement, arguments: [prefix + "/", prefix + "0"]))
+        }
       }
       return settled
     }
