@@ -459,8 +459,10 @@ public final class Simulation {
       }
       var missing = Array(reachable.subtracting(held[destination]!).sorted())
       // Heads change: deliver a newer one again now and then.
-      missing += reachable.filter { $0.hasPrefix("heads/") && held[destination]!.contains($0) && (allHeads || random.chance(0.2)) }
-        .sorted()
+      // (In name order before drawing: a set's order changes from process
+      // to process, and the draws must not, or a seed would not replay.)
+      missing += reachable.filter { $0.hasPrefix("heads/") && held[destination]!.contains($0) }.sorted()
+        .filter { _ in allHeads || random.chance(0.2) }
       random.shuffle(&missing)
       for path in missing where random.chance(fraction) {
         guard let data = contents[path] else { continue }
