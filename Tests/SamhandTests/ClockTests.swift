@@ -1,5 +1,6 @@
 import Foundation
 import Samhand
+import SamhandTestSupport
 import XCTest
 
 /// A changeset that uses every kind of edit and value, with counters and
@@ -78,6 +79,41 @@ final class ClockTests: XCTestCase {
     XCTAssertEqual(vector, VersionVector())
     XCTAssertEqual(vector.counters, [:])
     XCTAssertEqual(VersionVector(["ks": 2, "agder": 0]).counters, ["ks": 2])
+  }
+
+  /// The vector keeps its entries sorted; a dictionary is the model it
+  /// must agree with, operation by operation.
+  func testVersionVector_agreesWithADictionaryModel() {
+    var random = SeededRandom(seed: 7)
+    let slugs: [ReplicaID] = ["a", "a-b", "a0", "ab", "agder", "heroy-nordland", "heroy-more-og-romsdal", "kdd", "ks", "z9"]
+    func model() -> [ReplicaID: UInt64] {
+      var counters: [ReplicaID: UInt64] = [:]
+      for slug in slugs where random.chance(0.6) { counters[slug] = UInt64(random.int(0...4)) }
+      return counters
+    }
+    func positive(_ counters: [ReplicaID: UInt64]) -> [ReplicaID: UInt64] { counters.filter { $0.value > 0 } }
+    for _ in 0..<3_000 {
+      var a = model(), b = model()
+      var va = VersionVector(a), vb = VersionVector(b)
+      XCTAssertEqual(va.counters, positive(a))
+      XCTAssertEqual(va.sorted.map(\.replica), positive(a).keys.sorted())
+      XCTAssertEqual(va.total, positive(a).values.reduce(0, +))
+      XCTAssertEqual(va == vb, positive(a) == positive(b))
+      if va == vb { XCTAssertEqual(va.hashValue, vb.hashValue) }
+      let slug = random.pick(slugs), value = UInt64(random.int(0...4))
+      a[slug] = value
+      va[slug] = value
+      XCTAssertEqual(va.counters, positive(a), "set \(slug) to \(value)")
+      for slug in slugs { XCTAssertEqual(va[slug], a[slug] ?? 0) }
+      XCTAssertEqual(va.union(vb).counters, positive(a.merging(b, uniquingKeysWith: max)))
+      let both = Set(a.keys).intersection(b.keys)
+      XCTAssertEqual(va.meet(vb).counters, positive(Dictionary(uniqueKeysWithValues: both.map { ($0, min(a[$0]!, b[$0]!)) })))
+      XCTAssertEqual(va.isIncluded(in: vb), a.allSatisfy { $0.value <= (b[$0.key] ?? 0) }, "\(va) in \(vb)")
+      vb.formUnion(va)
+      b.merge(a, uniquingKeysWith: max)
+      XCTAssertEqual(vb.counters, positive(b))
+      XCTAssertTrue(va.isIncluded(in: vb))
+    }
   }
 
   func testVersionVector_contains() {

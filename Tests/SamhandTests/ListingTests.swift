@@ -189,6 +189,31 @@ final class ListingTests: XCTestCase {
       office: "vestland", frontier: VersionVector(["ks": 3, "vestland": 12, "heroy-nordland": 1]),
       snapshotHash: String(repeating: "ab", count: 32), timestamp: 1_799_049_600_123)
     XCTAssertEqual(try Head(json: [UInt8](head.canonicalJSON)), head)
+    XCTAssertEqual(Head(canonical: [UInt8](head.canonicalJSON)), head, "the bytes Samhand writes take the quick path")
+    // Other spellings of the same head are read by the full reader, alike.
+    let spaced = #"{ "format": 1, "frontier": {"heroy-nordland": 1, "ks": 3, "vestland": 12}, "office": "vestland", "#
+      + #""snapshot": "\#(head.snapshotHash)", "time": "x", "time_ms": 1799049600123 }"#
+    let reordered = #"{"office":"vestland","format":1,"time_ms":1799049600123,"snapshot":"\#(head.snapshotHash)","#
+      + #""frontier":{"vestland":12,"ks":3,"heroy-nordland":1,"kdd":0}}"#
+    for text in [spaced, reordered] {
+      XCTAssertNil(Head(canonical: Array(text.utf8)), text)
+      XCTAssertEqual(try Head(json: Array(text.utf8)), head, text)
+    }
+    // Whatever the quick path reads from damaged bytes, the full reader
+    // reads the same; everything else it leaves to the full reader.
+    let canonical = [UInt8](head.canonicalJSON)
+    var random = SeededRandom(seed: 18)
+    for _ in 0..<3_000 {
+      var bytes = canonical
+      switch random.int(0...2) {
+      case 0: bytes[random.int(0..<bytes.count)] = UInt8(random.int(32...126))
+      case 1: bytes.remove(at: random.int(0..<bytes.count))
+      default: bytes.insert(UInt8(random.int(32...126)), at: random.int(0...bytes.count))
+      }
+      if let quick = Head(canonical: bytes) {
+        XCTAssertEqual(try? Head(json: Array(String(decoding: bytes, as: UTF8.self).utf8)), quick, String(decoding: bytes, as: UTF8.self))
+      }
+    }
     func message(_ text: String) -> String {
       do {
         _ = try Head(json: Array(text.utf8))

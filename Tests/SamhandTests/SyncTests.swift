@@ -120,6 +120,52 @@ final class SyncTests: XCTestCase {
       ["title": .value(.text("Regional planstrategi")), "participants": .set(["vestland"])])
   }
 
+  /// A newcomer reads the folder's files in the order they were written
+  /// (by their times, kept in each office's numbering), so a catch-up of
+  /// chains of changesets across offices applies each as it is read; with
+  /// times that lie, files wait in the buffer and the result is the same.
+  func testSync_catchUpReadsFilesInWritingOrderAndTimesOnlyDecideTheBuffer() throws {
+    let root = TemporaryDirectory("writing-order")
+    let folder = SharedFolder(root.path("shared"))
+    let offices: [ReplicaID] = ["ks", "kdd", "vestland", "agder"]
+    var stores: [ReplicaID: Store] = [:]
+    stores["ks"] = try Store.createListingTestKeys(folder: folder, at: root.path("ks"), replica: "ks", extra: offices + ["nordland", "innlandet"])
+    for office in offices.dropFirst() {
+      stores[office] = try Store.joinWithTestKey(folder: folder, at: root.path(office.rawValue), replica: office).0
+    }
+    // Six rounds; each office sees every earlier write before it writes.
+    for round in 0..<6 {
+      for office in offices {
+        try stores[office]!.sync(with: folder)
+        try stores[office]!.transact { try $0.set("cases", "sak-\(round)", "notes", .text("runde \(round) fra \(office)")) }
+        try stores[office]!.sync(with: folder)
+      }
+    }
+    let (joined, report) = try Store.joinWithTestKey(folder: folder, at: root.path("nordland"), replica: "nordland")
+    XCTAssertGreaterThanOrEqual(report.imported.count, 24)
+    XCTAssertEqual(report.buffered, 0, "in writing order, every file is ready when it is read")
+    try stores["ks"]!.sync(with: folder)
+    XCTAssertEqual(try joined.snapshotHash().1, try stores["ks"]!.snapshotHash().1)
+    // Name order, as an older Samhand read them: later offices' files
+    // come first for most of the history.
+    XCTAssertNotEqual(
+      offices.map(\.rawValue).sorted(), offices.map(\.rawValue), "the offices do not write in name order, or this tests nothing")
+    // Times that say the newest files are the oldest: the buffer sorts it out.
+    let files = try FileManager.default.subpathsOfDirectory(atPath: folder.url.appendingPathComponent("changesets").path)
+      .filter { $0.hasSuffix(".changeset") }.sorted()
+    let start = Date(timeIntervalSince1970: 1_800_000_000)
+    for (index, path) in files.enumerated() {
+      let url = folder.url.appendingPathComponent("changesets").appendingPathComponent(path)
+      let sequence = Int(url.deletingPathExtension().lastPathComponent)!
+      try FileManager.default.setAttributes([.modificationDate: start.addingTimeInterval(Double(1_000 - sequence * 10 - index % 7))], ofItemAtPath: url.path)
+    }
+    let (late, lateReport) = try Store.joinWithTestKey(folder: folder, at: root.path("innlandet"), replica: "innlandet")
+    XCTAssertGreaterThan(lateReport.buffered, 0)
+    XCTAssertTrue(lateReport.waiting.isEmpty)
+    try stores["ks"]!.sync(with: folder)
+    XCTAssertEqual(try late.snapshotHash().1, try stores["ks"]!.snapshotHash().1)
+  }
+
   func testSync_appliedFilesAreNotReadAgain() throws {
     let cooperation = try Cooperation(["ks", "kdd"], shared: true)
     for index in 0..<20 { try cooperation["ks"].transact { try $0.set("cases", "sak-\(index)", "title", .text("Sak \(index)")) } }

@@ -33,6 +33,12 @@ struct ScaleWorkload {
     var importRoundMsFirst: Double
     var importRoundMsLast: Double
     var importedPerRound: Int
+    /// The import of a round per changeset imported, here and at 13
+    /// offices (same workload): what grows with the number of offices.
+    var importChangesetMs: Double
+    var importChangesetMs13: Double
+    /// Where the importer's time went, by phase: milliseconds per round (mean).
+    var importPhasesMs: [String: Double]
     /// The importer's sync right after, with nothing new (median, ms).
     var noopSyncMs: Double
     /// A new office joining at the end, in a process of its own.
@@ -67,6 +73,7 @@ struct ScaleWorkload {
     var headerBytes = 0
     var vectorEntries = 0
     var roundFiles = 0
+    var importPhases: [ImportProfile.Phase: Double] = [:]
     var seedSeconds = 0.0
     var converged = false
     var hash = ""
@@ -89,8 +96,9 @@ struct ScaleWorkload {
     let directory = TemporaryDirectory("bench-scale")
     var full = try run(offices: offices, rounds: rounds, in: keep ?? directory.url, join: true)
     log("13 offices, \(roundsAt13) rounds, for the bytes per write there")
-    let small = try run(offices: 13, rounds: roundsAt13, in: directory.path("13"), join: false).run
+    let (smallResult, small) = try run(offices: 13, rounds: roundsAt13, in: directory.path("13"), join: false)
     full.result.bytesPerWrite13 = Double(small.roundBytes) / Double(max(1, small.roundWrites))
+    full.result.importChangesetMs13 = smallResult.importChangesetMs
     full.result.totalS = Date().timeIntervalSince(start)
     full.result.converged = full.result.converged && small.converged
     return full.result
@@ -236,9 +244,15 @@ struct ScaleWorkload {
         try stores[office]!.transact { tx in for edit in own { try tx.append(edit) } }
       }
       for office in real where office != importer { try stores[office]!.sync(with: folder) }
+      ImportProfile.start()
       let importStart = DispatchTime.now().uptimeNanoseconds
       let report = try stores[importer]!.sync(with: folder)
-      run.importRounds.append(Double(DispatchTime.now().uptimeNanoseconds - importStart) / 1e6)
+      let importSeconds = Double(DispatchTime.now().uptimeNanoseconds - importStart) / 1e9
+      var phases = ImportProfile.seconds
+      ImportProfile.start(false)
+      phases[.other] = max(0, importSeconds - phases.values.reduce(0, +))
+      for (phase, seconds) in phases { run.importPhases[phase, default: 0] += seconds }
+      run.importRounds.append(importSeconds * 1000)
       run.imported = report.imported.count
       let noopStart = DispatchTime.now().uptimeNanoseconds
       let noop = try stores[importer]!.sync(with: folder)
@@ -277,7 +291,10 @@ struct ScaleWorkload {
     let result = Result(
       offices: count, records: records, rounds: rounds, editsPerChangeset: edits,
       importRoundMs: median(run.importRounds), importRoundMsFirst: run.importRounds.first ?? 0,
-      importRoundMsLast: run.importRounds.last ?? 0, importedPerRound: run.imported, noopSyncMs: median(run.noops),
+      importRoundMsLast: run.importRounds.last ?? 0, importedPerRound: run.imported,
+      importChangesetMs: median(run.importRounds) / Double(max(1, run.imported)), importChangesetMs13: 0,
+      importPhasesMs: Dictionary(uniqueKeysWithValues: ImportProfile.Phase.allCases.map { ($0.name, (run.importPhases[$0] ?? 0) * 1000 / Double(rounds)) }),
+      noopSyncMs: median(run.noops),
       joinS: joined.seconds, joinMb: joined.peakMemoryMB, joinImported: joined.imported, joinAgrees: joined.hash == run.hash,
       filesPerOffice: Double(files) / Double(count), folderFiles: files, folderBytes: bytes,
       bytesPerWrite: Double(run.roundBytes) / Double(max(1, run.roundWrites)), bytesPerWrite13: 0,
@@ -355,6 +372,15 @@ func scaleBenchmark(_ workload: ScaleWorkload, json: Bool) throws {
   print("")
   print("\(result.offices) offices, \(result.records) records, \(result.rounds) rounds of one changeset of \(result.editsPerChangeset) edits per office")
   line("one office imports a round (median)", String(format: "%.1f ms (%d changesets; first %.1f, last %.1f)", result.importRoundMs, result.importedPerRound, result.importRoundMsFirst, result.importRoundMsLast), met(result.importRoundMs < 200, "< 200 ms"))
+  line(
+    "  per changeset",
+    String(format: "%.2f ms (at 13 offices: %.2f ms; %.1f×)", result.importChangesetMs, result.importChangesetMs13, result.importChangesetMs / max(result.importChangesetMs13, 1e-9)))
+  line(
+    "  by phase (mean per round)",
+    ImportProfile.Phase.allCases.compactMap { phase in
+      let ms = result.importPhasesMs[phase.name] ?? 0
+      return ms >= 0.05 ? String(format: "%@ %.1f", phase.name, ms) : nil
+    }.joined(separator: ", ") + " ms")
   line("a sync with nothing new (median)", String(format: "%.1f ms", result.noopSyncMs), met(result.noopSyncMs < 50, "< 50 ms"))
   line("a new office joins", String(format: "%.1f s, %.1f MB (%d changesets from files; %@)", result.joinS, result.joinMb, result.joinImported, result.joinAgrees ? "agrees" : "DISAGREES"), met(result.joinS < 10 && result.joinMb < 100, "< 10 s, < 100 MB"))
   line("bytes per field write", String(format: "%.1f (at 13 offices: %.1f; %.2f×)", result.bytesPerWrite, result.bytesPerWrite13, result.bytesPerWrite / max(result.bytesPerWrite13, 1e-9)), met(result.bytesPerWrite <= 1.5 * result.bytesPerWrite13, "≤ 1.5×"))

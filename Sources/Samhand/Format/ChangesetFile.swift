@@ -325,8 +325,9 @@ public enum ChangesetFile {
       guard sequence > 0 else { throw corrupt("sequence number 0 is not allowed", header.offset) }
       let lamport = try header.varint()
       let timestamp = try header.signed()
-      var dependencies = VersionVector()
       let dependencyCount = try header.count(minimumSize: 2)
+      var entries: [VersionVector.Entry] = []
+      entries.reserveCapacity(dependencyCount)
       var previous: ReplicaID?
       for _ in 0..<dependencyCount {
         let at = header.offset
@@ -336,8 +337,9 @@ public enum ChangesetFile {
         previous = replica
         let counter = try header.varint()
         guard counter > 0 else { throw corrupt("dependency on '\(slug)' is zero", at) }
-        dependencies[replica] = counter
+        entries.append(VersionVector.Entry(replica: replica, counter: counter))
       }
+      let dependencies = VersionVector(sortedPositive: entries)
       guard dependencies[author] == sequence - 1 else {
         throw corrupt(
           "changeset \(author)#\(sequence) must depend on its author's previous changeset \(sequence - 1), found \(dependencies[author])",

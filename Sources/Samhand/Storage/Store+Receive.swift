@@ -551,14 +551,21 @@ extension Store {
     var reader = BinaryReader([UInt8](data))
     do throws(BinaryReader.Failure) {
       let count = try reader.count(minimumSize: 2)
-      var counters = [ReplicaID: UInt64](minimumCapacity: count)
+      var entries: [VersionVector.Entry] = []
+      entries.reserveCapacity(count)
+      var sorted = true
       for _ in 0..<count {
         let slug = try reader.string()
         let counter = try reader.varint()
         guard let replica = ReplicaID(rawValue: slug) else { throw BinaryReader.Failure(message: "bad slug", offset: 0) }
-        if counter > 0 { counters[replica] = counter }
+        guard counter > 0 else { continue }
+        if let last = entries.last, !(last.replica < replica) { sorted = false }
+        entries.append(VersionVector.Entry(replica: replica, counter: counter))
       }
-      return VersionVector(positive: counters)
+      // Written in slug order; anything else is put in order (a repeated
+      // slug keeps its last counter, as a dictionary would).
+      if sorted { return VersionVector(sortedPositive: entries) }
+      return VersionVector(positive: Dictionary(entries.map { ($0.replica, $0.counter) }, uniquingKeysWith: { $1 }))
     } catch {
       throw SamhandError(.storage, "a stored version vector is damaged: \(error.message)")
     }

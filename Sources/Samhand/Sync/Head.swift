@@ -42,39 +42,102 @@ public struct Head: Sendable, Hashable {
       ]))
   }
 
-  /// The fields of a head file, for the common case: with hundreds of
-  /// offices a sync reads hundreds of heads of hundreds of entries each,
-  /// and decoding into these types costs a fraction of a JSON tree.
-  private struct File: Decodable {
-    var format: Int64
-    var office: String
-    var frontier: [String: UInt64]
-    var snapshot: String
-    var time_ms: Int64
+  /// Reads a head file, checking every field.
+  ///
+  /// With hundreds of offices a sync reads hundreds of heads of hundreds
+  /// of entries each, so the exact bytes Samhand writes (canonical JSON,
+  /// keys in order) are read by a scanner that accepts nothing else; any
+  /// other valid JSON is read field by field, which also says what is
+  /// wrong with a file that is not a head.
+  public init(json bytes: [UInt8], fileURL: URL? = nil) throws {
+    if let head = Head(canonical: bytes) {
+      self = head
+      return
+    }
+    try self.init(checking: bytes, fileURL: fileURL)
   }
 
-  /// Reads a head file, checking every field.
-  public init(json bytes: [UInt8], fileURL: URL? = nil) throws {
-    if let file = try? JSONDecoder().decode(File.self, from: Data(bytes)), file.format >= 1,
-      file.format <= Int64(Head.formatVersion), let office = ReplicaID(rawValue: file.office),
-      Head.isHash(file.snapshot)
-    {
-      var counters: [ReplicaID: UInt64] = Dictionary(minimumCapacity: file.frontier.count)
-      var valid = true
-      for (slug, counter) in file.frontier {
-        guard let replica = ReplicaID(rawValue: slug) else {
-          valid = false
-          break
-        }
-        if counter > 0 { counters[replica] = counter }
-      }
-      if valid {
-        self.init(office: office, frontier: VersionVector(positive: counters), snapshotHash: file.snapshot, timestamp: file.time_ms)
-        return
-      }
+  /// The head in `bytes` if they are exactly what ``canonicalJSON`` writes
+  /// for a head of this format, or nil.
+  package init?(canonical bytes: [UInt8]) {
+    var scanner = CanonicalScanner(bytes)
+    guard scanner.take("{\"format\":"), let format = scanner.integer(), format == Int64(Head.formatVersion),
+      scanner.take(",\"frontier\":{")
+    else { return nil }
+    var entries: [VersionVector.Entry] = []
+    if !scanner.take("}") {
+      repeat {
+        guard let slug = scanner.string(), let replica = ReplicaID(rawValue: slug), scanner.take(":"),
+          let counter = scanner.integer(), counter > 0,
+          entries.last.map({ $0.replica < replica }) ?? true
+        else { return nil }
+        entries.append(VersionVector.Entry(replica: replica, counter: UInt64(counter)))
+      } while scanner.take(",")
+      guard scanner.take("}") else { return nil }
     }
-    // Anything else is read field by field, to say what is wrong.
-    try self.init(checking: bytes, fileURL: fileURL)
+    guard scanner.take(",\"office\":"), let officeText = scanner.string(), let office = ReplicaID(rawValue: officeText),
+      scanner.take(",\"snapshot\":"), let hash = scanner.string(), Head.isHash(hash),
+      scanner.take(",\"time\":"), let time = scanner.string(),
+      scanner.take(",\"time_ms\":"), let milliseconds = scanner.integer(),
+      scanner.take("}"), scanner.atEnd, time == Timestamp.iso8601(milliseconds: milliseconds)
+    else { return nil }
+    self.init(office: office, frontier: VersionVector(sortedPositive: entries), snapshotHash: hash, timestamp: milliseconds)
+  }
+
+  /// Reads the few shapes of canonical JSON a head holds: ASCII strings
+  /// without escapes, integers without leading zeros, fixed punctuation.
+  private struct CanonicalScanner {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var atEnd: Bool { offset == bytes.count }
+
+    mutating func take(_ literal: StaticString) -> Bool {
+      let count = literal.utf8CodeUnitCount
+      guard bytes.count - offset >= count else { return false }
+      let matches = literal.withUTF8Buffer { expected in
+        bytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + offset, expected.baseAddress!, count) == 0 }
+      }
+      if matches { offset += count }
+      return matches
+    }
+
+    mutating func string() -> String? {
+      guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { return nil }
+      let start = offset + 1
+      var end = start
+      while end < bytes.count, bytes[end] != UInt8(ascii: "\"") {
+        // Printable ASCII only: no escapes, no control characters.
+        guard bytes[end] >= 0x20, bytes[end] < 0x7f, bytes[end] != UInt8(ascii: "\\") else { return nil }
+        end += 1
+      }
+      guard end < bytes.count else { return nil }
+      offset = end + 1
+      return String(decoding: bytes[start..<end], as: UTF8.self)
+    }
+
+    mutating func integer() -> Int64? {
+      var negative = false
+      if offset < bytes.count, bytes[offset] == UInt8(ascii: "-") {
+        negative = true
+        offset += 1
+      }
+      let start = offset
+      var value: Int64 = 0
+      while offset < bytes.count, (48...57).contains(bytes[offset]) {
+        let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+        let (sum, overflow2) = times.addingReportingOverflow(Int64(bytes[offset] - 48))
+        guard !overflow1, !overflow2 else { return nil }
+        value = sum
+        offset += 1
+      }
+      let digits = offset - start
+      // No leading zeros, and no "-0".
+      guard digits > 0, digits == 1 || bytes[start] != UInt8(ascii: "0"), !(negative && value == 0) else { return nil }
+      return negative ? -value : value
+    }
   }
 
   static func isHash(_ text: String) -> Bool {

@@ -14,6 +14,11 @@ public struct SyncReport: Sendable, Hashable {
   public var rejected: [Changeset.ID: String] = [:]
   /// Changesets waiting in the buffer for dependencies not yet seen.
   public var waiting: [Changeset.ID] = []
+  /// How many files read in this sync went to the buffer first because
+  /// a dependency was not applied yet (most were applied before the sync
+  /// ended; those still waiting are in ``waiting``). Files are read in the
+  /// order they were written, so a catch-up buffers few.
+  public var buffered: Int = 0
   /// Files not applied, with the reason; retried at the next sync.
   public var setAside: [FolderProblem] = []
   /// Different changesets under the same office and sequence number.
@@ -347,8 +352,8 @@ extension Store {
       candidates.append(entry)
     }
 
-    // Originals before sync tools' copies.
-    candidates = candidates.filter { if case .changeset = $0.kind { true } else { false } }
+    // Originals, in the order they were written, before sync tools' copies.
+    candidates = Store.writingOrder(candidates.filter { if case .changeset = $0.kind { true } else { false } })
       + candidates.filter { if case .conflictCopy = $0.kind { true } else { false } }
 
     // Our own files first: anything we did not write is someone else's,
@@ -367,8 +372,8 @@ extension Store {
       try checkOwnFile(entry, in: folder, base: base, present: &ownPresent, &report)
     }
 
-    // Apply what is ready at once (in name order, most files are), buffer
-    // the rest, then drain the buffer in causal order. Many files go to a
+    // Apply what is ready at once (in writing order, most files are),
+    // buffer the rest, then drain the buffer in causal order. Many files go to a
     // transaction, each read there and applied in a savepoint of its own
     // that also marks the file as read (a file that fails leaves no trace);
     // a transaction commits at least every `Store.batchSeconds`, and at
@@ -417,6 +422,7 @@ extension Store {
     if watching { try notify(.sync, changesets: applied.applied, conflictsBefore: conflictsBefore) }
     report.imported = applied.applied
     report.rejected = applied.rejected
+    report.buffered = applied.buffered.count
     report.waiting = try pending()
     for (id, reason) in try untrustedChangesets() {
       report.setAside.append(FolderProblem(path: SharedFolder.Entry.relativePath(id), reason: reason))
@@ -598,6 +604,36 @@ extension Store {
         "renamed or misplaced: the name says \(entry.office)#\(sequence), the file's header says \(id)",
         changesetID: id, fileURL: entry.url)
     }
+  }
+
+  /// Changeset files in the order they were most likely written: by the
+  /// time the folder gives them, kept in each office's numbering (a file
+  /// counts as no older than the one its office wrote before it).
+  ///
+  /// An office writes a changeset only after the files it depends on were
+  /// in the folder, so in this order a catch-up of thousands of files
+  /// applies nearly every one as it is read, instead of buffering all but
+  /// the first office's first file and draining the buffer level by level
+  /// (name order). The order is a hint: clocks that disagree, or a file
+  /// written again later, only send a file to the buffer, and the merge
+  /// does not depend on the order in which files are applied.
+  static func writingOrder(_ entries: [SharedFolder.Entry]) -> [SharedFolder.Entry] {
+    var byOffice: [ReplicaID: [(sequence: UInt64, entry: SharedFolder.Entry)]] = [:]
+    for entry in entries {
+      guard case .changeset(let sequence) = entry.kind else { continue }
+      byOffice[entry.office, default: []].append((sequence, entry))
+    }
+    var timed: [(time: Int64, office: ReplicaID, sequence: UInt64, entry: SharedFolder.Entry)] = []
+    timed.reserveCapacity(entries.count)
+    for (office, files) in byOffice {
+      var latest = Int64.min
+      for file in files.sorted(by: { $0.sequence < $1.sequence }) {
+        latest = max(latest, file.entry.modified)
+        timed.append((latest, office, file.sequence, file.entry))
+      }
+    }
+    timed.sort { ($0.time, $0.office, $0.sequence) < ($1.time, $1.office, $1.sequence) }
+    return timed.map(\.entry)
   }
 
   /// Reads a changeset file of the folder and checks all it can before the
