@@ -157,7 +157,8 @@ extension SamhandCommand {
         The replica keeps its whole history locally either way.
 
         --checkpoint-every sets how many newly stable changesets make a \
-        sync write a checkpoint (default 1000; 0 turns it off).
+        sync write a checkpoint (default 1000, or 10 per active office \
+        where that is more; 0 turns it off).
 
         Examples:
           samhand retention

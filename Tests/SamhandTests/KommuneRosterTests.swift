@@ -73,6 +73,26 @@ final class KommuneRosterTests: XCTestCase {
     }
   }
 
+  /// With every kommune the default checkpoint interval grows with the
+  /// roster (1,000 changesets would make a checkpoint every few hours);
+  /// at 13 offices it stays 1,000, and a setting overrides it.
+  func testCheckpointInterval_growsWithTheRosterUnlessSet() throws {
+    let structure = try MunicipalStructure.load()
+    let root = TemporaryDirectory("kommuner-interval")
+    var members = try Roster(json: Data(structure.rosterJSON.utf8)).sortedMembers
+    for index in members.indices { members[index].keys.insert(TestKeys.key(members[index].office).publicKey) }
+    let ks = try Store.create(
+      folder: SharedFolder(root.path("shared")), at: root.path("ks"), replica: "ks", schema: .planning, roster: Roster(members),
+      key: TestKeys.key("ks"))
+    XCTAssertEqual(try ks.checkpointInterval(), 3_730, "10 per active office of 373")
+    try ks.transact { tx in try tx.retireOffice("haram", successors: ["alesund"]) }
+    XCTAssertEqual(try ks.checkpointInterval(), 3_720, "a retired office does not count")
+    try ks.setCheckpointInterval(500)
+    XCTAssertEqual(try ks.checkpointInterval(), 500)
+    let small = try Store.createListingTestKeys(folder: SharedFolder(root.path("shared-small")), at: root.path("small"), replica: "ks")
+    XCTAssertEqual(try small.checkpointInterval(), Store.defaultCheckpointInterval)
+  }
+
   func testKommune_writesItsOwnMembershipAndTheCasesThatNameItAsCountiesDo() throws {
     let structure = try MunicipalStructure.load()
     let root = TemporaryDirectory("kommuner")

@@ -60,8 +60,19 @@ public struct CheckpointProblem: Sendable, Hashable {
 }
 
 extension Store {
-  /// Changesets between automatic checkpoints when nothing else is set.
+  /// Changesets between automatic checkpoints when nothing else is set,
+  /// in a cooperation of up to 100 offices.
   public static let defaultCheckpointInterval = 1000
+
+  /// Changesets between automatic checkpoints when nothing else is set:
+  /// ``defaultCheckpointInterval``, or 10 per active office where that is
+  /// more. With every kommune (about 400 offices, each writing a few
+  /// changesets a day) 1,000 would make a checkpoint of the whole
+  /// cooperation's records every few hours; 4,000 keeps what a newcomer
+  /// imports after the newest checkpoint to a few thousand changesets.
+  public static func defaultCheckpointInterval(offices: Int) -> Int {
+    max(defaultCheckpointInterval, 10 * offices)
+  }
 
   // MARK: - Settings
 
@@ -87,7 +98,9 @@ extension Store {
 
   /// How many newly stable changesets make a sync write a checkpoint.
   public func checkpointInterval() throws -> Int {
-    try read { db in try Store.meta(db, "checkpoint_interval").flatMap(Int.init) ?? Store.defaultCheckpointInterval }
+    if let set = try read({ db in try Store.meta(db, "checkpoint_interval").flatMap(Int.init) }) { return set }
+    let offices = try roster()?.members.values.count { !$0.isRetired } ?? 0
+    return Store.defaultCheckpointInterval(offices: offices)
   }
 
   /// Sets how many newly stable changesets make a sync write a checkpoint;
