@@ -59,6 +59,11 @@ extension SamhandCommand {
       if let folder, folder.isThere {
         folderReachable = true
         (heads, headProblems) = folder.heads()
+        // Heads not signed by their office's key say nothing here either.
+        let ignored = try store.ignoredHeads(heads)
+        let paths = Set(ignored.map(\.path))
+        heads.removeAll { paths.contains("heads/\($0.office.rawValue).json") }
+        headProblems += ignored
       }
 
       // Everything known to exist: our frontier and every office's report.

@@ -164,6 +164,7 @@ public final class DecadeSimulation {
         // and they prune against the newest acknowledged checkpoint.
         for writer in writers {
           let head = Head(office: writer.office, frontier: known, snapshotHash: placeholderHash, timestamp: monday)
+            .signed(by: writer.key)
           try head.canonicalJSON.write(to: folder.headURL(for: writer.office))
         }
         let stable = try ks.stability(in: folder, now: Date(timeIntervalSince1970: Double(monday) / 1000)).frontier

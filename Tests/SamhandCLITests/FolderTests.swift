@@ -49,6 +49,24 @@ final class FolderTests: CLITestCase {
     )
   }
 
+  /// A head its office did not sign (anyone who can write to the folder
+  /// can drop one) is named by `verify` and `status`, and counts for nothing.
+  func testVerify_andStatusNameAForgedHead() throws {
+    let url = temp.path("shared/heads/ks.json")
+    let real = try Data(contentsOf: url)
+    let head = try Head(json: [UInt8](real))
+    XCTAssertTrue(head.hasValidSignature, "ks signs its head")
+    let forged = Head(office: "ks", frontier: VersionVector(), snapshotHash: head.snapshotHash, timestamp: head.timestamp + 1)
+    try forged.canonicalJSON.write(to: url)
+    let output = try fail(["verify", "--folder", "shared"], status: 1, messages: ["problem"])
+    XCTAssertTrue(output.stdout.contains("heads/ks.json: not counted: not signed"), output.stdout)
+    let status = try succeed(["status", "--store", "vestland"])
+    XCTAssertTrue(status.stdout.contains("heads/ks.json: not counted: not signed"), status.stdout)
+    // ks's next sync writes its own signed head again.
+    try succeed(["sync", "--store", "ks"])
+    try succeed(["verify", "--folder", "shared"])
+  }
+
   func testVerify_needsAFolder() throws {
     try fail(["verify"], status: 64, messages: ["--folder"])
     try fail(["verify", "--folder", "nowhere"], messages: ["nowhere"])

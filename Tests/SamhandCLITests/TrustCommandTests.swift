@@ -244,10 +244,12 @@ final class TrustCommandTests: CLITestCase {
     try succeed(["sync", "--store", "ks"])
     XCTAssertTrue(try succeed(["status", "--store", "ks"]).stdout.contains("mallory is not in the roster"))
 
-    // verify names it, and fails.
-    let verified = try fail(["verify", "--folder", "shared"], status: 1, messages: ["1 problem"])
+    // verify names it, and fails; mallory's head, which its sync wrote,
+    // counts for nothing either.
+    let verified = try fail(["verify", "--folder", "shared"], status: 1, messages: ["2 problems"])
     XCTAssertTrue(verified.stdout.contains(path(id)), verified.stdout)
     XCTAssertTrue(verified.stdout.contains("not in the roster"), verified.stdout)
+    XCTAssertTrue(verified.stdout.contains("heads/mallory.json: not counted: mallory is not in the roster"), verified.stdout)
   }
 
   func testForgedFile_isSetAsideWithItsReason() throws {

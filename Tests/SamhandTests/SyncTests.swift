@@ -433,7 +433,11 @@ final class SyncTests: XCTestCase {
     XCTAssertEqual(SharedFolder.divergentHeads(folder.heads().heads), [])
     // vestland's head claims the same frontier with another snapshot hash.
     let ks = try XCTUnwrap(folder.heads().heads.first { $0.office == "ks" })
-    let forged = Head(office: "vestland", frontier: ks.frontier, snapshotHash: String(repeating: "0", count: 64), timestamp: 0)
+    // (Signed with vestland's key, so counted: a real divergence, as a bug
+    // in one office's Samhand would make, not a forgery.)
+    let forged = Head(
+      office: "vestland", frontier: ks.frontier, snapshotHash: String(repeating: "0", count: 64), timestamp: ks.timestamp + 1
+    ).signed(by: TestKeys.key("vestland"))
     try Data(forged.canonicalJSON).write(to: folder.headURL(for: "vestland"))
     let groups = SharedFolder.divergentHeads(folder.heads().heads)
     XCTAssertEqual(groups.map { $0.map(\.office) }, [["ks", "vestland"]])

@@ -157,6 +157,13 @@ def main():
     write("handmade-extreme-time.head.json",
           b'{"format":1,"office":"ks","frontier":{"ks":9223372036854775807},'
           b'"snapshot":"' + b"a" * 64 + b'","time_ms":9223372036854775807}')
+    # Signed heads: a signature of 2 bytes, one that is a number too large
+    # for a double, and a key of the right length that is not a point.
+    signed = b'{"format":1,"frontier":{"ks":1},"key":"' + b"d" * 64 + b'","office":"ks","signature":'
+    tail = b',"snapshot":"' + b"a" * 64 + b'","time":"1970-01-01T00:00:00.001Z","time_ms":1}'
+    write("handmade-short-signature.head.json", signed + b'"5fdb"' + tail)
+    write("handmade-number-signature.head.json", signed + b"1e400" + tail)
+    write("handmade-bad-key-signature.head.json", signed.replace(b"d" * 64, b"f" * 64) + b'"' + b"0" * 128 + b'"' + tail)
 
 
 def checkpoint(frontier_entries, payload, payload_size=None, compressed=None, seal=True):

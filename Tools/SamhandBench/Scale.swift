@@ -220,7 +220,7 @@ struct ScaleWorkload {
       let time = base + Int64(round) * 60_000
       // The writers: a head saying what they synced, and one changeset each.
       for office in writerNames {
-        let head = Head(office: office, frontier: known, snapshotHash: zero, timestamp: time)
+        let head = Head(office: office, frontier: known, snapshotHash: zero, timestamp: time).signed(by: TestKeys.key(office))
         try Data(head.canonicalJSON).write(to: folder.headURL(for: office), options: .atomic)
         let sequence = (sequences[office] ?? 0) + 1
         sequences[office] = sequence

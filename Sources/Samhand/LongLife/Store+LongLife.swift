@@ -114,7 +114,8 @@ extension Store {
 
   /// How far every active office has acknowledged, from the heads in `folder`.
   public func stability(in folder: SharedFolder, now: Date = Date()) throws -> Stability {
-    try stability(heads: folder.heads().heads, now: now)
+    // The heads this replica counts (signed by their offices), as a sync reads them.
+    try stability(summaries: readHeads(folder).heads, now: now)
   }
 
   func stability(heads: [Head], now: Date) throws -> Stability {

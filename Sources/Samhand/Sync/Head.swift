@@ -21,25 +21,72 @@ public struct Head: Sendable, Hashable {
   /// It decides nothing in the merge.
   public var timestamp: Int64
 
+  /// The office's signature of the head, when it was signed: the key it
+  /// names and the Ed25519 signature of ``signedBytes`` (`Docs/FORMATS.md`,
+  /// section 1). Whether the key is the office's is for the roster to say.
+  public var signature: Signature?
+
+  /// A head's signature: the public key it names and the signature bytes.
+  public struct Signature: Sendable, Hashable {
+    public var key: PublicKey
+    public var bytes: [UInt8]
+
+    public init(key: PublicKey, bytes: [UInt8]) {
+      self.key = key
+      self.bytes = bytes
+    }
+  }
+
+  /// What a signature covers comes after these bytes, so that no other
+  /// file Samhand signs can pass for a head.
+  static let signingDomain = Array("samhand head\n".utf8)
+
   /// Creates a head from its parts, without checking them.
-  public init(office: ReplicaID, frontier: VersionVector, snapshotHash: String, timestamp: Int64) {
+  public init(office: ReplicaID, frontier: VersionVector, snapshotHash: String, timestamp: Int64, signature: Signature? = nil) {
     self.office = office
     self.frontier = frontier
     self.snapshotHash = snapshotHash
     self.timestamp = timestamp
+    self.signature = signature
+  }
+
+  /// The head's fields as canonical JSON, with the key that signs (if
+  /// any) and, when `signed`, the signature.
+  private func json(key: PublicKey?, signature: [UInt8]?) -> Data {
+    var fields: [(String, CanonicalJSON.Node)] = [
+      ("format", .integer(Int64(Head.formatVersion))),
+      ("office", .string(office.rawValue)),
+      ("frontier", Snapshot.node(frontier)),
+      ("snapshot", .string(snapshotHash)),
+      ("time", .string(Timestamp.iso8601(milliseconds: timestamp))),
+      ("time_ms", .integer(timestamp)),
+    ]
+    if let key { fields.append(("key", .string(key.hex))) }
+    if let signature { fields.append(("signature", .string(signature.map { String(format: "%02x", $0) }.joined()))) }
+    return CanonicalJSON.encode(.object(fields))
   }
 
   /// The canonical JSON of the head file.
-  public var canonicalJSON: Data {
-    CanonicalJSON.encode(
-      .object([
-        ("format", .integer(Int64(Head.formatVersion))),
-        ("office", .string(office.rawValue)),
-        ("frontier", Snapshot.node(frontier)),
-        ("snapshot", .string(snapshotHash)),
-        ("time", .string(Timestamp.iso8601(milliseconds: timestamp))),
-        ("time_ms", .integer(timestamp)),
-      ]))
+  public var canonicalJSON: Data { json(key: signature?.key, signature: signature?.bytes) }
+
+  /// What the signature covers: ``signingDomain``, then the canonical JSON
+  /// of the head with its `key` and without its `signature`.
+  public func signedBytes(key: PublicKey) -> [UInt8] {
+    Head.signingDomain + [UInt8](json(key: key, signature: nil))
+  }
+
+  /// The head signed with `key`.
+  public func signed(by key: SigningKey) -> Head {
+    var head = self
+    head.signature = Signature(key: key.publicKey, bytes: key.sign(signedBytes(key: key.publicKey)))
+    return head
+  }
+
+  /// Whether the head carries a signature that verifies under the key it
+  /// names (not whether that key is the office's: see `Store.judge(_:)`).
+  public var hasValidSignature: Bool {
+    guard let signature else { return false }
+    return signature.key.isValidSignature(signature.bytes, of: signedBytes(key: signature.key))
   }
 
   /// Reads a head file, checking every field.
@@ -75,13 +122,28 @@ public struct Head: Sendable, Hashable {
       } while scanner.take(",")
       guard scanner.take("}") else { return nil }
     }
-    guard scanner.take(",\"office\":"), let officeText = scanner.string(), let office = ReplicaID(rawValue: officeText),
-      scanner.take(",\"snapshot\":"), let hash = scanner.string(), Head.isHash(hash),
+    var key: PublicKey?
+    if scanner.take(",\"key\":") {
+      guard let text = scanner.string(), let found = try? PublicKey(text: text), found.hex == text else { return nil }
+      key = found
+    }
+    guard scanner.take(",\"office\":"), let officeText = scanner.string(), let office = ReplicaID(rawValue: officeText)
+    else { return nil }
+    var signature: Signature?
+    if let key {
+      guard scanner.take(",\"signature\":"), let text = scanner.string(), let bytes = PublicKey.bytes(hex: text), bytes.count == 64,
+        bytes.map({ String(format: "%02x", $0) }).joined() == text
+      else { return nil }
+      signature = Signature(key: key, bytes: bytes)
+    }
+    guard scanner.take(",\"snapshot\":"), let hash = scanner.string(), Head.isHash(hash),
       scanner.take(",\"time\":"), let time = scanner.string(),
       scanner.take(",\"time_ms\":"), let milliseconds = scanner.integer(),
       scanner.take("}"), scanner.atEnd, time == Timestamp.iso8601(milliseconds: milliseconds)
     else { return nil }
-    self.init(office: office, frontier: VersionVector(sortedPositive: entries), snapshotHash: hash, timestamp: milliseconds)
+    self.init(
+      office: office, frontier: VersionVector(sortedPositive: entries), snapshotHash: hash, timestamp: milliseconds,
+      signature: signature)
   }
 
   /// Reads the few shapes of canonical JSON a head holds: ASCII strings
@@ -171,7 +233,20 @@ public struct Head: Sendable, Hashable {
       throw malformed("missing or invalid 'snapshot' hash")
     }
     guard case .integer(let timestamp)? = top["time_ms"] else { throw malformed("missing 'time_ms'") }
-    self.init(office: office, frontier: frontier, snapshotHash: hash, timestamp: timestamp)
+    var signature: Signature?
+    switch (top["key"], top["signature"]) {
+    case (nil, nil):
+      break
+    case (.string(let keyText)?, .string(let signatureText)?):
+      guard let key = try? PublicKey(text: keyText) else { throw malformed("invalid 'key'") }
+      guard let bytes = PublicKey.bytes(hex: signatureText), bytes.count == 64 else {
+        throw malformed("invalid 'signature': expected 128 hex digits")
+      }
+      signature = Signature(key: key, bytes: bytes)
+    default:
+      throw malformed("'key' and 'signature' go together, each a string")
+    }
+    self.init(office: office, frontier: frontier, snapshotHash: hash, timestamp: timestamp, signature: signature)
   }
 }
 
@@ -205,7 +280,7 @@ extension SharedFolder {
   ///
   /// - Throws: `SamhandError` naming what is wrong: unreadable, malformed,
   ///   or naming another office.
-  func head(of office: ReplicaID) throws -> Head {
+  package func head(of office: ReplicaID) throws -> Head {
     let url = headURL(for: office)
     let head = try Head(json: try read(url, kind: .head), fileURL: url)
     guard head.office == office else {

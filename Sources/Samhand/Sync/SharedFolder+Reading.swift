@@ -186,7 +186,16 @@ extension SharedFolder {
     }
     result.changesets = good.count
     result.offices = highest.keys.sorted()
-    let (heads, headProblems) = self.heads()
+    var (heads, headProblems) = self.heads()
+    // Heads not signed by their office's key (judged by the roster the
+    // folder's changesets make) are reported and left out.
+    if identity.roster != nil, let store = reading?.store,
+      let ignored = try? store.ignoredHeads(heads, layout: identity.formatVersion)
+    {
+      let paths = Set(ignored.map(\.path))
+      heads.removeAll { paths.contains("\(SharedFolder.headsDirectory)/\($0.office.rawValue).json") }
+      headProblems += ignored
+    }
     result.heads = heads
     result.problems += headProblems
     result.divergentHeads = SharedFolder.divergentHeads(heads)

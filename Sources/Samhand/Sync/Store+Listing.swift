@@ -83,8 +83,16 @@ extension Store {
       reading.listed = false
       return reading
     }
+    // The newest head counted for each office, and its file's state then.
     var cached: [ReplicaID: (stamp: ExchangeItem.Stamp, head: HeadSummary)] = [:]
+    var roster: Roster?
+    var layout = SharedFolder.newestLayout(for: genesis)
     try? read { db in
+      roster = genesis == nil ? nil : try self.roster(at: try Store.readFrontier(db), db)
+      layout = try folderLayout(db)
+      // Heads counted before heads were signed are read again, once.
+      let signedOnly = try Store.meta(db, "heads_signed") == "1"
+      guard layout < 4 || roster == nil || signedOnly else { return }
       for row in try Row.fetchAll(db, sql: "SELECT office, size, modified, tag, frontier, time FROM folder_heads") {
         guard let office = ReplicaID(rawValue: row[0]) else { continue }
         cached[office] = (
@@ -97,27 +105,49 @@ extension Store {
     var present = Set<ReplicaID>()
     for item in items.sorted(by: { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }) where item.name.hasSuffix(".json") {
       guard let office = ReplicaID(rawValue: String(item.name.dropLast(5))) else { continue }
+      present.insert(office)
       if let known = cached[office], item.type == .regular, item.matches(known.stamp) {
         reading.heads.append(known.head)
-        present.insert(office)
         continue
       }
-      do {
-        let head = try folder.head(of: office)
-        reading.heads.append(HeadSummary(head))
-        present.insert(office)
-        fresh.append((item.stamp, head))
-      } catch {
-        reading.problems.append(
-          FolderProblem(path: "heads/\(item.name)", reason: (error as? SamhandError)?.message ?? "\(error)"))
+      // Not counted: the newest head counted before stays in force, and
+      // the office's folder is listed (its head says nothing).
+      func ignore(_ reason: String) {
+        reading.problems.append(FolderProblem(path: "heads/\(item.name)", reason: reason))
         reading.damaged.insert(office)
+        if let known = cached[office] { reading.heads.append(known.head) }
       }
+      let head: Head
+      do {
+        head = try folder.head(of: office)
+      } catch {
+        ignore((error as? SamhandError)?.message ?? "\(error)")
+        continue
+      }
+      if let reason = Store.reasonToIgnore(head, roster: roster, layout: layout) {
+        ignore("not counted: \(reason)")
+        continue
+      }
+      if let known = cached[office], head.timestamp < known.head.timestamp {
+        ignore(
+          "not counted: older (\(Timestamp.iso8601(milliseconds: head.timestamp))) than the head of \(office) counted before (\(Timestamp.iso8601(milliseconds: known.head.timestamp))): an old copy put back")
+        continue
+      }
+      reading.heads.append(HeadSummary(head))
+      fresh.append((item.stamp, head))
+    }
+    // A head file that is gone leaves the last head counted in force.
+    for (office, known) in cached where !present.contains(office) {
+      reading.heads.append(known.head)
+      reading.damaged.insert(office)
     }
     // Only a cache: a store that cannot be written still syncs.
-    let gone = cached.keys.filter { !present.contains($0) }
-    if !fresh.isEmpty || !gone.isEmpty {
+    if !fresh.isEmpty {
       try? write(durable: false) { db in
-        for office in gone { try db.execute(sql: "DELETE FROM folder_heads WHERE office = ?", arguments: [office.rawValue]) }
+        if layout >= 4, roster != nil, try Store.meta(db, "heads_signed") != "1" {
+          try db.execute(sql: "DELETE FROM folder_heads")
+          try Store.setMeta(db, "heads_signed", "1")
+        }
         for (stamp, head) in fresh {
           try db.cachedStatement(
             sql: "INSERT OR REPLACE INTO folder_heads(office, size, modified, tag, frontier, hash, time) VALUES (?, ?, ?, ?, ?, ?, ?)"

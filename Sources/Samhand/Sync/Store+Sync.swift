@@ -486,9 +486,10 @@ extension Store {
 
     progress?(SyncProgress(phase: .finishing, done: 0, total: 1))
     let (frontier, hash) = try ImportProfile.measure(.hashing) { try snapshotHash() }
-    let head = Head(
-      office: replica, frontier: frontier, snapshotHash: hash,
-      timestamp: Int64((now.timeIntervalSince1970 * 1000).rounded()))
+    let head = try signedHead(
+      Head(
+        office: replica, frontier: frontier, snapshotHash: hash,
+        timestamp: Int64((now.timeIntervalSince1970 * 1000).rounded())))
     try folder.replace(folder.headURL(for: replica), [UInt8](head.canonicalJSON))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }

@@ -107,6 +107,9 @@ enum Tools {
     for (index, office) in Set(changesets.map(\.author)).sorted().enumerated() {
       let full = Head(office: office, frontier: frontier, snapshotHash: snapshotHash, timestamp: latest + Int64(index))
       try seed("\(office)", .head, [UInt8](full.canonicalJSON))
+      // Signed, as this Samhand writes heads (a key made from the slug).
+      let key = try SigningKey(seed: Array(SHA256.hash(data: Array(office.rawValue.utf8))))
+      try seed("\(office)-signed", .head, [UInt8](full.signed(by: key).canonicalJSON))
       var own = VersionVector()
       own[office] = frontier[office]
       let alone = Head(
