@@ -28,6 +28,9 @@ final class SignedHeadTests: XCTestCase {
     XCTAssertTrue(read.hasValidSignature)
     XCTAssertEqual(read.signature?.key, TestKeys.key("vestland").publicKey)
     XCTAssertNotNil(Head(canonical: [UInt8](golden)), "the bytes Samhand writes take the quick path")
+    XCTAssertEqual(
+      Head(canonical: [UInt8](golden))?.signature?.fileBytes, head.signedBytes(key: TestKeys.key("vestland").publicKey),
+      "what the quick path cuts from the file is what was signed")
     // Another spelling of the same JSON: the full reader, the same head.
     let spaced = String(decoding: golden, as: UTF8.self).replacingOccurrences(of: ",", with: ", ")
     XCTAssertNil(Head(canonical: Array(spaced.utf8)))

@@ -10,16 +10,16 @@ public struct Head: Sendable, Hashable {
   public static let formatVersion = 1
 
   /// The office whose head this is: the only one that writes it.
-  public var office: ReplicaID
+  public var office: ReplicaID { didSet { signature?.fileBytes = nil } }
   /// Every changeset the office had applied.
-  public var frontier: VersionVector
+  public var frontier: VersionVector { didSet { signature?.fileBytes = nil } }
   /// SHA-256 (hex) of the office's canonical snapshot at that frontier.
-  public var snapshotHash: String
+  public var snapshotHash: String { didSet { signature?.fileBytes = nil } }
   /// When the head was written (milliseconds since 1970): shown to people,
   /// and compared with the retention to tell an office that has been
   /// silent too long to wait for (it then catches up from a checkpoint).
   /// It decides nothing in the merge.
-  public var timestamp: Int64
+  public var timestamp: Int64 { didSet { signature?.fileBytes = nil } }
 
   /// The office's signature of the head, when it was signed: the key it
   /// names and the Ed25519 signature of ``signedBytes`` (`Docs/FORMATS.md`,
@@ -28,12 +28,24 @@ public struct Head: Sendable, Hashable {
 
   /// A head's signature: the public key it names and the signature bytes.
   public struct Signature: Sendable, Hashable {
-    public var key: PublicKey
+    public var key: PublicKey { didSet { fileBytes = nil } }
     public var bytes: [UInt8]
+    /// What the signature covers, cut from the file it was read from (the
+    /// file's bytes without the signature field, which for the canonical
+    /// bytes is exactly ``Head/signedBytes(key:)``): checking hundreds of
+    /// heads then encodes none of them again. Dropped when a field changes.
+    package var fileBytes: [UInt8]?
 
     public init(key: PublicKey, bytes: [UInt8]) {
       self.key = key
       self.bytes = bytes
+    }
+
+    public static func == (lhs: Signature, rhs: Signature) -> Bool { lhs.key == rhs.key && lhs.bytes == rhs.bytes }
+
+    public func hash(into hasher: inout Hasher) {
+      hasher.combine(key)
+      hasher.combine(bytes)
     }
   }
 
@@ -86,7 +98,7 @@ public struct Head: Sendable, Hashable {
   /// names (not whether that key is the office's: see `Store.judge(_:)`).
   public var hasValidSignature: Bool {
     guard let signature else { return false }
-    return signature.key.isValidSignature(signature.bytes, of: signedBytes(key: signature.key))
+    return signature.key.isValidSignature(signature.bytes, of: signature.fileBytes ?? signedBytes(key: signature.key))
   }
 
   /// Reads a head file, checking every field.
@@ -131,10 +143,11 @@ public struct Head: Sendable, Hashable {
     else { return nil }
     var signature: Signature?
     if let key {
-      guard scanner.take(",\"signature\":"), let text = scanner.string(), let bytes = PublicKey.bytes(hex: text), bytes.count == 64,
-        bytes.map({ String(format: "%02x", $0) }).joined() == text
+      let cut = scanner.offset
+      guard scanner.take(",\"signature\":"), let text = scanner.string(), let signed = PublicKey.bytes(hex: text), signed.count == 64
       else { return nil }
-      signature = Signature(key: key, bytes: bytes)
+      signature = Signature(key: key, bytes: signed)
+      signature?.fileBytes = Head.signingDomain + bytes[..<cut] + bytes[scanner.offset...]
     }
     guard scanner.take(",\"snapshot\":"), let hash = scanner.string(), Head.isHash(hash),
       scanner.take(",\"time\":"), let time = scanner.string(),
