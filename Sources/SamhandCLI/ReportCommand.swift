@@ -70,7 +70,7 @@ extension SamhandCommand {
         report = try Report(folder: FolderArgument.folder(folder), title: title)
       } else {
         let store = try global.openStore()
-        let heads = (try? store.folder())?.flatMap { $0 }.map { $0.heads().heads } ?? []
+        let heads = try store.countedHeads((try? store.folder())?.flatMap { $0 }.map { $0.heads().heads } ?? [])
         report = try Report(store: store, heads: heads, title: title)
       }
       switch try since.map({ try When.parse($0, option: "--since", dayStart: true) }) {

@@ -57,8 +57,9 @@ public struct Report: Sendable {
   /// reads it: nothing is written into the folder.
   public init(folder: SharedFolder, title: String) throws {
     let (reader, _) = try folder.reader()
-    self.init(
-      title: title, snapshot: try reader.snapshot(), heads: folder.heads().heads, history: try reader.history())
+    // Only heads their offices signed (Docs/FORMATS.md, section 1).
+    let heads = try reader.countedHeads(folder.heads().heads, layout: try folder.identity().formatVersion)
+    self.init(title: title, snapshot: try reader.snapshot(), heads: heads, history: try reader.history())
   }
 
   /// The report's HTML page.

@@ -55,6 +55,13 @@ extension Store {
     }
   }
 
+  /// The heads among `heads` that this replica counts (the others are
+  /// named by ``ignoredHeads(_:layout:)``).
+  public func countedHeads(_ heads: [Head], layout: Int? = nil) throws -> [Head] {
+    let ignored = Set(try ignoredHeads(heads, layout: layout).map(\.path))
+    return heads.filter { !ignored.contains("\(SharedFolder.headsDirectory)/\($0.office.rawValue).json") }
+  }
+
   /// The head this replica writes: signed with its key in a store with a
   /// roster.
   func signedHead(_ head: Head) throws -> Head {
