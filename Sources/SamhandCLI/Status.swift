@@ -60,10 +60,9 @@ extension SamhandCommand {
         folderReachable = true
         (heads, headProblems) = folder.heads()
         // Heads not signed by their office's key say nothing here either.
-        let ignored = try store.ignoredHeads(heads)
-        let paths = Set(ignored.map(\.path))
-        heads.removeAll { paths.contains("heads/\($0.office.rawValue).json") }
-        headProblems += ignored
+        let judged = try store.judge(heads)
+        heads = judged.counted
+        headProblems += judged.ignored
       }
 
       // Everything known to exist: our frontier and every office's report.

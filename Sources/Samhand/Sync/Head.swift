@@ -74,7 +74,7 @@ public struct Head: Sendable, Hashable {
       ("time_ms", .integer(timestamp)),
     ]
     if let key { fields.append(("key", .string(key.hex))) }
-    if let signature { fields.append(("signature", .string(signature.map { String(format: "%02x", $0) }.joined()))) }
+    if let signature { fields.append(("signature", .string(Data(signature).hexString))) }
     return CanonicalJSON.encode(.object(fields))
   }
 

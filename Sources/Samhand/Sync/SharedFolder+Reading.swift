@@ -189,12 +189,9 @@ extension SharedFolder {
     var (heads, headProblems) = self.heads()
     // Heads not signed by their office's key (judged by the roster the
     // folder's changesets make) are reported and left out.
-    if identity.roster != nil, let store = reading?.store,
-      let ignored = try? store.ignoredHeads(heads, layout: identity.formatVersion)
-    {
-      let paths = Set(ignored.map(\.path))
-      heads.removeAll { paths.contains("\(SharedFolder.headsDirectory)/\($0.office.rawValue).json") }
-      headProblems += ignored
+    if identity.roster != nil, let store = reading?.store, let judged = try? store.judge(heads, layout: identity.formatVersion) {
+      heads = judged.counted
+      headProblems += judged.ignored
     }
     result.heads = heads
     result.problems += headProblems

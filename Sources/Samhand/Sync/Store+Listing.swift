@@ -88,8 +88,7 @@ extension Store {
     var roster: Roster?
     var layout = SharedFolder.newestLayout(for: genesis)
     try? read { db in
-      roster = genesis == nil ? nil : try self.roster(at: try Store.readFrontier(db), db)
-      layout = try folderLayout(db)
+      (roster, layout) = try headRules(db)
       // Heads counted before heads were signed are read again, once.
       let signedOnly = try Store.meta(db, "heads_signed") == "1"
       guard layout < 4 || roster == nil || signedOnly else { return }

@@ -11,9 +11,11 @@ import GRDB
 // of the office's own head does not undo it.
 
 extension Store {
-  /// The layout of this replica's folder, as it last read it.
-  func folderLayout(_ db: Database) throws -> Int {
-    try Store.meta(db, "folder_layout").flatMap(Int.init) ?? SharedFolder.newestLayout(for: genesis)
+  /// What heads are judged by: the roster in force at this replica's
+  /// frontier (nil without one) and its folder's layout, as it last read it.
+  func headRules(_ db: Database) throws -> (roster: Roster?, layout: Int) {
+    let roster = genesis == nil ? nil : try self.roster(at: try Store.readFrontier(db), db)
+    return (roster, try Store.meta(db, "folder_layout").flatMap(Int.init) ?? SharedFolder.newestLayout(for: genesis))
   }
 
   /// Why this replica does not count `head`, or nil when it does.
@@ -44,22 +46,31 @@ extension Store {
   ///
   /// - Parameter layout: the folder's layout; this replica's when nil.
   public func ignoredHeads(_ heads: [Head], layout: Int? = nil) throws -> [FolderProblem] {
-    let (roster, storedLayout) = try read { db -> (Roster?, Int) in
-      let roster: Roster? = genesis == nil ? nil : try self.roster(at: try Store.readFrontier(db), db)
-      return (roster, try folderLayout(db))
-    }
-    return heads.compactMap { head in
-      Store.reasonToIgnore(head, roster: roster, layout: layout ?? storedLayout).map {
-        FolderProblem(path: "\(SharedFolder.headsDirectory)/\(head.office.rawValue).json", reason: "not counted: \($0)")
-      }
-    }
+    try judge(heads, layout: layout).ignored
   }
 
   /// The heads among `heads` that this replica counts (the others are
   /// named by ``ignoredHeads(_:layout:)``).
   public func countedHeads(_ heads: [Head], layout: Int? = nil) throws -> [Head] {
-    let ignored = Set(try ignoredHeads(heads, layout: layout).map(\.path))
-    return heads.filter { !ignored.contains("\(SharedFolder.headsDirectory)/\($0.office.rawValue).json") }
+    try judge(heads, layout: layout).counted
+  }
+
+  /// `heads` parted into those this replica counts and those it does not,
+  /// with the reasons.
+  ///
+  /// - Parameter layout: the folder's layout; this replica's when nil.
+  public func judge(_ heads: [Head], layout: Int? = nil) throws -> (counted: [Head], ignored: [FolderProblem]) {
+    let rules = try read { db in try headRules(db) }
+    var result: (counted: [Head], ignored: [FolderProblem]) = ([], [])
+    for head in heads {
+      if let reason = Store.reasonToIgnore(head, roster: rules.roster, layout: layout ?? rules.layout) {
+        result.ignored.append(
+          FolderProblem(path: "\(SharedFolder.headsDirectory)/\(head.office.rawValue).json", reason: "not counted: \(reason)"))
+      } else {
+        result.counted.append(head)
+      }
+    }
+    return result
   }
 
   /// The head this replica writes: signed with its key in a store with a
