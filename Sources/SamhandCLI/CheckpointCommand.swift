@@ -22,8 +22,20 @@ extension SamhandCommand {
         command writes one now. Offices whose head is older than the \
         retention do not hold the stable frontier back.
 
+        A checkpoint is used (to start a new office, or to prune) only once \
+        two active offices have signed its exact bytes, so that one member \
+        alone cannot make new offices start from a false state. When \
+        another office wrote the same bytes already, this office only adds \
+        its signature (checkpoints/<office>/<name>.signature). Syncs do \
+        that in turn by themselves; --cosign does it now for the newest \
+        checkpoint inside this office's frontier, after building it and \
+        comparing the bytes. Other bytes mean one of the two is not the \
+        state the changesets make: this office then writes its own, and \
+        'samhand verify' reports both.
+
         Examples:
           samhand checkpoint
+          samhand checkpoint --cosign
           samhand checkpoint --store ~/samhand/ks --json
         """)
 
@@ -31,6 +43,9 @@ extension SamhandCommand {
 
     @Option(help: ArgumentHelp("Use this copy of the shared folder instead of the one set at init.", valueName: "shared"))
     var folder: String?
+
+    @Flag(help: "Sign the newest checkpoint another office wrote, once this office builds the same bytes, instead of writing one at the stable frontier.")
+    var cosign = false
 
     func validate() throws {
       try FolderArgument.validate(folder)
@@ -40,17 +55,25 @@ extension SamhandCommand {
     func run() async throws {
       let store = try global.openStore()
       let shared = try Sync.folder(folder, of: store)
+      if cosign { return try cosignNewest(store, shared) }
       let stability = try store.stability(in: shared)
       guard stability.frontier.total > 0 else {
         throw CommandFailure("nothing is stable yet: no changeset has been applied by every active office")
       }
       let checkpoint = try store.writeCheckpoint(to: shared, at: stability.frontier)
       let size = checkpoint.bytes.count
-      let path = "checkpoints/\(store.replica.rawValue)/\(checkpoint.fileName)"
+      let entries = shared.checkpoints().filter { $0.name == checkpoint.fileName }
+      // Only a signature when another office wrote the same bytes before.
+      let written = entries.first { $0.office == store.replica } ?? entries.first
+      let path = written?.relativePath ?? "checkpoints/\(store.replica.rawValue)/\(checkpoint.fileName)"
+      let cosigned = written.map { $0.office != store.replica } ?? false
+      let signers = Set(entries.flatMap { $0.signatures.map(\.office) }).sorted()
       if global.json {
         Console.json(
           .object([
             "path": .string(path),
+            "cosigned": .bool(cosigned),
+            "signers": .array(signers.map { .string($0.rawValue) }),
             "frontier": checkpoint.frontier.jsonValue,
             "changesets": .integer(Int64(checkpoint.frontier.total)),
             "bytes": .integer(Int64(size)),
@@ -61,11 +84,39 @@ extension SamhandCommand {
           ]))
         return
       }
-      Console.line("Wrote \(path)")
+      Console.line(cosigned ? "Signed \(path), which \(written!.office) wrote with the same bytes" : "Wrote \(path)")
+      Console.line("  signed by:  \(signers.map(\.rawValue).joined(separator: ", "))\(signers.count < 2 ? " (used once another office signs it too)" : "")")
       Console.line("  frontier:   \(checkpoint.frontier) (\(Words.count(Int(checkpoint.frontier.total), "changeset")))")
       Console.line("  size:       \(Words.count(size, "byte")), \(Words.count(checkpoint.rowCounts["entries"] ?? 0, "entry", plural: "entries"))")
       Console.line("  snapshot:   \(checkpoint.snapshotHash)")
       LongLifeText.printStability(stability)
+    }
+
+    private func cosignNewest(_ store: Store, _ shared: SharedFolder) throws {
+      let name = try store.cosignNewestCheckpoint(in: shared)
+      let entries = shared.checkpoints().filter { $0.name == name }
+      let signers = Set(entries.flatMap { $0.signatures.map(\.office) }).sorted()
+      let problems = name.map { Store.disagreeingCheckpoints(in: shared, names: [$0]) } ?? []
+      if global.json {
+        Console.json(
+          .object([
+            "checkpoint": name.map { .string($0) } ?? .null,
+            "signers": .array(signers.map { .string($0.rawValue) }),
+            "disagree": .array(problems.map { .string($0.reason) }),
+          ]))
+        return
+      }
+      guard let name else {
+        Console.line("Nothing to sign: no checkpoint inside this office's frontier lacks its signature, or this office's would not count.")
+        return
+      }
+      if let problem = problems.first {
+        Console.line("This office builds other bytes at the frontier of \(name): it wrote its own.")
+        Console.line("  \(problem.reason)")
+        return
+      }
+      Console.line("Signed \(name)")
+      Console.line("  signed by:  \(signers.map(\.rawValue).joined(separator: ", "))")
     }
   }
 

@@ -108,6 +108,8 @@ extension SamhandCommand {
           "stable_frontier": stability?.frontier.jsonValue ?? .null,
           "stale": .array(stale),
           "newest_checkpoint": newestCheckpoint.map { .string($0.relativePath) } ?? .null,
+          // Offices with a signature file of its name (not verified here: 'samhand verify' does).
+          "newest_checkpoint_signed_by": .array((newestCheckpoint?.signatures ?? []).map { .string($0.office.rawValue) }),
         ])
         Console.json(
           .object([
@@ -229,6 +231,9 @@ extension SamhandCommand {
       }
       if let newestCheckpoint {
         Console.line("Checkpoint:  newest in the folder \(newestCheckpoint.relativePath) (\(Words.count(Int(newestCheckpoint.total), "changeset")))")
+        let signers = newestCheckpoint.signatures.map(\.office.rawValue)
+        Console.line(
+          "             signature files by \(signers.isEmpty ? "no office" : signers.joined(separator: ", "))\(Set(signers).count < 2 ? "; used once two offices sign it" : "")")
       }
       Console.line(
         "Offices (frontier as each last reported it; behind: changesets it lacks of all known):")

@@ -240,10 +240,26 @@ public final class DecadeSimulation {
         let stability = try ks.stability(in: folder, now: sunday)
         if stability.frontier.total >= lastCheckpoint + UInt64(options.interval) {
           let checkpoint = try ks.writeCheckpoint(to: folder, at: stability.frontier)
+          // A checkpoint is used once two offices sign it. The writers hold
+          // no state to build it from: the first one signs KS's bytes, as
+          // the office whose turn it is would after building the same
+          // bytes, and drops its signatures of checkpoints KS has pruned.
+          let cosigner = writers[0]
+          let signatures = folder.url.appendingPathComponent("checkpoints/\(cosigner.office.rawValue)")
+          try FileManager.default.createDirectory(at: signatures, withIntermediateDirectories: true)
+          for name in try FileManager.default.contentsOfDirectory(atPath: signatures.path) {
+            let original = folder.url.appendingPathComponent("checkpoints/ks")
+              .appendingPathComponent(String(name.dropLast("signature".count)) + "checkpoint")
+            if !FileManager.default.fileExists(atPath: original.path) {
+              try FileManager.default.removeItem(at: signatures.appendingPathComponent(name))
+            }
+          }
+          try CheckpointSignature(office: cosigner.office, checkpointBytes: checkpoint.bytes, key: cosigner.key).canonicalJSON
+            .write(to: signatures.appendingPathComponent(String(checkpoint.fileName.dropLast("checkpoint".count)) + "signature"))
           lastCheckpoint = checkpoint.frontier.total
           checkpointsWritten += 1
           newestCheckpointBytes = checkpoint.bytes.count
-          totalFiles += 2
+          totalFiles += 3
           totalBytes += Int64(newestCheckpointBytes)
           checkpointBytes += Int64(newestCheckpointBytes)
         }

@@ -425,6 +425,7 @@ public final class Simulation {
       var line = "\(office) at \(head.frontier)"
       if let adopted = report.adoptedCheckpoint { line += "\n   adopted \(adopted.name) \(adopted.frontier)" }
       if let written = report.wroteCheckpoint { line += "\n   wrote \(written)" }
+      if let cosigned = report.cosignedCheckpoint { line += "\n   co-signed \(cosigned)" }
       if !report.pruned.isEmpty { line += "\n   pruned \(report.pruned)" }
       for problem in report.badCheckpoints { line += "\n   bad \(problem.path): \(problem.reason)" }
       print(line)

@@ -90,6 +90,10 @@ final class CarefulUserTests: CLITestCase {
     try succeed(["set", "--store", "vestland", "cases", "sak-1", "title=Felles løft"])
     for store in ["vestland", "ks", "vestland", "ks"] { try succeed(["sync", "--store", store]) }
     try succeed(["checkpoint", "--store", "vestland"])
+    // The same checkpoint from KS: the same bytes, so only KS's signature is written.
+    let second = try succeed(["checkpoint", "--store", "ks"])
+    XCTAssertTrue(second.stdout.contains("which vestland wrote with the same bytes"), second.stdout)
+    XCTAssertTrue(second.stdout.contains("signed by:  ks, vestland"), second.stdout)
     try succeed(["init", "--store", "nordland", "--replica", "nordland", "--folder", "shared"])
     XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path("shared/changesets/vestland/000000000001.changeset").path))
     let log = try succeed(["log", "--store", "nordland"])

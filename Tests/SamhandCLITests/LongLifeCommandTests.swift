@@ -28,6 +28,21 @@ final class LongLifeCommandTests: CLITestCase {
     XCTAssertTrue(path.hasPrefix("checkpoints/vestland/") && path.hasSuffix(".checkpoint"), path)
     XCTAssertEqual(written["changesets"] as? Int, 2)
     XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path("shared").appendingPathComponent(path).path))
+    XCTAssertEqual(written["signers"] as? [String], ["vestland"])
+    XCTAssertEqual(written["cosigned"] as? Bool, false)
+    // One signature is not enough to prune by (or to start an office from): KS vouches for the same bytes.
+    let alone = try succeed(["prune", "--store", "vestland", "--dry-run"])
+    XCTAssertTrue(alone.stdout.contains("no checkpoint that every active office has acknowledged"), alone.stdout)
+    let name = String(path.split(separator: "/").last!)
+    let vouched = try XCTUnwrap(try json(try succeed(["checkpoint", "--store", "ks", "--cosign", "--json"])) as? [String: Any])
+    XCTAssertEqual(vouched["checkpoint"] as? String, name)
+    XCTAssertEqual(vouched["signers"] as? [String], ["ks", "vestland"])
+    XCTAssertEqual(vouched["disagree"] as? [String], [])
+    let cosignature = "shared/checkpoints/ks/" + name.replacingOccurrences(of: ".checkpoint", with: ".signature")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: temp.path(cosignature).path))
+    XCTAssertFalse(FileManager.default.fileExists(atPath: temp.path("shared/checkpoints/ks/\(name)").path), "a signature only")
+    let nothing = try succeed(["checkpoint", "--store", "ks", "--cosign"])
+    XCTAssertTrue(nothing.stdout.contains("Nothing to sign"), nothing.stdout)
 
     let own = temp.path("shared/changesets/vestland/000000000001.changeset")
     let dry = try succeed(["prune", "--store", "vestland", "--dry-run"])
@@ -51,6 +66,7 @@ final class LongLifeCommandTests: CLITestCase {
     let longLife = try XCTUnwrap(status["long_life"] as? [String: Any])
     XCTAssertNotNil(longLife["checkpoint_base"] as? [String: Any])
     XCTAssertEqual(longLife["newest_checkpoint"] as? String, path)
+    XCTAssertEqual(longLife["newest_checkpoint_signed_by"] as? [String], ["ks", "vestland"])
     let text = try succeed(["status", "--store", "nordland"]).stdout
     XCTAssertTrue(text.contains("History:     from a checkpoint of"), text)
 

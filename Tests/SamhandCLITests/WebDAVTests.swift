@@ -134,6 +134,8 @@ final class WebDAVTests: CLITestCase {
     let checkpoint = try XCTUnwrap(try json(try succeed(["checkpoint", "--store", "vestland", "--json"])) as? [String: Any])
     let path = try XCTUnwrap(checkpoint["path"] as? String)
     XCTAssertTrue(FileManager.default.fileExists(atPath: served.appendingPathComponent(path).path))
+    let vouched = try XCTUnwrap(try json(try succeed(["checkpoint", "--store", "agder", "--cosign", "--json"])) as? [String: Any])
+    XCTAssertEqual(vouched["signers"] as? [String], ["agder", "vestland"])
     for store in ["ks", "agder", "vestland"] { try succeed(["sync", "--store", store]) }
     let pruned = try succeed(["prune", "--store", "vestland"])
     XCTAssertTrue(pruned.stdout.contains("Deleted"), pruned.stdout)

@@ -101,6 +101,9 @@ final class GoldenTests: XCTestCase {
     let (folder, directory) = try scenario()
     let ks = try Store.open(at: directory.path("stores").appendingPathComponent("ks"))
     _ = try ks.writeCheckpoint(to: folder, at: GoldenTests.checkpointFrontier)
+    // Vestland vouches for the same bytes: a checkpoint is used once two offices sign it.
+    let vestland = try Store.open(at: directory.path("stores").appendingPathComponent("vestland"))
+    XCTAssertEqual(try vestland.cosignNewestCheckpoint(in: folder), "000000000004-4d46e811a77fa5a0.checkpoint")
     try FileManager.default.removeItem(at: folder.url.appendingPathComponent("changesets/ks/000000000001.changeset"))
     try? FileManager.default.removeItem(at: layoutGolden)
     try FileManager.default.createDirectory(at: layoutGolden, withIntermediateDirectories: true)
@@ -141,15 +144,34 @@ final class GoldenTests: XCTestCase {
   }
 
   /// The layout 3 folder (a genesis roster of format 1, whose offices
-  /// claimed their keys on first use) still reads as it did.
-  func testGolden_layout3FolderStillJoinsAndReads() throws {
-    try checkLayoutFolder(fixturesDirectory().appendingPathComponent("golden/layout-3"), layout: 3)
+  /// claimed their keys on first use) still reads as it did, once a second
+  /// office vouches for its checkpoint: Samhands before co-signatures
+  /// signed checkpoints alone, and one signature no longer starts an office.
+  func testGolden_layout3FolderStillJoinsAndReads_onceItsCheckpointIsCosigned() throws {
+    let fixture = fixturesDirectory().appendingPathComponent("golden/layout-3")
+    let directory = TemporaryDirectory("golden-layout-3-waits")
+    try FileManager.default.copyItem(at: fixture.appendingPathComponent("folder"), to: directory.path("folder"))
+    let folder = SharedFolder(directory.path("folder"))
+    let problems = folder.verify().problems.map(\.reason)
+    XCTAssertTrue(problems.contains { $0.contains("signed by ks only") && $0.contains("2 active offices") }, "\(problems)")
+    let (nordland, report) = try Store.join(folder: folder, at: directory.path("nordland"), replica: "nordland")
+    XCTAssertNil(report.adoptedCheckpoint, "one office's signature is not enough")
+    XCTAssertFalse(try nordland.pending().isEmpty, "the changesets after the pruned ks#1 wait")
+    try checkLayoutFolder(fixture, layout: 3) { folder in
+      let entry = try XCTUnwrap(folder.checkpoints().first)
+      let signature = CheckpointSignature(
+        office: "vestland", checkpointBytes: [UInt8](try Data(contentsOf: entry.url)), key: GoldenScenario.key("vestland"))
+      let url = folder.url.appendingPathComponent("checkpoints/vestland/000000000004-4d46e811a77fa5a0.signature")
+      try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+      try signature.canonicalJSON.write(to: url)
+    }
   }
 
-  private func checkLayoutFolder(_ fixture: URL, layout: Int) throws {
+  private func checkLayoutFolder(_ fixture: URL, layout: Int, prepare: (SharedFolder) throws -> Void = { _ in }) throws {
     let directory = TemporaryDirectory("golden-layout")
     try FileManager.default.copyItem(at: fixture.appendingPathComponent("folder"), to: directory.path("folder"))
     let folder = SharedFolder(directory.path("folder"))
+    try prepare(folder)
     XCTAssertEqual(try folder.identity().formatVersion, layout)
     XCTAssertEqual(folder.verify().problems, [], "the pruned file is covered by the checkpoint")
     let (nordland, report) = try Store.join(folder: folder, at: directory.path("nordland"), replica: "nordland")

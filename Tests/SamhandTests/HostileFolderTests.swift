@@ -197,10 +197,97 @@ final class HostileFolderTests: XCTestCase {
     return url
   }
 
+  /// Writes `cosigner`'s signature of a checkpoint's bytes under its own name, with no checkpoint beside it.
+  private func cosign(_ checkpoint: Checkpoint, as cosigner: ReplicaID, in folder: SharedFolder) throws {
+    let url = folder.url.appendingPathComponent("checkpoints/\(cosigner)/\(checkpoint.fileName)")
+      .deletingPathExtension().appendingPathExtension("signature")
+    try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try CheckpointSignature(office: cosigner, checkpointBytes: checkpoint.bytes, key: TestKeys.key(cosigner)).canonicalJSON.write(to: url)
+  }
+
+  /// A member signs a false state alone (its key stolen, say): no new
+  /// office starts from it, no office prunes by it, and the office whose
+  /// turn it is to vouch for it builds other bytes, writes its own, and
+  /// both are reported; the true one is used once a second office signs it.
+  func testAFalseCheckpointSignedByOneRealMember_misleadsNobody() throws {
+    let co = try cooperation("lone-signer")
+    for office in co.offices { try co[office].setCheckpointInterval(0) }
+    for office in co.offices { try co[office].setRetention(.days(0)) }
+    try co.work(round: 1)
+    try co.settle()
+    let frontier = try co["ks"].frontier()
+    // A case that no one wrote, with a consistent snapshot hash: only a
+    // second office building the same frontier can tell.
+    var lie = try co["agder"].makeCheckpoint(at: frontier)
+    let index = try XCTUnwrap(lie.rows[3].firstIndex { $0[2] == "title".databaseValue })
+    var value = [UInt8]([5])
+    let text = Array("Forfalsket".utf8)
+    value.append(UInt8(text.count))
+    value += text
+    lie.rows[3][index][7] = Data(value).databaseValue
+    _ = try plant(lie, as: "agder", key: TestKeys.key("agder"), in: co.folder)
+    XCTAssertNotEqual(lie.bytes, try co["ks"].makeCheckpoint(at: frontier).bytes)
+
+    // Not used to start an office, and named by verify with the reason.
+    let (joiner, joined) = try Store.joinWithTestKey(folder: co.folder, at: co.root.path("vestland-new"), replica: "vestland")
+    XCTAssertNil(joined.adoptedCheckpoint)
+    XCTAssertTrue(joined.badCheckpoints.contains { $0.reason.contains("signed by agder only") }, "\(joined.badCheckpoints)")
+    XCTAssertFalse(try joiner.records(in: "cases").contains { $0.fields["title"] == .value(.text("Forfalsket")) })
+    XCTAssertEqual(try joiner.snapshotHash().1, try co["ks"].snapshotHash().1)
+    // Not used to prune: nothing of ks's goes, though every office acknowledged it and the retention is 0 days.
+    let pruning = try co["ks"].prune(co.folder)
+    XCTAssertEqual(pruning.removed, [])
+    XCTAssertTrue(pruning.blocked?.contains("no checkpoint") == true, pruning.blocked ?? "")
+
+    // Vestland's new machine, whose turn it was to vouch for it, built
+    // other bytes in that first sync: it wrote its own, and the two are reported.
+    XCTAssertEqual(joined.cosignedCheckpoint, lie.fileName)
+    XCTAssertTrue(joined.badCheckpoints.contains { $0.reason.contains("checkpoints at the same frontier differ") }, "\(joined.badCheckpoints)")
+    XCTAssertNil(try co["vestland"].cosignNewestCheckpoint(in: co.folder), "signed already, by its other machine")
+    let own = co.folder.url.appendingPathComponent("checkpoints/vestland/\(lie.fileName)")
+    XCTAssertTrue(FileManager.default.fileExists(atPath: own.path), "a copy of its own, not a signature of agder's")
+    let problems = co.folder.verify().problems.map(\.reason)
+    XCTAssertTrue(problems.contains { $0.contains("checkpoints at the same frontier differ") && $0.contains("agder (") }, "\(problems)")
+    // A third office vouches for the true bytes, and they are used.
+    XCTAssertEqual(try co["ks"].cosignNewestCheckpoint(in: co.folder), lie.fileName)
+    XCTAssertFalse(FileManager.default.fileExists(atPath: co.folder.url.appendingPathComponent("checkpoints/ks/\(lie.fileName)").path))
+    let (second, report) = try Store.joinWithTestKey(folder: co.folder, at: co.root.path("vestland-second"), replica: "vestland")
+    XCTAssertEqual(report.adoptedCheckpoint?.name, lie.fileName)
+    XCTAssertEqual(try second.snapshotHash().1, try co["ks"].snapshotHash().1)
+    XCTAssertFalse(try second.records(in: "cases").contains { $0.fields["title"] == .value(.text("Forfalsket")) })
+    XCTAssertFalse(try co["vestland"].prune(co.folder).removed.isEmpty, "pruning goes by the true one")
+  }
+
+  /// Signature files planted under other offices' names do not count,
+  /// nor stop the real second signature.
+  func testPlantedCosignatures_countForNothing() throws {
+    let co = try cooperation("planted-cosignatures")
+    for office in co.offices { try co[office].setCheckpointInterval(0) }
+    let checkpoint = try co["ks"].writeCheckpoint(to: co.folder, at: try co["ks"].frontier())
+    // Vestland's name, signed with agder's key; and agder's name with a signature of other bytes.
+    let vestland = co.folder.url.appendingPathComponent("checkpoints/vestland/\(checkpoint.fileName)")
+      .deletingPathExtension().appendingPathExtension("signature")
+    try FileManager.default.createDirectory(at: vestland.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try CheckpointSignature(office: "vestland", checkpointBytes: checkpoint.bytes, key: TestKeys.key("agder")).canonicalJSON.write(to: vestland)
+    var other = checkpoint
+    other.rows[3].removeLast()
+    try cosign(other, as: "agder", in: co.folder)
+    let (_, joined) = try Store.joinWithTestKey(folder: co.folder, at: co.root.path("vestland-new"), replica: "vestland")
+    XCTAssertNil(joined.adoptedCheckpoint)
+    let reason = try XCTUnwrap(joined.badCheckpoints.first?.reason)
+    XCTAssertTrue(reason.contains("signed by ks only") && reason.contains("not one of vestland's keys in force"), reason)
+    // Vestland vouches: the file planted under its name does not make it look signed, and is written over.
+    XCTAssertEqual(try co["vestland"].cosignNewestCheckpoint(in: co.folder), checkpoint.fileName)
+    XCTAssertEqual(try CheckpointSignature(json: [UInt8](try Data(contentsOf: vestland))).key, TestKeys.key("vestland").publicKey)
+    let (_, second) = try Store.joinWithTestKey(folder: co.folder, at: co.root.path("vestland-second"), replica: "vestland")
+    XCTAssertEqual(second.adoptedCheckpoint?.name, checkpoint.fileName)
+  }
+
   func testACheckpointWhoseStateIsNotTheSnapshotItClaims_isNotAdopted() throws {
     let co = try cooperation("lying-checkpoint")
     try co["ks"].setCheckpointInterval(0)
     let good = try co["ks"].writeCheckpoint(to: co.folder)
+    XCTAssertEqual(try co["vestland"].cosignNewestCheckpoint(in: co.folder), good.fileName)
     try co.work(round: 1)
     try co.settle()
     // KS's key signs a newer checkpoint whose rows are not the state its
@@ -214,6 +301,8 @@ final class HostileFolderTests: XCTestCase {
     writer += text
     lie.rows[3][index][7] = Data(writer).databaseValue
     _ = try plant(lie, as: "ks", key: TestKeys.key("ks"), in: co.folder)
+    // And a second member's key vouches for it too: the state check still catches it.
+    try cosign(lie, as: "vestland", in: co.folder)
     let (joiner, report) = try Store.joinWithTestKey(folder: co.folder, at: co.root.path("agder-new"), replica: "agder")
     XCTAssertEqual(report.adoptedCheckpoint?.name, good.fileName, "the lying one is passed over")
     XCTAssertTrue(

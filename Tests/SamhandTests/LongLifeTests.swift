@@ -240,6 +240,8 @@ final class LongLifeTests: XCTestCase {
       try co.settle()
     }
     let checkpoint = try co["ks"].writeCheckpoint(to: co.folder)
+    XCTAssertEqual(try co["vestland"].prune(co.folder).removed, [], "signed by ks alone, it is not used yet")
+    XCTAssertEqual(try co["vestland"].cosignNewestCheckpoint(in: co.folder), checkpoint.fileName)
     try co.work(round: 3)  // today: inside the retention
     try co.settle()
     let before = co.changesetFiles()
@@ -346,6 +348,7 @@ final class LongLifeTests: XCTestCase {
     let stability = try co["ks"].stability(in: co.folder, now: later)
     XCTAssertEqual(stability.stale, [away])
     let checkpoint = try co["ks"].writeCheckpoint(to: co.folder, at: stability.frontier)
+    XCTAssertEqual(try co["vestland"].cosignNewestCheckpoint(in: co.folder, now: later), checkpoint.fileName)
     for office in others { _ = try co[office].prune(co.folder, now: later) }
     XCTAssertFalse(
       FileManager.default.fileExists(atPath: co.folder.changesetURL(Changeset.ID(author: "ks", sequence: 2)).path),

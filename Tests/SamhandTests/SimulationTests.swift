@@ -25,7 +25,7 @@ final class SimulationTests: XCTestCase {
 
   func testSimulation_checkpointsAndPruningUnderFaults() throws {
     for seed in seeds {
-      let summary = try Simulation(Simulation.Options(seed: seed, offices: 13, rounds: 6, longLife: true)).run()
+      let summary = try Simulation(Simulation.Options(seed: seed, offices: 13, rounds: 8, longLife: true)).run()
       print("SimulationTests long life \(summary)")
       XCTAssertGreaterThan(summary.acknowledged, 20, "the run did real work")
       XCTAssertGreaterThan(summary.pruned, 0, "files were pruned")

@@ -466,8 +466,10 @@ public struct CheckpointSignature: Sendable, Hashable {
     Array("samhand checkpoint 1\n\(office.rawValue)\n\(checkpoint)\n".utf8)
   }
 
-  /// Signs a checkpoint's bytes as `office`.
-  init(office: ReplicaID, checkpointBytes: [UInt8], key: SigningKey) {
+  /// Signs a checkpoint's bytes as `office`: the signature file an office
+  /// writes beside its checkpoint, or alone under its own name to vouch for
+  /// the same bytes another office wrote.
+  public init(office: ReplicaID, checkpointBytes: [UInt8], key: SigningKey) {
     self.office = office
     self.checkpoint = Data(SHA256.hash(data: checkpointBytes)).hexString
     self.key = key.publicKey

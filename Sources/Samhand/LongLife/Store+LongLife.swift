@@ -161,9 +161,16 @@ extension Store {
 
   // MARK: - Reading checkpoints from the folder
 
+  /// How many offices must sign a checkpoint's exact bytes before it is
+  /// used to start an office or to prune: two, or every active office
+  /// when the roster has fewer. One member alone, its key stolen or its
+  /// store damaged, then cannot make new offices start from a false state.
+  public static func checkpointSignersNeeded(activeOffices: Int) -> Int { max(1, min(2, activeOffices)) }
+
   /// Reads a checkpoint from the folder and checks it: its checksums, its
-  /// store, and its signature by an active office with a key in force in
-  /// the roster at its frontier.
+  /// store, and the signatures of its exact bytes by enough active offices
+  /// with a key in force in the roster at its frontier
+  /// (``checkpointSignersNeeded(activeOffices:)``; one without a roster).
   public func verifiedCheckpoint(_ entry: SharedFolder.CheckpointEntry) throws -> (Checkpoint, [UInt8]) {
     // Everything that needs no inflating first: a forged or unsigned
     // checkpoint costs no more than its size.
@@ -176,29 +183,67 @@ extension Store {
     guard name == entry.name else {
       throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(name)", fileURL: entry.url)
     }
-    guard entry.folder.exists(entry.signatureURL) else {
-      throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it", fileURL: entry.url)
+    let files = entry.signatures.isEmpty && entry.folder.exists(entry.signatureURL)
+      ? [SharedFolder.SignatureFile(office: entry.office, url: entry.signatureURL)] : entry.signatures
+    guard !files.isEmpty else {
+      throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it or in another office's folder", fileURL: entry.url)
     }
-    let signature = try CheckpointSignature(
-      json: try entry.folder.read(entry.signatureURL, kind: .checkpointSignature), fileURL: entry.signatureURL)
-    guard signature.office == entry.office else {
-      throw SamhandError(.untrusted, "signed as \(signature.office) under \(entry.office)'s name", fileURL: entry.signatureURL)
+    // Each office's signature of these bytes; a signature of another copy
+    // of the name (other bytes) neither counts nor is a fault of this one.
+    let hash = Data(SHA256.hash(data: bytes)).hexString
+    var covering: [(signature: CheckpointSignature, url: URL)] = []
+    var refusals: [SamhandError] = []
+    for file in files {
+      do {
+        let signature = try CheckpointSignature(
+          json: try entry.folder.read(file.url, kind: .checkpointSignature), fileURL: file.url)
+        guard signature.office == file.office else {
+          throw SamhandError(.untrusted, "signed as \(signature.office) under \(file.office)'s name", fileURL: file.url)
+        }
+        guard signature.checkpoint == hash || file.office == entry.office else { continue }
+        guard signature.covers(bytes) else {
+          throw SamhandError(.untrusted, "forged or altered: the signature does not verify", fileURL: file.url)
+        }
+        covering.append((signature, file.url))
+      } catch let error as SamhandError {
+        refusals.append(error)
+      }
     }
-    guard signature.covers(bytes) else {
-      throw SamhandError(.untrusted, "forged or altered: the signature does not verify", fileURL: entry.signatureURL)
+    func fewSigners(_ signers: [ReplicaID], needed: Int) -> SamhandError {
+      // One signature that fails says why; otherwise who signed, and who is missing.
+      if signers.isEmpty, refusals.count == 1 { return refusals[0] }
+      let by = signers.isEmpty ? "no office" : signers.map(\.rawValue).joined(separator: ", ")
+      let refused = refusals.isEmpty ? "" : "; not counted: " + refusals.map { "\($0.fileURL?.lastPathComponent ?? "") (\($0.message))" }.joined(separator: "; ")
+      return SamhandError(
+        .untrusted,
+        "signed by \(by) only: a checkpoint is used once \(needed) active offices have signed its exact bytes, and waits for another office to vouch for it\(refused)",
+        fileURL: entry.url)
     }
+    guard !covering.isEmpty else { throw fewSigners([], needed: 1) }
     let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url)
+    var signers: [ReplicaID] = []
+    var needed = 1
     if let genesis {
       let roster = try Store.verifiedRoster(of: checkpoint, genesis: genesis)
-      guard let member = roster.members[signature.office], !member.isRetired else {
-        throw SamhandError(.untrusted, "signed by \(signature.office), not an active office at its frontier", fileURL: entry.signatureURL)
+      needed = Store.checkpointSignersNeeded(activeOffices: roster.members.values.filter { !$0.isRetired }.count)
+      for (signature, url) in covering {
+        guard let member = roster.members[signature.office], !member.isRetired else {
+          refusals.append(SamhandError(.untrusted, "signed by \(signature.office), not an active office at its frontier", fileURL: url))
+          continue
+        }
+        guard member.keys.contains(signature.key), member.revoked[signature.key] == nil else {
+          refusals.append(
+            SamhandError(
+              .untrusted, "signed with key \(signature.key.fingerprint), not one of \(signature.office)'s keys in force",
+              fileURL: url))
+          continue
+        }
+        signers.append(signature.office)
       }
-      guard member.keys.contains(signature.key), member.revoked[signature.key] == nil else {
-        throw SamhandError(
-          .untrusted, "signed with key \(signature.key.fingerprint), not one of \(signature.office)'s keys in force",
-          fileURL: entry.signatureURL)
-      }
+    } else {
+      signers = covering.map(\.signature.office)
     }
+    guard Set(signers).count >= needed else { throw fewSigners(signers, needed: needed) }
     return (checkpoint, bytes)
   }
 
@@ -344,10 +389,104 @@ extension Store {
     let checkpoint = try buildCheckpoint(at: target)
     let bytes = checkpoint.bytes
     let key = try read { db in try signingKey(db) }
-    _ = try folder.writeCheckpoint(
-      bytes, name: checkpoint.fileName, signature: CheckpointSignature(office: replica, checkpointBytes: bytes, key: key))
+    let signature = CheckpointSignature(office: replica, checkpointBytes: bytes, key: key)
+    // Another office's copy of the same bytes needs only this office's
+    // signature beside it in this office's folder: the same bytes everywhere
+    // make a second signature cost a file of 300 bytes.
+    let copies = folder.checkpoints().filter { $0.name == checkpoint.fileName }
+    if !copies.contains(where: { $0.office == replica }),
+      copies.contains(where: { (try? folder.read($0.url, kind: .checkpoint)) == bytes })
+    {
+      try folder.writeCheckpointSignature(name: checkpoint.fileName, signature: signature)
+    } else {
+      _ = try folder.writeCheckpoint(bytes, name: checkpoint.fileName, signature: signature)
+    }
     try write { db in try keepCheckpoint(checkpoint, bytes: bytes, db) }
     return checkpoint
+  }
+
+  /// Whether the signature file under this office's name for the
+  /// checkpoint's name is this office's own (its key, a signature that
+  /// verifies). One planted there by someone else does not stop the office
+  /// from signing: it writes over it.
+  private func hasSigned(_ entry: SharedFolder.CheckpointEntry) throws -> Bool {
+    guard let file = entry.signatures.first(where: { $0.office == replica }),
+      let signature = try? CheckpointSignature(json: try entry.folder.read(file.url, kind: .checkpointSignature))
+    else { return false }
+    return try signature.office == replica && signature.key == publicKey()
+      && signature.key.isValidSignature(
+        signature.signature, of: CheckpointSignature.message(office: replica, checkpoint: signature.checkpoint))
+  }
+
+  /// Whether readers would accept this office's signature of a checkpoint
+  /// at `frontier`: with a roster, the office is active there and its key
+  /// is one of its keys without a revocation, confirmed by an
+  /// administrator where the roster needs that.
+  private func mayVouch(at frontier: VersionVector) throws -> Bool {
+    guard genesis != nil else { return true }
+    let signer = try publicKey()
+    let listed = try read { db in
+      try roster(at: frontier, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false
+    }
+    return try listed && ownKeyIsConfirmed() != false
+  }
+
+  /// Co-signs the newest checkpoint in the folder inside this replica's
+  /// frontier, as a sync does in its turn (``cosignCheckpointIfDue(in:stability:whoseTurn:)``),
+  /// whoever's turn it is: after building it at its frontier and finding
+  /// the same bytes, this office writes its signature beside its own name;
+  /// finding other bytes, it writes its own checkpoint, and the folder then
+  /// holds two that disagree (``disagreeingCheckpoints(in:names:)``).
+  ///
+  /// - Returns: the checkpoint's name, or nil when there is none to sign:
+  ///   none inside this replica's frontier, this office signed the newest
+  ///   one already, it has enough signatures, or this office's signature
+  ///   would not count (retired, or its key not in force).
+  public func cosignNewestCheckpoint(in folder: SharedFolder, now: Date = Date()) throws -> String? {
+    try cosignCheckpointIfDue(in: folder, stability: try stability(in: folder, now: now), whoseTurn: false)
+  }
+
+  /// Co-signs the newest checkpoint in the folder inside this replica's
+  /// frontier that does not have enough signatures yet, after building the
+  /// checkpoint at its frontier and finding the same bytes (when the bytes
+  /// differ, this office writes its own, and the two are reported as
+  /// disagreeing). One office in turn does it, the one after the writer's
+  /// turn that has not signed it (by slug among the counted offices,
+  /// counting on from index `total` mod *n*); any office once the stable
+  /// frontier is an interval past it.
+  ///
+  /// - Returns: the checkpoint's name, when this office signed it or wrote its own.
+  func cosignCheckpointIfDue(in folder: SharedFolder, stability: Stability, whoseTurn: Bool = true) throws -> String? {
+    let interval = UInt64(try checkpointInterval())
+    guard !whoseTurn || interval > 0, !stability.counted.isEmpty else { return nil }
+    let local = try frontier()
+    for entry in folder.checkpoints() where entry.total <= local.total {
+      guard let header = Checkpoint.peekHeader(entry), header.storeID == storeID, header.frontier.isIncluded(in: local)
+      else { continue }
+      // Only the newest one inside this replica's frontier: an older one
+      // no longer matters once this one is used.
+      let signed = Set(entry.signatures.map(\.office))
+      guard try !hasSigned(entry), try read({ db in try Store.meta(db, "checkpoint_vouched") }) != entry.name else { return nil }
+      let count = stability.counted.count
+      let turn = (1...count).lazy.map { stability.counted[(Int(header.frontier.total % UInt64(count)) + $0) % count] }
+        .first { !signed.contains($0) }
+      guard !whoseTurn || turn == replica || stability.frontier.total >= header.frontier.total + interval else { return nil }
+      // Signed enough already (verified, not counted by file names: a
+      // planted signature file must not stop the real second one).
+      if (try? verifiedCheckpoint(entry)) != nil {
+        try write { db in try Store.setMeta(db, "checkpoint_vouched", entry.name) }
+        return nil
+      }
+      guard try mayVouch(at: header.frontier) else { return nil }
+      do {
+        _ = try writeCheckpoint(to: folder, target: header.frontier)
+      } catch is CheckpointNotReady {
+        return nil
+      }
+      try write { db in try Store.setMeta(db, "checkpoint_vouched", entry.name) }
+      return entry.name
+    }
+    return nil
   }
 
   /// Writes a checkpoint at the stable frontier when it has moved on by
@@ -394,15 +533,9 @@ extension Store {
     // Others check the signature against the roster at the checkpoint: an
     // office whose key is not in it yet (it claims it with its first
     // changeset) leaves the checkpoint to another.
-    if genesis != nil {
-      let signer = try publicKey()
-      let mayVouch = try read { db in
-        try roster(at: target, db).members[replica].map { !$0.isRetired && $0.keys.contains(signer) && $0.revoked[signer] == nil } ?? false
-      }
-      // Nor does one whose key only it counts so far (waiting for an
-      // administrator's confirmation): readers would not accept it.
-      guard mayVouch, try ownKeyIsConfirmed() != false else { return nil }
-    }
+    // Nor does one whose key only it counts so far (waiting for an
+    // administrator's confirmation): readers would not accept it.
+    guard try mayVouch(at: target) else { return nil }
     do {
       return try writeCheckpoint(to: folder, target: target)
     } catch is CheckpointNotReady {
@@ -451,7 +584,7 @@ extension Store {
       let header = Checkpoint.peekHeader(entry)
     {
       let plan = try pruningPlan(folder, covering: header.frontier, made: header.timestamp, cutoff: cutoff)
-      if plan.files.isEmpty && plan.checkpoints.isEmpty {
+      if plan.files.isEmpty && plan.checkpoints.isEmpty && plan.cosignatures.isEmpty {
         report.checkpoint = entry.relativePath
         return report
       }
@@ -462,9 +595,9 @@ extension Store {
       return report
     }
     report.checkpoint = entry.relativePath
-    let (removed, oldCheckpoints) = try pruningPlan(
+    let (removed, oldCheckpoints, cosignatures) = try pruningPlan(
       folder, covering: checkpoint.frontier, made: checkpoint.timestamp, cutoff: cutoff)
-    report.removed = removed.map(\.path) + oldCheckpoints.map(\.relativePath)
+    report.removed = removed.map(\.path) + oldCheckpoints.map(\.relativePath) + cosignatures.map(folder.path(of:))
     guard !dryRun else { return report }
     // First the note that these are gone on purpose, then the files: a
     // crash in between leaves files that the next pruning deletes, never
@@ -480,6 +613,7 @@ extension Store {
       try folder.delete(older.signatureURL)
       try folder.delete(older.url)
     }
+    for url in cosignatures { try folder.delete(url) }
     return report
   }
 
@@ -487,7 +621,7 @@ extension Store {
   /// would delete: this office's changeset files (and conflict copies) and
   /// its older checkpoints that the checkpoint covers and the cutoff lets go.
   private func pruningPlan(_ folder: SharedFolder, covering frontier: VersionVector, made: Int64, cutoff: Int64) throws
-    -> (files: [(path: String, url: URL, sequence: UInt64)], checkpoints: [SharedFolder.CheckpointEntry])
+    -> (files: [(path: String, url: URL, sequence: UInt64)], checkpoints: [SharedFolder.CheckpointEntry], cosignatures: [URL])
   {
     let covered = frontier[replica]
     let walls = try read { db in
@@ -512,12 +646,23 @@ extension Store {
       files.append(("\(SharedFolder.changesetsDirectory)/\(replica.rawValue)/\(name)", own.appendingPathComponent(name), sequence))
     }
     var checkpoints: [SharedFolder.CheckpointEntry] = []
-    for older in folder.checkpoints() where older.office == replica && older.total < frontier.total {
-      guard let header = Checkpoint.peekHeader(older), header.frontier.isIncluded(in: frontier), header.timestamp <= cutoff
-      else { continue }
-      checkpoints.append(older)
+    let (entries, signatures) = folder.checkpointListing()
+    func mayGo(_ entry: SharedFolder.CheckpointEntry) -> Bool {
+      guard entry.total < frontier.total, let header = Checkpoint.peekHeader(entry) else { return false }
+      return header.frontier.isIncluded(in: frontier) && header.timestamp <= cutoff
     }
-    return (files, checkpoints)
+    for older in entries where older.office == replica && mayGo(older) { checkpoints.append(older) }
+    // Its co-signatures of older checkpoints other offices wrote: once
+    // every copy of the name is gone, or one that pruning lets go.
+    var cosignatures: [URL] = []
+    for (name, files) in signatures.sorted(by: { $0.key < $1.key }) {
+      guard let own = files.first(where: { $0.office == replica }), !entries.contains(where: { $0.name == name && $0.office == replica }),
+        let total = Checkpoint.total(fromFileName: name), total < frontier.total
+      else { continue }
+      let copies = entries.filter { $0.name == name }
+      if copies.isEmpty || copies.contains(where: mayGo) { cosignatures.append(own.url) }
+    }
+    return (files, checkpoints, cosignatures)
   }
 
   /// The pruning rule for one of an office's own changeset files: the

@@ -38,6 +38,11 @@ public struct SyncReport: Sendable, Hashable {
   public var badCheckpoints: [CheckpointProblem] = []
   /// The checkpoint this office wrote at the end of the sync, if one was due.
   public var wroteCheckpoint: String?
+  /// The checkpoint another office wrote that this office signed too at
+  /// the end of the sync, having built the same bytes at its frontier (a
+  /// checkpoint is used once two offices sign it); when it built other
+  /// bytes, it wrote its own and ``badCheckpoints`` names both.
+  public var cosignedCheckpoint: String?
   /// Deleted records purged from the merge state: every office has seen their deletion.
   public var purgedTombstones: Int = 0
   /// Files this office pruned from the folder (its retention allowed it).
@@ -505,6 +510,11 @@ extension Store {
       report.purgedTombstones = try purgeTombstones()
       let stability = try stability(summaries: heads, now: now)
       report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
+      if let name = try cosignCheckpointIfDue(in: folder, stability: stability) {
+        report.cosignedCheckpoint = name
+        // Built with other bytes than the copy it came to sign: both are reported.
+        report.badCheckpoints += Store.disagreeingCheckpoints(in: folder, names: [name])
+      }
       if case .days = try retention() {
         let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
         report.pruned = pruning.removed
