@@ -44,6 +44,7 @@ extension SamhandCommand {
       let outbox = try store.outbox()
       let waiting = try store.pending()
       let rejected = try store.rejected()
+      let late = try store.lateChangesets()
       let setAside = try store.setAsideFiles()
       let collisions = try store.collisions()
       let claims = try store.unconfirmedClaims()
@@ -133,6 +134,13 @@ extension SamhandCommand {
               rejected.sorted { $0.key < $1.key }.map {
                 .object(["changeset": $0.key.jsonValue, "reason": .string($0.value)])
               }),
+            "late": .array(
+              late.map {
+                .object([
+                  "changeset": $0.changeset.jsonValue, "reason": .string($0.reason),
+                  "records": .array($0.records.map { .string("\($0.collection)/\($0.id)") }),
+                ])
+              }),
             "set_aside": .array(setAside.map(\.jsonValue)),
             "collisions": .array(
               collisions.map {
@@ -197,6 +205,13 @@ extension SamhandCommand {
         )
         for (id, reason) in rejected.sorted(by: { $0.key < $1.key }) {
           Console.line("  \(id): \(reason)")
+        }
+      }
+      if !late.isEmpty {
+        Console.line(
+          "Late:        \(Words.count(late.count, "changeset")) accepted that a revocation or retirement they did not see covers; review what they wrote:")
+        for entry in late {
+          Console.line("  \(entry.changeset): \(entry.reason); \(entry.records.map { "\($0.collection)/\($0.id)" }.joined(separator: ", "))")
         }
       }
       Console.line(

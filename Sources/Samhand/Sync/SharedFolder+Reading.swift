@@ -183,6 +183,15 @@ extension SharedFolder {
       for (id, reason) in report.rejected where !reported.contains(Entry.relativePath(id)) {
         result.problems.append(FolderProblem(path: Entry.relativePath(id), reason: "rejected by every office: \(reason)"))
       }
+      // Accepted, but a revocation or retirement it did not see covers it: for an administrator to review.
+      for late in (try? reader.store.lateChangesets()) ?? [] where !reported.contains(Entry.relativePath(late.changeset)) {
+        let records = late.records.prefix(10).map { "\($0.collection)/\($0.id)" }.joined(separator: ", ")
+          + (late.records.count > 10 ? ", …" : "")
+        result.problems.append(
+          FolderProblem(
+            path: Entry.relativePath(late.changeset),
+            reason: "late: \(late.reason) (review what it wrote: \(records.isEmpty ? "no records" : records))"))
+      }
     }
     result.changesets = good.count
     result.offices = highest.keys.sorted()
