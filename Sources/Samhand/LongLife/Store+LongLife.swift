@@ -183,8 +183,7 @@ extension Store {
     guard name == entry.name else {
       throw SamhandError(.corruptChangeset, "renamed: its frontier makes the name \(name)", fileURL: entry.url)
     }
-    let files = entry.signatures.isEmpty && entry.folder.exists(entry.signatureURL)
-      ? [SharedFolder.SignatureFile(office: entry.office, url: entry.signatureURL)] : entry.signatures
+    let files = entry.signatures
     guard !files.isEmpty else {
       throw SamhandError(.untrusted, "unsigned: no \(entry.signatureURL.lastPathComponent) beside it or in another office's folder", fileURL: entry.url)
     }
@@ -405,6 +404,21 @@ extension Store {
     return checkpoint
   }
 
+  /// A checkpoint file in the folder and its header, peeked at (not verified).
+  typealias PeekedCheckpoint = (entry: SharedFolder.CheckpointEntry, header: Checkpoint.Header)
+
+  /// The checkpoints in the folder of this store whose name claims at most
+  /// what this replica has applied, newest first, with their headers
+  /// peeked at: what deciding to write or to co-sign one needs, read once
+  /// per sync. (A name claiming more is not taken on trust: a real
+  /// checkpoint at a stable frontier cannot be ahead of a counted office.)
+  func peekedCheckpoints(in folder: SharedFolder) throws -> [PeekedCheckpoint] {
+    let total = try frontier().total
+    return folder.checkpoints().filter { $0.total <= total }.compactMap { entry in
+      Checkpoint.peekHeader(entry).flatMap { $0.storeID == storeID ? (entry, $0) : nil }
+    }
+  }
+
   /// Whether the signature file under this office's name for the
   /// checkpoint's name is this office's own (its key, a signature that
   /// verifies). One planted there by someone else does not stop the office
@@ -456,17 +470,18 @@ extension Store {
   /// frontier is an interval past it.
   ///
   /// - Returns: the checkpoint's name, when this office signed it or wrote its own.
-  func cosignCheckpointIfDue(in folder: SharedFolder, stability: Stability, whoseTurn: Bool = true) throws -> String? {
+  func cosignCheckpointIfDue(
+    in folder: SharedFolder, stability: Stability, whoseTurn: Bool = true, peeked: [PeekedCheckpoint]? = nil
+  ) throws -> String? {
     let interval = UInt64(try checkpointInterval())
     guard !whoseTurn || interval > 0, !stability.counted.isEmpty else { return nil }
     let local = try frontier()
-    for entry in folder.checkpoints() where entry.total <= local.total {
-      guard let header = Checkpoint.peekHeader(entry), header.storeID == storeID, header.frontier.isIncluded(in: local)
-      else { continue }
+    for (entry, header) in try peeked ?? peekedCheckpoints(in: folder) where header.frontier.isIncluded(in: local) {
       // Only the newest one inside this replica's frontier: an older one
-      // no longer matters once this one is used.
+      // no longer matters once this one is used. (The note in the store
+      // first: reading the office's own signature file costs I/O.)
       let signed = Set(entry.signatures.map(\.office))
-      guard try !hasSigned(entry), try read({ db in try Store.meta(db, "checkpoint_vouched") }) != entry.name else { return nil }
+      guard try read({ db in try Store.meta(db, "checkpoint_vouched") }) != entry.name, try !hasSigned(entry) else { return nil }
       let count = stability.counted.count
       let turn = (1...count).lazy.map { stability.counted[(Int(header.frontier.total % UInt64(count)) + $0) % count] }
         .first { !signed.contains($0) }
@@ -502,7 +517,7 @@ extension Store {
   /// than the retention), any office that holds them all writes one that
   /// does, at once: without it, an office that started from one of them
   /// could not catch up with what the others pruned.
-  func writeCheckpointIfDue(to folder: SharedFolder, stability: Stability) throws -> Checkpoint? {
+  func writeCheckpointIfDue(to folder: SharedFolder, stability: Stability, peeked: [PeekedCheckpoint]? = nil) throws -> Checkpoint? {
     let interval = UInt64(try checkpointInterval())
     guard interval > 0, !stability.counted.isEmpty else { return nil }
     let local = try frontier()
@@ -515,9 +530,7 @@ extension Store {
     // Headers peeked at, not verified: they only decide whether to write.
     // A name or header claiming more than this replica has applied is not
     // counted (a real one at a stable frontier cannot be ahead of a counted office).
-    let listed = folder.checkpoints().filter { $0.total <= local.total }.compactMap { Checkpoint.peekHeader($0) }
-      .filter { $0.storeID == storeID }.map(\.frontier)
-    known += listed
+    known += try (peeked ?? peekedCheckpoints(in: folder)).map(\.header.frontier)
     let inside = known.filter { $0.isIncluded(in: local) }
     var target = stability.frontier
     for vector in inside { target.formUnion(vector) }

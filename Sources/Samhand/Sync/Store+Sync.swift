@@ -509,11 +509,16 @@ extension Store {
     do {
       report.purgedTombstones = try purgeTombstones()
       let stability = try stability(summaries: heads, now: now)
-      report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability)?.fileName
-      if let name = try cosignCheckpointIfDue(in: folder, stability: stability) {
-        report.cosignedCheckpoint = name
-        // Built with other bytes than the copy it came to sign: both are reported.
-        report.badCheckpoints += Store.disagreeingCheckpoints(in: folder, names: [name])
+      if try checkpointInterval() > 0 {
+        // One listing of the checkpoints for both decisions.
+        let peeked = try peekedCheckpoints(in: folder)
+        report.wroteCheckpoint = try writeCheckpointIfDue(to: folder, stability: stability, peeked: peeked)?.fileName
+        // An office that just wrote the newest one has signed it.
+        if report.wroteCheckpoint == nil, let name = try cosignCheckpointIfDue(in: folder, stability: stability, peeked: peeked) {
+          report.cosignedCheckpoint = name
+          // Built with other bytes than the copy it came to sign: both are reported.
+          report.badCheckpoints += Store.disagreeingCheckpoints(in: folder, names: [name])
+        }
       }
       if case .days = try retention() {
         let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
