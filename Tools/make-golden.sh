@@ -6,6 +6,7 @@
 #
 #   Tools/make-golden.sh changesets   Fixtures/golden/v<changeset format>/ and the export goldens
 #   Tools/make-golden.sh layout       Fixtures/golden/layout-<folder layout>/ (samhand.json, a checkpoint)
+#   Tools/make-golden.sh format2      Fixtures/golden/v2/ (changeset files that write their dependencies against a base)
 #
 # Fixtures/golden/v1/ was written in folder layout 2 and is kept so: it is
 # also the golden older folder that every later Samhand must read.
@@ -14,7 +15,8 @@ cd "$(dirname "$0")/.."
 case "${1:-}" in
   changesets) filter='GoldenTests/testGolden_writeWhenAsked|SnapshotExportTests' ;;
   layout) filter='GoldenTests/testGolden_writeLayoutWhenAsked' ;;
-  *) echo "usage: Tools/make-golden.sh changesets|layout" >&2; exit 64 ;;
+  format2) filter='GoldenTests/testGolden_writeFormatTwoWhenAsked' ;;
+  *) echo "usage: Tools/make-golden.sh changesets|layout|format2" >&2; exit 64 ;;
 esac
 SAMHAND_WRITE_GOLDEN=1 swift test --filter "$filter"
 git status --short Fixtures/golden

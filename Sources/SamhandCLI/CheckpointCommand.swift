@@ -266,13 +266,19 @@ extension SamhandCommand {
   struct UpgradeFolder: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "upgrade-folder",
-      abstract: "Raise a layout 2 shared folder to layout 3, so that offices may prune it.",
+      abstract: "Raise a shared folder to the newest layout its roster allows (2 to 3, 4 to 5).",
       discussion: """
-        Rewrites samhand.json with the current folder layout, keeping the \
-        store, the schema and the roster. Samhand versions from before \
-        checkpoints then refuse the folder with a message to upgrade, \
-        instead of waiting for ever for files that were pruned: run it once \
-        every office runs this version. Running it again changes nothing.
+        Rewrites samhand.json with the newest folder layout the folder's \
+        genesis roster allows, keeping the store, the schema and the \
+        roster. Layout 3 lets offices prune (Samhand versions from before \
+        checkpoints then refuse the folder, instead of waiting for ever for \
+        files that were pruned); layout 5 lets changesets write their \
+        dependencies against the office's previous changeset, which keeps \
+        headers small with many offices (versions that read only layout 4 \
+        then refuse the folder). Run it once every office runs this \
+        version. Running it again changes nothing. A layout 3 folder \
+        stays at 3: its roster lets offices claim keys on first use, and \
+        the pinned roster cannot change.
 
         Examples:
           samhand upgrade-folder
@@ -300,7 +306,7 @@ extension SamhandCommand {
       Console.line(
         before == after
           ? "\(shared.location) already has layout \(after)"
-          : "\(shared.location): layout \(before) → \(after); offices may now prune it")
+          : "\(shared.location): layout \(before) → \(after)\(after >= 5 && before < 5 ? "; offices now write compact dependencies" : "; offices may now prune it")")
     }
   }
 }

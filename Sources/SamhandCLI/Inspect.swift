@@ -37,10 +37,14 @@ extension SamhandCommand {
       } catch {
         throw CommandFailure("cannot read \(url.path): \(error.localizedDescription)")
       }
-      let (header, _) = try ChangesetFile.decodeHeader(bytes, fileURL: url)
-      let changeset: Changeset
+      var (header, _) = try ChangesetFile.decodeHeader(bytes, fileURL: url)
+      var changeset: Changeset
       do {
         changeset = try ChangesetFile.decode(bytes, fileURL: url)
+        if let resolved = Self.resolvedFromSiblings(try ChangesetFile.open(bytes, fileURL: url), url: url) {
+          header = resolved
+          changeset.dependencies = resolved.dependencies
+        }
       } catch {
         if !json {
           for line in headerLines(header, url: url, size: bytes.count) { Console.line(line) }
@@ -61,6 +65,8 @@ extension SamhandCommand {
             "time": .string(TimeText.iso(milliseconds: changeset.timestamp)),
             "time_ms": .integer(changeset.timestamp),
             "dependencies": changeset.dependencies.jsonValue,
+            "dependencies_written": .string(header.dependencyDelta == nil ? "in full" : "against the previous changeset"),
+            "dependencies_resolved": .bool(header.dependenciesResolved),
             "payload_bytes": .integer(Int64(header.payloadSize)),
             "compressed_bytes": .integer(Int64(header.compressedSize)),
             "edits": .array(changeset.edits.map(\.jsonValue)),
@@ -76,6 +82,39 @@ extension SamhandCommand {
       }
     }
 
+    func dependencyText(_ header: ChangesetFile.Header) -> String {
+      guard let delta = header.dependencyDelta else { return "\(header.dependencies)" }
+      let written = "written against \(header.author)#\(header.sequence - 1) (\(delta.baseCount) entries)"
+      guard header.dependenciesResolved else {
+        return "\(header.dependencies) at least: \(written), a file not beside this one"
+      }
+      return "\(header.dependencies), \(written)"
+    }
+
+    /// A format 2 file's header with its dependencies whole, from the
+    /// author's earlier files in the same folder (back to one that lists
+    /// them in full); nil when one of them is missing or unreadable.
+    static func resolvedFromSiblings(_ envelope: ChangesetEnvelope, url: URL) -> ChangesetFile.Header? {
+      guard !envelope.header.dependenciesResolved else { return nil }
+      let directory = url.deletingLastPathComponent()
+      var chain = [envelope]
+      while let last = chain.last, !last.header.dependenciesResolved {
+        let previous = directory.appendingPathComponent(ChangesetFile.fileName(sequence: last.header.sequence - 1))
+        guard let data = try? Data(contentsOf: previous), let earlier = try? ChangesetFile.open([UInt8](data), fileURL: previous),
+          earlier.id.author == last.id.author, earlier.header.sequence == last.header.sequence - 1
+        else { return nil }
+        chain.append(earlier)
+      }
+      var base = chain.removeLast().header.dependencies
+      while let next = chain.popLast() {
+        base[next.id.author] = next.header.sequence - 1
+        guard let resolved = try? next.resolved(against: base) else { return nil }
+        if chain.isEmpty { return resolved.header }
+        base = resolved.header.dependencies
+      }
+      return nil
+    }
+
     func headerLines(_ header: ChangesetFile.Header, url: URL, size: Int) -> [String] {
       [
         "File:        \(url.path) (\(size) bytes)",
@@ -85,7 +124,7 @@ extension SamhandCommand {
         "Format:      \(header.formatVersion)",
         "Lamport:     \(header.lamport)",
         "Time:        \(TimeText.local(milliseconds: header.timestamp)) (\(TimeText.iso(milliseconds: header.timestamp)))",
-        "Depends on:  \(header.dependencies)",
+        "Depends on:  \(dependencyText(header))",
         "Payload:     \(header.payloadSize) bytes, \(header.compressedSize) compressed",
       ]
     }

@@ -108,6 +108,8 @@ public final class DecadeSimulation {
     var key: SigningKey
     var sequence: UInt64 = 0
     var lamport: UInt64 = 0
+    /// Its previous changeset's dependencies with its own entry at that number.
+    var promise: VersionVector?
     var live: [String] = []
     var created = 0
     /// Its files still in the folder: sequence, time made, bytes.
@@ -194,7 +196,10 @@ public final class DecadeSimulation {
             let changeset = Changeset(
               storeID: storeID, author: writer.office, sequence: writer.sequence, dependencies: dependencies,
               lamport: writer.lamport, timestamp: time, edits: edits)
-            let bytes = ChangesetFile.encode(changeset, signedBy: writer.key)
+            // As an office's store writes it: against its previous promise.
+            let bytes = ChangesetFile.encode(changeset, signedBy: writer.key, base: writer.promise)
+            writer.promise = dependencies
+            writer.promise?[writer.office] = writer.sequence
             let url = folder.changesetURL(changeset.id)
             if writer.sequence == 1 {
               try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)

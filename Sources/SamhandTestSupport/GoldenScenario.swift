@@ -101,3 +101,40 @@ public enum GoldenScenario {
     for store in [ks, vestland, agder, kdd] { try store.sync(with: folder) }
   }
 }
+
+extension GoldenScenario {
+  /// Vestland's first three changesets in a folder of thirteen offices, as
+  /// the golden files of changeset format 2 (`Fixtures/golden/v2/`): #1
+  /// lists its dependencies in full (format 1, nothing before it), #2
+  /// writes them against #1 with every other office one further (runs),
+  /// #3 against #2 with increments that differ, and an office #2 did not
+  /// name.
+  public static func formatTwoChain() -> [(name: String, bytes: [UInt8], dependencies: VersionVector)] {
+    let offices: [ReplicaID] = [
+      "agder", "innlandet", "kdd", "ks", "more-og-romsdal", "nordland", "oslo", "rogaland", "troms-og-finnmark",
+      "trondelag", "vestfold-og-telemark", "viken",
+    ]
+    let first = VersionVector(Dictionary(uniqueKeysWithValues: offices.map { ($0, UInt64(1)) }))
+    var second = VersionVector(Dictionary(uniqueKeysWithValues: offices.map { ($0, UInt64(2)) }))
+    second["vestland"] = 1
+    var third = second
+    third["ks"] = 5
+    third["oslo"] = 3
+    third["agder"] = 9
+    third["nyby"] = 1
+    third["vestland"] = 2
+    var chain: [(name: String, bytes: [UInt8], dependencies: VersionVector)] = []
+    var base: VersionVector?
+    for (index, dependencies) in [first, second, third].enumerated() {
+      let sequence = UInt64(index + 1)
+      let changeset = Changeset(
+        storeID: storeID, author: "vestland", sequence: sequence, dependencies: dependencies, lamport: 10 + sequence,
+        timestamp: start + Int64(sequence) * 60_000,
+        edits: [.set(RecordRef("cases", "sak-2025-014"), field: "notes", value: .text("Vestland, notat \(sequence)"))])
+      chain.append((ChangesetFile.fileName(sequence: sequence), ChangesetFile.encode(changeset, signedBy: key("vestland"), base: base), dependencies))
+      base = dependencies
+      base?["vestland"] = sequence
+    }
+    return chain
+  }
+}

@@ -569,8 +569,8 @@ public final class Simulation {
     for office in offices {
       for entry in try stores[office]!.history() where entry.changeset.author == office {
         history[entry.changeset] = entry
-        guard entry.rejected == nil, let bytes = try stores[office]!.changesetBytes(entry.changeset) else { continue }
-        changesets.append(try ChangesetFile.decode(bytes))
+        guard entry.rejected == nil, let changeset = try stores[office]!.changeset(entry.changeset) else { continue }
+        changesets.append(changeset)
       }
     }
     let frontier = try store.frontier()

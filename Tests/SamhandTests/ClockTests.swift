@@ -355,7 +355,7 @@ final class ClockTests: XCTestCase {
 
   func testChangesetFile_rejectsAnUnknownVersion() throws {
     let bytes = ChangesetFile.encode(ClockFixtures.changeset())
-    for version: UInt16 in [0, 2, 0x0100, 0xFFFF] {
+    for version: UInt16 in [0, 3, 0x0100, 0xFFFF] {
       var other = bytes
       other[8] = UInt8(version >> 8)
       other[9] = UInt8(version & 0xFF)

@@ -88,6 +88,63 @@ final class GoldenTests: XCTestCase {
       "no golden folder for layout \(SharedFolder.formatVersion), or samhand.json changed without a layout bump")
   }
 
+  // MARK: - Changeset format 2: dependencies against the previous changeset
+
+  private var formatTwoGolden: URL {
+    fixturesDirectory().appendingPathComponent("golden/v\(ChangesetFile.newestFormatVersion)/changesets/vestland")
+  }
+
+  func testGolden_writeFormatTwoWhenAsked() throws {
+    guard ProcessInfo.processInfo.environment["SAMHAND_WRITE_GOLDEN"] == "1" else { return }
+    try? FileManager.default.removeItem(at: formatTwoGolden)
+    try FileManager.default.createDirectory(at: formatTwoGolden, withIntermediateDirectories: true)
+    for file in GoldenScenario.formatTwoChain() {
+      try Data(file.bytes).write(to: formatTwoGolden.appendingPathComponent(file.name))
+    }
+    print("wrote golden files to \(formatTwoGolden.path)")
+  }
+
+  /// The golden format 2 files decode, resolve along the chain to the
+  /// dependencies they were written with, and are the bytes this Samhand
+  /// writes (header and payload; only zlib's output may differ).
+  func testGolden_formatTwoFilesResolveToTheirDependencies() throws {
+    let fresh = GoldenScenario.formatTwoChain()
+    var base = VersionVector()
+    var versions: [UInt16] = []
+    for file in fresh {
+      let bytes = [UInt8](try Data(contentsOf: formatTwoGolden.appendingPathComponent(file.name)))
+      let envelope = try ChangesetFile.open(bytes)
+      versions.append(envelope.header.formatVersion)
+      XCTAssertTrue(
+        GoldenScenario.key("vestland").publicKey.isValidSignature(
+          envelope.header.signatures[0].bytes, of: try ChangesetFile.signedBytes(of: bytes)), file.name)
+      let resolved = try envelope.resolved(against: base)
+      XCTAssertTrue(resolved.header.dependenciesResolved, file.name)
+      XCTAssertEqual(resolved.header.dependencies, file.dependencies, "\(file.name) resolves to other dependencies")
+      XCTAssertEqual(try ChangesetFile.sections(bytes), try ChangesetFile.sections(file.bytes), "\(file.name): encoding changed")
+      base = file.dependencies
+      base["vestland"] = envelope.header.sequence
+    }
+    XCTAssertEqual(versions, [1, 2, 2], "#1 has nothing to write against; #2 and #3 are smaller written against their base")
+    // Against another base (a second installation's #1), #2 says so rather than misreading.
+    let second = try ChangesetFile.open([UInt8](try Data(contentsOf: formatTwoGolden.appendingPathComponent(fresh[1].name))))
+    var other = fresh[0].dependencies
+    other["vestland"] = 1
+    other["ks"] = 2
+    XCTAssertThrowsError(try second.resolved(against: other)) { error in
+      XCTAssertEqual((error as? SamhandError)?.code, .corruptChangeset)
+      XCTAssertTrue("\(error)".contains("another previous changeset"), "\(error)")
+    }
+    // Unresolved, a reader knows a lower bound: the previous changeset.
+    XCTAssertFalse(second.header.dependenciesResolved)
+    XCTAssertEqual(second.header.dependencies, VersionVector(["vestland": 1]))
+  }
+
+  /// Folders of layout 4 (changeset format 1 only) still join and read.
+  func testGolden_layout4FolderStillJoinsAndReads() throws {
+    try checkLayoutFolder(fixturesDirectory().appendingPathComponent("golden/layout-4"), layout: 4)
+  }
+
   // MARK: - Folder layout 3: checkpoints
 
   /// `Fixtures/golden/layout-N/`: the scenario's folder in the current

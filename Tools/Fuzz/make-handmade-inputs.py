@@ -40,15 +40,20 @@ def header_prefix(author=b"ks", sequence=1, store=STORE):
     return varint(0) + string(store) + string(author) + varint(sequence) + varint(1) + varint(2 * 1_780_000_000_000) + dependencies
 
 
-def changeset(prefix, payload, payload_size=None, compressed=None, signatures=b"\x00", header_length=None, seal=True):
+def changeset(prefix, payload, payload_size=None, compressed=None, signatures=b"\x00", header_length=None, seal=True, version=1):
     """A changeset file; by default every size and hash is right."""
     if compressed is None:
         compressed = zlib.compress(payload, 6)
     header = prefix + varint(len(payload) if payload_size is None else payload_size)
     header += varint(len(compressed)) + hashlib.sha256(payload).digest()
-    body = MAGIC + struct.pack(">HI", 1, len(header) if header_length is None else header_length) + header
+    body = MAGIC + struct.pack(">HI", version, len(header) if header_length is None else header_length) + header
     body += compressed + struct.pack(">I", len(signatures)) + signatures
     return body + (hashlib.sha256(body).digest() if seal else b"\x00" * 32)
+
+
+def delta_prefix(delta, author=b"ks", sequence=2, store=STORE):
+    """A format 2 header up to its dependencies: base digest, base count, mode and increments, added entries."""
+    return varint(0) + string(store) + string(author) + varint(sequence) + varint(1) + varint(2 * 1_780_000_000_000) + delta
 
 
 def touch(collection=b"cases", record=b"sak-1"):
@@ -194,6 +199,30 @@ def checkpoints():
           b'{"checkpoint":"' + b"0" * 64 + b'","format":1,"key":"' + b"f" * 63 + b'","office":"ks","signature":"' + b"0" * 128 + b'"}')
 
 
+def format_two(one_edit):
+    digest = b"\x01" * 8
+    # A base of 2^62 entries, dense: bounded by the header, refused before any allocation.
+    write("handmade-v2-huge-dense-base.changeset",
+          changeset(delta_prefix(digest + varint(1 << 62) + b"\x00" + varint(1) + varint(0)), one_edit, version=2))
+    # Runs whose lengths overflow 64 bits.
+    write("handmade-v2-runs-overflow.changeset",
+          changeset(delta_prefix(digest + varint((1 << 64) - 1) + b"\x01" + varint(2) + varint((1 << 63)) + varint(1)
+                                 + varint(1 << 63) + varint(1) + varint(0)), one_edit, version=2))
+    # One run of 2^62 entries: decodes without expanding it (a lower bound), and resolves against no base.
+    write("handmade-v2-huge-run.changeset",
+          changeset(delta_prefix(digest + varint(1 << 62) + b"\x01" + varint(1) + varint(1 << 62) + varint(1) + varint(0)),
+                    one_edit, version=2))
+    # An unknown mode, and a first changeset written against a base it cannot have.
+    write("handmade-v2-unknown-mode.changeset",
+          changeset(delta_prefix(digest + varint(1) + b"\x07" + varint(0) + varint(0)), one_edit, version=2))
+    write("handmade-v2-sequence-one.changeset",
+          changeset(delta_prefix(digest + varint(0) + b"\x00" + varint(0), sequence=1), one_edit, version=2))
+    # The author among the added entries.
+    write("handmade-v2-author-added.changeset",
+          changeset(delta_prefix(digest + varint(0) + b"\x00" + varint(1) + string(b"ks") + varint(1)), one_edit, version=2))
+
+
 if __name__ == "__main__":
     checkpoints()
     main()
+    format_two(varint(1) + touch())

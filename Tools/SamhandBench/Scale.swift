@@ -214,6 +214,7 @@ struct ScaleWorkload {
     for office in writerNames {
       try FileManager.default.createDirectory(at: folder.changesetsURL(for: office), withIntermediateDirectories: true)
     }
+    var promises: [ReplicaID: VersionVector] = [:]
     for round in 1...rounds {
       let began = Date()
       let known = published, knownLamport = lamport
@@ -229,7 +230,11 @@ struct ScaleWorkload {
         let changeset = Changeset(
           storeID: storeID, author: office, sequence: sequence, dependencies: dependencies, lamport: knownLamport + 1,
           timestamp: time, edits: roundEdits(for: office, round: round))
-        let bytes = ChangesetFile.encode(changeset, signedBy: TestKeys.key(office))
+        // Written as an office's store writes it: the dependencies
+        // against its previous changeset's promise (format 2).
+        let bytes = ChangesetFile.encode(changeset, signedBy: TestKeys.key(office), base: promises[office])
+        dependencies[office] = sequence
+        promises[office] = dependencies
         try Data(bytes).write(to: folder.changesetURL(changeset.id))
         run.roundBytes += Int64(bytes.count)
         run.roundWrites += changeset.edits.count

@@ -11,8 +11,13 @@ import Foundation
 /// | SHA-256 of every byte before it
 /// ```
 public enum ChangesetFile {
-  /// The format version this Samhand writes.
+  /// The format version of a changeset that lists its dependencies in
+  /// full: what every folder holds, and every Samhand reads.
   public static let formatVersion: UInt16 = 1
+  /// The newest format version this Samhand reads and writes: version 2
+  /// writes the dependencies as a change from the author's previous
+  /// changeset (``DependencyDelta``), in folders of layout 5.
+  public static let newestFormatVersion: UInt16 = 2
   /// The file name extension in `changesets/<office>/<seq>.changeset`.
   public static let fileExtension = "changeset"
   static let magic: [UInt8] = Array("SHCS\r\n".utf8) + [0x1A, 0x0A]
@@ -53,11 +58,23 @@ public enum ChangesetFile {
     signed(changeset, by: key).bytes
   }
 
+  /// Encodes and signs a changeset for a folder of layout 5, in format 2
+  /// when writing its dependencies against `base` is smaller: `base` is
+  /// the author's promise at its previous changeset (that changeset's
+  /// dependencies with the author's entry at its number). Writers that
+  /// sign and drop changesets (simulations, benchmarks) keep it.
+  public static func encode(_ changeset: Changeset, signedBy key: SigningKey, base: VersionVector?) -> [UInt8] {
+    signed(changeset, by: key, base: base).bytes
+  }
+
   /// The changeset with `key`'s signature, and its file's bytes.
-  static func signed(_ changeset: Changeset, by key: SigningKey) -> (changeset: Changeset, bytes: [UInt8]) {
+  ///
+  /// - Parameter base: the author's promise at its previous changeset; when
+  ///   given, the file is written in format 2 if that is smaller.
+  static func signed(_ changeset: Changeset, by key: SigningKey, base: VersionVector? = nil) -> (changeset: Changeset, bytes: [UInt8]) {
     var copy = changeset
     copy.signatures = []
-    let bytes = encode(copy)
+    let bytes = encode(copy, base: base)
     // The unsigned file ends with an empty signature block (4 + 1 bytes) and the digest.
     let signed = bytes[0..<(bytes.count - digestSize - 5)]
     copy.signatures = [Changeset.Signature(keyID: key.publicKey.hex, bytes: key.sign(signed))]
@@ -85,6 +102,14 @@ public enum ChangesetFile {
 
   /// Encodes a changeset as the bytes of its file, with the signatures it carries.
   public static func encode(_ changeset: Changeset) -> [UInt8] {
+    encode(changeset, base: nil)
+  }
+
+  /// Encodes a changeset, in format 2 when `base` is given (the author's
+  /// promise at its previous changeset: its dependencies, with its own
+  /// entry at that number) and writing the dependencies against it is
+  /// smaller than listing them; otherwise in format 1.
+  package static func encode(_ changeset: Changeset, base: VersionVector?) -> [UInt8] {
     var payload = BinaryWriter()
     encodeEdits(changeset.edits, to: &payload)
     let compressed = Zlib.deflate(payload.bytes)
@@ -96,19 +121,27 @@ public enum ChangesetFile {
     header.varint(changeset.sequence)
     header.varint(changeset.lamport)
     header.signed(changeset.timestamp)
-    let dependencies = changeset.dependencies.sorted
-    header.varint(UInt64(dependencies.count))
-    for entry in dependencies {
-      header.string(entry.replica.rawValue)
-      header.varint(entry.counter)
+    var full = BinaryWriter()
+    writeDependencies(changeset.dependencies, to: &full)
+    var version = formatVersion
+    if let base, changeset.sequence > 1, base[changeset.author] == changeset.sequence - 1,
+      let delta = DependencyDelta(base: base, dependencies: changeset.dependencies)
+    {
+      var written = BinaryWriter()
+      delta.encode(to: &written)
+      if written.bytes.count < full.bytes.count {
+        version = 2
+        full = written
+      }
     }
+    header.raw(full.bytes)
     header.varint(UInt64(payload.bytes.count))
     header.varint(UInt64(compressed.count))
     header.raw(SHA256.hash(data: payload.bytes))
 
     var file = BinaryWriter()
     file.raw(magic)
-    file.uint16(formatVersion)
+    file.uint16(version)
     file.uint32(UInt32(header.bytes.count))
     file.raw(header.bytes)
     file.raw(compressed)
@@ -119,6 +152,16 @@ public enum ChangesetFile {
   /// (magic, version, header and compressed payload).
   public static func signedBytes(of bytes: [UInt8]) throws -> ArraySlice<UInt8> {
     try open(bytes).signedBytes
+  }
+
+  /// Dependencies as format 1 lists them: a count, then each slug and counter.
+  static func writeDependencies(_ vector: VersionVector, to out: inout BinaryWriter) {
+    let entries = vector.sorted
+    out.varint(UInt64(entries.count))
+    for entry in entries {
+      out.string(entry.replica.rawValue)
+      out.varint(entry.counter)
+    }
   }
 
   package static func encodeEdits(_ edits: [Edit]) -> [UInt8] {
@@ -181,8 +224,18 @@ public enum ChangesetFile {
     public var lamport: UInt64
     /// Wall-clock time of the commit, in milliseconds since 1970.
     public var timestamp: Int64
-    /// The author's version vector when it wrote: what the changeset depends on.
+    /// The author's version vector when it wrote: what the changeset
+    /// depends on. For a format 2 file not yet resolved
+    /// (``dependenciesResolved`` false), only what the file names without
+    /// its base: the author's previous changeset and the offices the base
+    /// lacks, a lower bound.
     public var dependencies: VersionVector
+    /// The dependencies as a format 2 file writes them, against the
+    /// author's previous changeset; nil in format 1.
+    public var dependencyDelta: DependencyDelta?
+    /// Whether ``dependencies`` is the whole vector: always in format 1,
+    /// once resolved against its base in format 2.
+    public var dependenciesResolved: Bool
     /// The size of the payload once inflated, in bytes.
     public var payloadSize: Int
     /// The size of the compressed payload in the file, in bytes.
@@ -285,7 +338,7 @@ public enum ChangesetFile {
       let version = try reader.uint16()
       let digest = Array(SHA256.hash(data: bytes[0..<(bytes.count - digestSize)]))
       let sealed = digest == Array(bytes[(bytes.count - digestSize)...])
-      guard version == formatVersion else {
+      guard version == formatVersion || version == newestFormatVersion else {
         // A whole file of a newer version is refused as such; damage to the
         // version bytes (or a torn newer file) shows in the checksum.
         guard sealed else {
@@ -295,7 +348,7 @@ public enum ChangesetFile {
         }
         throw SamhandError(
           .unsupportedFormat,
-          "changeset format version \(version) is not supported (this Samhand reads version \(formatVersion)); upgrade Samhand to read it",
+          "changeset format version \(version) is not supported (this Samhand reads versions \(formatVersion) and \(newestFormatVersion)); upgrade Samhand to read it",
           fileURL: fileURL, offset: magic.count)
       }
       guard sealed else {
@@ -325,25 +378,24 @@ public enum ChangesetFile {
       guard sequence > 0 else { throw corrupt("sequence number 0 is not allowed", header.offset) }
       let lamport = try header.varint()
       let timestamp = try header.signed()
-      let dependencyCount = try header.count(minimumSize: 2)
-      var entries: [VersionVector.Entry] = []
-      entries.reserveCapacity(dependencyCount)
-      var previous: ReplicaID?
-      for _ in 0..<dependencyCount {
+      var dependencyDelta: DependencyDelta?
+      var dependencies: VersionVector
+      if version == 2 {
         let at = header.offset
-        let slug = try header.string()
-        guard let replica = ReplicaID(rawValue: slug) else { throw corrupt("invalid slug '\(slug)' in dependencies", at) }
-        if let previous, !(previous < replica) { throw corrupt("dependencies are not sorted or repeat '\(slug)'", at) }
-        previous = replica
-        let counter = try header.varint()
-        guard counter > 0 else { throw corrupt("dependency on '\(slug)' is zero", at) }
-        entries.append(VersionVector.Entry(replica: replica, counter: counter))
-      }
-      let dependencies = VersionVector(sortedPositive: entries)
-      guard dependencies[author] == sequence - 1 else {
-        throw corrupt(
-          "changeset \(author)#\(sequence) must depend on its author's previous changeset \(sequence - 1), found \(dependencies[author])",
-          headerStart)
+        guard sequence > 1 else { throw corrupt("changeset \(author)#1 has no previous changeset to write its dependencies against", at) }
+        let delta = try DependencyDelta.decode(&header)
+        guard !delta.added.contains(where: { $0.replica == author }) else {
+          throw corrupt("changeset \(author)#\(sequence) names its own author among the offices its base lacks", at)
+        }
+        dependencyDelta = delta
+        dependencies = delta.lowerBound(author: author, sequence: sequence)
+      } else {
+        dependencies = try decodeDependencies(&header, corrupt)
+        guard dependencies[author] == sequence - 1 else {
+          throw corrupt(
+            "changeset \(author)#\(sequence) must depend on its author's previous changeset \(sequence - 1), found \(dependencies[author])",
+            headerStart)
+        }
       }
       let payloadSize = try header.varint()
       let compressedSize = try header.varint()
@@ -374,12 +426,35 @@ public enum ChangesetFile {
       }
       let result = Header(
         formatVersion: version, storeID: storeID, author: author, sequence: sequence, lamport: lamport,
-        timestamp: timestamp, dependencies: dependencies, payloadSize: Int(payloadSize),
+        timestamp: timestamp, dependencies: dependencies, dependencyDelta: dependencyDelta,
+        dependenciesResolved: dependencyDelta == nil, payloadSize: Int(payloadSize),
         compressedSize: Int(compressedSize), signatures: signatures)
       return (result, payloadStart..<payloadEnd)
     } catch let failure as BinaryReader.Failure {
       throw corrupt("header: \(failure.message)", failure.offset)
     }
+  }
+
+  /// Dependencies as format 1 lists them, checked: slugs valid, strictly
+  /// ascending, counters above zero.
+  static func decodeDependencies(
+    _ header: inout BinaryReader, _ corrupt: (String, Int?) -> SamhandError
+  ) throws -> VersionVector {
+    let dependencyCount = try header.count(minimumSize: 2)
+    var entries: [VersionVector.Entry] = []
+    entries.reserveCapacity(dependencyCount)
+    var previous: ReplicaID?
+    for _ in 0..<dependencyCount {
+      let at = header.offset
+      let slug = try header.string()
+      guard let replica = ReplicaID(rawValue: slug) else { throw corrupt("invalid slug '\(slug)' in dependencies", at) }
+      if let previous, !(previous < replica) { throw corrupt("dependencies are not sorted or repeat '\(slug)'", at) }
+      previous = replica
+      let counter = try header.varint()
+      guard counter > 0 else { throw corrupt("dependency on '\(slug)' is zero", at) }
+      entries.append(VersionVector.Entry(replica: replica, counter: counter))
+    }
+    return VersionVector(sortedPositive: entries)
   }
 
   static func decodeEdits(_ reader: inout BinaryReader) throws(BinaryReader.Failure) -> [Edit] {
@@ -443,7 +518,7 @@ public enum ChangesetFile {
 /// that is worth it: a forged or unsigned file costs no more than its size.
 public struct ChangesetEnvelope: Sendable {
   /// What the header says.
-  public let header: ChangesetFile.Header
+  public internal(set) var header: ChangesetFile.Header
   /// The whole file.
   public let bytes: [UInt8]
   /// Where the compressed payload lies in ``bytes``.
@@ -454,6 +529,34 @@ public struct ChangesetEnvelope: Sendable {
 
   /// The bytes a signature covers: everything before the signature block.
   var signedBytes: ArraySlice<UInt8> { bytes[0..<payloadRange.upperBound] }
+
+  /// The envelope with its dependencies whole: for a format 2 file,
+  /// resolved against `base`, the author's promise at its previous
+  /// changeset (its dependencies, with its own entry at that number).
+  ///
+  /// - Throws: `SamhandError.corruptChangeset` when the file was written
+  ///   against another base (the digest differs) or does not depend on
+  ///   its author's previous changeset.
+  public func resolved(against base: VersionVector, fileURL: URL? = nil) throws -> ChangesetEnvelope {
+    guard let delta = header.dependencyDelta, !header.dependenciesResolved else { return self }
+    func corrupt(_ message: String) -> SamhandError {
+      SamhandError(.corruptChangeset, message, changesetID: id, fileURL: fileURL)
+    }
+    let dependencies: VersionVector
+    do throws(BinaryReader.Failure) {
+      dependencies = try delta.resolve(base: base)
+    } catch {
+      throw corrupt(error.message)
+    }
+    guard dependencies[header.author] == header.sequence - 1 else {
+      throw corrupt(
+        "changeset \(id) must depend on its author's previous changeset \(header.sequence - 1), found \(dependencies[header.author])")
+    }
+    var copy = self
+    copy.header.dependencies = dependencies
+    copy.header.dependenciesResolved = true
+    return copy
+  }
 
   /// Inflates and decodes the payload.
   ///

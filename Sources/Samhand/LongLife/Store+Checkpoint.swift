@@ -240,6 +240,7 @@ extension Store {
       while !waiting.isEmpty {
         var next: [ChangesetEnvelope] = []
         for item in waiting {
+          let item = try memory.resolvingDependencies(item, db)
           let header = item.header
           guard Store.isReady(header.author, header.sequence, header.dependencies, frontier) else {
             next.append(item)
@@ -582,7 +583,7 @@ extension Store {
       try keepCheckpoint(checkpoint, bytes: bytes, db)
       var reapplied: [Changeset.ID] = []
       for item in held.sorted(by: { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }) {
-        let envelope = try ChangesetFile.open(item.bytes)
+        let envelope = try resolvingDependencies(try ChangesetFile.open(item.bytes), db)
         let changeset = envelope.header
         guard Store.isReady(changeset.author, changeset.sequence, changeset.dependencies, try Store.readFrontier(db)) else {
           // Waits for what it depends on, as a file from the folder would.

@@ -266,7 +266,11 @@ extension Store {
         case .int64(let sequence) = row[1].storage, case .blob(let data) = row[2].storage
       else { throw untrusted("the signed file of a roster change is missing or malformed") }
       let bytes = [UInt8](data)
-      let changeset = try ChangesetFile.decode(bytes)
+      let envelope = try ChangesetFile.open(bytes)
+      guard envelope.header.dependenciesResolved else {
+        throw untrusted("the signed file of roster change \(author)#\(sequence) does not list its dependencies in full")
+      }
+      let changeset = try envelope.changeset()
       guard changeset.id == Changeset.ID(author: author, sequence: UInt64(sequence)), changeset.storeID == checkpoint.storeID
       else { throw untrusted("the file held for roster change \(author)#\(sequence) is another changeset") }
       files.append((changeset, try Store.checkSignature(changeset, bytes: bytes, fileURL: nil)))

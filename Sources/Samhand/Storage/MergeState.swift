@@ -38,6 +38,9 @@ final class MergeState {
   /// hundreds of rows. Kept by `Store.recordApplied`; nil when not read or
   /// when the table was rewritten (starting from a checkpoint).
   var frontier: VersionVector?
+  /// The promises of the checkpoint the store started from, decoded once
+  /// per transaction when a format 2 file needs one as its base.
+  var basePromises: [ReplicaID: VersionVector]?
 
   init(_ db: Database, schema: Schema) {
     self.db = db

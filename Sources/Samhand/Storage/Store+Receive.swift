@@ -109,7 +109,7 @@ extension Store {
         throw SamhandError(.notPermitted, "this store has no roster to change: it was made without a shared folder")
       }
       let bytes: [UInt8]
-      (changeset, bytes) = ChangesetFile.signed(changeset, by: key)
+      (changeset, bytes) = ChangesetFile.signed(changeset, by: key, base: try writingBase(for: changeset, db))
       let payloadSize = try ChangesetFile.open(bytes).header.payloadSize
       guard payloadSize <= ChangesetFile.maximumPayloadSize else {
         throw SamhandError(
@@ -229,13 +229,17 @@ extension Store {
       result.duplicates.append(id)
       return result
     }
-    if applyNow && Store.isReady(header.author, header.sequence, header.dependencies, frontier) {
+    // A format 2 file names its dependencies against its author's previous
+    // changeset: whole once that one is known here, else a lower bound
+    // that makes it wait for it (and it is resolved when drained).
+    let envelope = try resolvingDependencies(envelope, fileURL: fileURL, db)
+    if applyNow && Store.isReady(header.author, header.sequence, envelope.header.dependencies, frontier) {
       result.merge(try applyRemote(envelope, fileURL: fileURL, db))
     } else {
       // Several files may wait under one number (a forged one beside the
       // real one): the first the roster lets its author sign is applied.
       try db.cachedStatement(sql: "INSERT OR IGNORE INTO pending(author, seq, hash, bytes, deps) VALUES (?, ?, ?, ?, ?)")
-        .execute(arguments: [author, sequence, hash, Data(envelope.bytes), Store.encodeVector(header.dependencies)])
+        .execute(arguments: [author, sequence, hash, Data(envelope.bytes), Store.encodeVector(envelope.header.dependencies)])
       result.buffered.append(id)
     }
     return result
@@ -325,8 +329,18 @@ extension Store {
         let bytes = [UInt8](row[0] as Data)
         try db.execute(
           sql: "DELETE FROM pending WHERE author = ? AND seq = ? AND hash = ?", arguments: [author.rawValue, Int64(sequence), hash])
-        // The bytes were verified when they were buffered.
-        let envelope = try ChangesetFile.open(bytes)
+        // The bytes were verified when they were buffered; a format 2 file
+        // buffered before its base was known is resolved now.
+        let envelope: ChangesetEnvelope
+        do {
+          envelope = try resolvingDependencies(try ChangesetFile.open(bytes), db)
+        } catch let error as SamhandError where error.code != .storage {
+          let id = Changeset.ID(author: author, sequence: sequence)
+          try recordUntrusted(id, bytes: bytes, reason: error.message, db)
+          var result = ReceiveResult()
+          result.setAside[id] = error.message
+          return result
+        }
         guard Store.isReady(author, sequence, envelope.header.dependencies, try transactionFrontier(db)) else {
           // Another file under the same number went first in this batch;
           // it is judged when the buffer is tidied.
@@ -430,7 +444,14 @@ extension Store {
   ///   was written, even while an administrator has not confirmed it.
   func applyRemote(_ envelope: ChangesetEnvelope, fileURL: URL?, ownWrite: Bool = false, _ db: Database) throws -> ReceiveResult {
     var result = ReceiveResult()
+    let envelope = try resolvingDependencies(envelope, fileURL: fileURL, db)
     let header = envelope.header, id = envelope.id
+    guard header.dependenciesResolved else {
+      // Callers apply a changeset once its author's previous one is, whose
+      // promise is then known.
+      throw SamhandError(
+        .storage, "changeset \(id) was applied before its dependencies could be resolved", changesetID: id, fileURL: fileURL)
+    }
     if genesis != nil {
       let signer = Store.signer(header.signatures)
       let verdict = try ImportProfile.measure(.verifying) {
@@ -462,6 +483,13 @@ extension Store {
     }
     var rosterChanges: [Edit] = []
     var rejection = ImportProfile.measure(.verifying) { validate(changeset) }
+    if genesis != nil, header.dependencyDelta != nil,
+      changeset.edits.contains(where: { $0.record.collection == Roster.collection })
+    {
+      // A checkpoint carries roster changes as their files and judges
+      // them alone, without the base a format 2 file needs.
+      rejection = rejection ?? "a roster change must list its dependencies in full (changeset format 1)"
+    }
     let verdict = try ImportProfile.measure(.verifying) {
       try trustVerdict(changeset, signer: Store.signer(of: changeset), local: ownWrite, db)
     }

@@ -95,6 +95,7 @@ extension SharedFolder {
     }
     var hashes: [Changeset.ID: [(hash: Data, path: String)]] = [:]
     var good: [Changeset.ID: Changeset] = [:]
+    var delta: [Changeset.ID: ChangesetEnvelope] = [:]
     for entry in entries {
       switch entry.kind {
       case .temporary, .foreign:
@@ -117,6 +118,7 @@ extension SharedFolder {
         hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
         if case .changeset = entry.kind {
           good[changeset.id] = changeset
+          if !envelope.header.dependenciesResolved { delta[changeset.id] = envelope }
           var data = changeset
           if identity.roster != nil { data.edits.removeAll { $0.record.collection == Roster.collection } }
           if let violation = identity.schema.violation(in: data) {
@@ -160,7 +162,28 @@ extension SharedFolder {
             reason: "\(missing.count) changeset\(missing.count == 1 ? "" : "s") missing from the sequence (\(list)); offices will wait for them"))
       }
     }
-    for (id, changeset) in good {
+    // Format 2 files name their dependencies against their author's
+    // previous changeset: resolved along each office's files in order, or
+    // from the checkpoint the reading started from.
+    for id in delta.keys.sorted() {
+      guard let envelope = delta[id], var changeset = good[id] else { continue }
+      let previous = Changeset.ID(author: id.author, sequence: id.sequence - 1)
+      var base = good[previous]?.dependencies
+      if base != nil, delta[previous] != nil { base = nil }  // its own could not be resolved
+      base?[id.author] = previous.sequence
+      if base == nil, let store = reading?.store {
+        base = try? store.read { db in try store.promise(of: id.author, at: previous.sequence, db) }
+      }
+      guard let base else { continue }
+      do {
+        changeset.dependencies = try envelope.resolved(against: base).header.dependencies
+        good[id] = changeset
+        delta[id] = nil
+      } catch {
+        result.problems.append(FolderProblem(path: Entry.relativePath(id), reason: (error as? SamhandError)?.message ?? "\(error)"))
+      }
+    }
+    for (id, changeset) in good where delta[id] == nil {
       for entry in changeset.dependencies.sorted
       where entry.replica != id.author && entry.counter > max(highest[entry.replica] ?? 0, covered[entry.replica]) {
         result.problems.append(

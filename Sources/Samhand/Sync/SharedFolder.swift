@@ -30,8 +30,13 @@ public struct SharedFolder: Sendable, Hashable {
   /// does not know checkpoints must not read such a folder. Version 4 has
   /// a genesis roster of format 2, in which a key counts only once an
   /// administrator has confirmed it: a Samhand that would accept the first
-  /// key an office signs with must not read such a folder.
-  public static let formatVersion = 4
+  /// key an office signs with must not read such a folder. Version 5 lets
+  /// changesets write their dependencies against the author's previous
+  /// changeset (changeset format 2), which a Samhand that reads only
+  /// format 1 cannot read.
+  public static let formatVersion = 5
+  /// The first layout whose changesets may be of format 2.
+  static let deltaLayout = 5
 
   /// The newest layout for a folder with this roster: a genesis roster of
   /// format 1 (keys claimed on first use) keeps the folder at layout 3 or
@@ -100,12 +105,18 @@ public struct SharedFolder: Sendable, Hashable {
       self.roster = roster
     }
 
+    /// The newest changeset format the folder's files may have: 2 from
+    /// layout 5 on, else 1.
+    public var changesetFormat: UInt16 {
+      formatVersion >= SharedFolder.deltaLayout ? ChangesetFile.newestFormatVersion : ChangesetFile.formatVersion
+    }
+
     /// The canonical bytes of `samhand.json`. They hold no time and no
     /// author, so every office that (re)writes the file writes the same bytes.
     public var canonicalJSON: Data {
       var fields: [(String, CanonicalJSON.Node)] = [
         ("format", .integer(Int64(formatVersion))),
-        ("changeset_format", .integer(Int64(ChangesetFile.formatVersion))),
+        ("changeset_format", .integer(Int64(changesetFormat))),
         ("store_id", .string(storeID.rawValue)),
         ("schema", schema.canonicalNode),
       ]

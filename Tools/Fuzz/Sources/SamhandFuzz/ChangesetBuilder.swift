@@ -13,6 +13,8 @@ import Samhand
 /// ```
 ///
 /// - options bit 0: store the payload uncompressed (zlib level 0), else level 6;
+/// - options bit 3: format version 2 (the header prefix then holds the
+///   dependencies written against a base, `DependencyDelta`), else 1;
 /// - options bits 1 and 2 both set: repeat the payload's last byte
 ///   `run` × 128 KiB more times (up to ~32 MiB), so that a short input can
 ///   be a large payload (both bits, to keep such slow inputs rare);
@@ -41,7 +43,7 @@ enum ChangesetBuilder {
     varint(UInt64(compressed.count), to: &header)
     header += SHA256.hash(data: payload)
 
-    var file = magic + [0, 1]
+    var file = magic + [0, options & 0b1000 != 0 ? 2 : 1]
     uint32(UInt32(header.count), to: &file)
     file += header
     file += compressed
@@ -64,7 +66,8 @@ enum ChangesetBuilder {
     let prefixEnd = headerEnd - 32 - suffix.count
     let prefixStart = magic.count + 2 + 4
     guard prefixEnd >= prefixStart, prefixEnd - prefixStart <= 255 else { return nil }
-    return [0, 0, UInt8(prefixEnd - prefixStart)] + file[prefixStart..<prefixEnd] + payload
+    let options: UInt8 = header.formatVersion == 2 ? 0b1000 : 0
+    return [options, 0, UInt8(prefixEnd - prefixStart)] + file[prefixStart..<prefixEnd] + payload
   }
 
   // MARK: - Primitives

@@ -129,7 +129,34 @@ func checkChangeset(_ bytes: [UInt8]) {
   guard again == changeset else {
     fatalError("a changeset changes in an encode/decode round trip:\n\(changeset)\n\(again)")
   }
+  if let envelope = try? ChangesetFile.open(bytes), !envelope.header.dependenciesResolved {
+    _ = try? envelope.resolved(against: envelope.header.dependencies)
+  }
+  checkDependencyDelta(changeset)
 }
+
+/// Written against a base its dependencies include (the author's previous
+/// changeset and half the others, lower), a changeset must resolve back to
+/// its dependencies.
+func checkDependencyDelta(_ changeset: Changeset) {
+  guard changeset.sequence > 1 else { return }
+  var base = VersionVector()
+  for (index, entry) in changeset.dependencies.counters.sorted(by: { $0.key < $1.key }).enumerated()
+  where index % 2 == 0 || entry.key == changeset.author {
+    base[entry.key] = entry.key == changeset.author ? changeset.sequence - 1 : max(1, entry.value / 2)
+  }
+  let bytes = ChangesetFile.encode(changeset, signedBy: fuzzKey, base: base)
+  do {
+    let resolved = try ChangesetFile.open(bytes).resolved(against: base)
+    guard resolved.header.dependencies == changeset.dependencies else {
+      fatalError("dependencies written against a base resolve to others:\n\(changeset.dependencies)\n\(resolved.header.dependencies)")
+    }
+  } catch {
+    fatalError("a changeset written against a base does not resolve: \(error)")
+  }
+}
+
+let fuzzKey = try! SigningKey(seed: [UInt8](repeating: 7, count: 32))
 
 func checkHead(_ bytes: [UInt8]) {
   guard let head = try? Head(json: bytes) else { return }

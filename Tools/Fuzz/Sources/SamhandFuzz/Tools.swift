@@ -70,8 +70,20 @@ enum Tools {
     // Changesets: as they are, for resealing, and as builder input.
     var changesets: [Changeset] = []
     let changesetsURL = golden.appendingPathComponent("changesets")
-    for office in try manager.contentsOfDirectory(atPath: changesetsURL.path).sorted() {
-      let officeURL = changesetsURL.appendingPathComponent(office)
+    // Format 2 files (dependencies against the previous changeset) are
+    // golden beside the folder: `golden/v2/changesets`.
+    let formatTwoURL = golden.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("v2/changesets")
+    var officeURLs = try manager.contentsOfDirectory(atPath: changesetsURL.path).sorted().map {
+      changesetsURL.appendingPathComponent($0)
+    }
+    if manager.fileExists(atPath: formatTwoURL.path) {
+      officeURLs += try manager.contentsOfDirectory(atPath: formatTwoURL.path).sorted().map {
+        formatTwoURL.appendingPathComponent($0)
+      }
+    }
+    for officeURL in officeURLs {
+      let office = (officeURL.path.contains("/v2/") ? "v2-" : "") + officeURL.lastPathComponent
       for name in try manager.contentsOfDirectory(atPath: officeURL.path).sorted() where name.hasSuffix(".changeset") {
         let bytes = try read(officeURL.appendingPathComponent(name))
         let label = "\(office)-\(name)"
@@ -82,7 +94,7 @@ enum Tools {
         }
         try seed(label, .builtChangeset, body)
         var stored = body
-        stored[0] = 1  // the same, stored uncompressed
+        stored[0] |= 1  // the same, stored uncompressed
         try seed(label + "-stored", .builtChangeset, stored)
         changesets.append(try ChangesetFile.decode(bytes))
       }
