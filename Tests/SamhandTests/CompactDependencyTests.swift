@@ -152,6 +152,17 @@ final class CompactDependencyTests: XCTestCase {
     }
     XCTAssertEqual(try agder.pending(), [])
     XCTAssertEqual(try agder.frontier()["vestland"], first.sequence)
+    // Met in the folder, it is reported and the sync goes on.
+    try Data(bytes).write(to: folder.changesetURL(crafted.id))
+    let ks = stores["ks"]!
+    _ = try write(ks, "fra KS")
+    try ks.sync(with: folder)
+    let report = try agder.sync(with: folder)
+    XCTAssertTrue(
+      report.setAside.contains { $0.path.hasSuffix("vestland/\(ChangesetFile.fileName(sequence: crafted.sequence))") && $0.reason.contains("another previous changeset") },
+      "\(report.setAside)")
+    XCTAssertEqual(try agder.frontier()["ks"], try ks.frontier()["ks"], "the rest of the folder is imported")
+    XCTAssertEqual(try agder.frontier()["vestland"], first.sequence)
   }
 
   func testAnOfficeJoiningFromACheckpoint_resolvesTheFirstFileAfterItFromTheCheckpointsPromises() throws {

@@ -408,6 +408,11 @@ extension Store {
         } catch let error as SamhandError where error.code == .slugCollision {
           colliding.append((entry, envelope))
           return ReceiveResult()
+        } catch let error as SamhandError where error.code != .storage {
+          // A format 2 file written against another previous changeset than
+          // the one applied here: not applied, read again next time.
+          report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+          return ReceiveResult()
         }
       } afterCommit: {
         // Collisions are recorded in transactions of their own, after the batch.
