@@ -55,6 +55,8 @@ struct ScaleWorkload {
     /// Mean bytes of a round changeset before its payload, and of its version vector.
     var headerBytes: Double
     var vectorEntries: Double
+    /// Of the writers' changesets, the share in format 2, in percent.
+    var compactHeaderPercent: Double
     var roundSMedian: Double
     var seedS: Double
     var totalS: Double
@@ -72,6 +74,7 @@ struct ScaleWorkload {
     var roundWrites = 0
     var headerBytes = 0
     var vectorEntries = 0
+    var compactHeaders = 0
     var roundFiles = 0
     var importPhases: [ImportProfile.Phase: Double] = [:]
     var seedSeconds = 0.0
@@ -240,7 +243,10 @@ struct ScaleWorkload {
         run.roundWrites += changeset.edits.count
         if let (header, range) = try? ChangesetFile.decodeHeader(bytes) {
           run.headerBytes += range.lowerBound
-          run.vectorEntries += header.dependencies.sorted.count
+          // The vector the changeset depends on; in format 2 the header names
+          // only what changed against the author's previous changeset.
+          run.vectorEntries += changeset.dependencies.sorted.count
+          if header.formatVersion == 2 { run.compactHeaders += 1 }
           run.roundFiles += 1
         }
         lamport = max(lamport, knownLamport + 1)
@@ -319,7 +325,8 @@ struct ScaleWorkload {
       filesPerOffice: Double(files) / Double(count), folderFiles: files, folderBytes: bytes,
       bytesPerWrite: Double(run.roundBytes) / Double(max(1, run.roundWrites)), bytesPerWrite13: 0,
       headerBytes: Double(run.headerBytes) / Double(max(1, run.roundFiles)),
-      vectorEntries: Double(run.vectorEntries) / Double(max(1, run.roundFiles)), roundSMedian: median(run.roundSeconds),
+      vectorEntries: Double(run.vectorEntries) / Double(max(1, run.roundFiles)),
+      compactHeaderPercent: 100 * Double(run.compactHeaders) / Double(max(1, run.roundFiles)), roundSMedian: median(run.roundSeconds),
       seedS: run.seedSeconds, totalS: 0, processPeakMb: peakMemoryMB(), converged: run.converged && (!join || joined.hash == run.hash))
     return (result, run)
   }
@@ -405,7 +412,11 @@ func scaleBenchmark(_ workload: ScaleWorkload, json: Bool) throws {
   line("a new office joins", String(format: "%.1f s, %.1f MB (%d changesets from files; %@)", result.joinS, result.joinMb, result.joinImported, result.joinAgrees ? "agrees" : "DISAGREES"), met(result.joinS < 10 && result.joinMb < 100, "< 10 s, < 100 MB"))
   line("bytes per field write", String(format: "%.1f (at 13 offices: %.1f; %.2f×)", result.bytesPerWrite, result.bytesPerWrite13, result.bytesPerWrite / max(result.bytesPerWrite13, 1e-9)), met(result.bytesPerWrite <= 1.5 * result.bytesPerWrite13, "≤ 1.5×"))
   line("files in the folder", String(format: "%d (%.1f per office), %.1f MB", result.folderFiles, result.filesPerOffice, Double(result.folderBytes) / 1e6), met(result.filesPerOffice <= 20, "≤ 20 per office"))
-  line("changeset header", String(format: "%.0f bytes (version vector of %.0f offices)", result.headerBytes, result.vectorEntries))
+  line(
+    "changeset header",
+    String(
+      format: "%.0f bytes (version vector of %.0f offices; %.0f %% written against the previous changeset)",
+      result.headerBytes, result.vectorEntries, result.compactHeaderPercent))
   line("time per round (median)", String(format: "%.2f s", result.roundSMedian))
   line("making and applying the records", String(format: "%.1f s", result.seedS))
   line("whole run", String(format: "%.1f s, peak %.0f MB in this process", result.totalS, result.processPeakMb))

@@ -431,6 +431,7 @@ extension Store {
     try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
     try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
     try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
+    merge(db).basePromises = nil  // decoded again when a format 2 file needs it
     try db.execute(sql: "DELETE FROM meta WHERE key IN ('hash', 'hash_frontier')")
   }
 
@@ -498,6 +499,7 @@ extension Store {
       try Store.setMeta(db, "base_frontier", Store.encodeVector(checkpoint.frontier).base64EncodedString())
       try Store.setMeta(db, "base_time", String(checkpoint.timestamp))
       try Store.setMeta(db, "base_promises", Store.encodePromises(checkpoint.promises).base64EncodedString())
+      merge(db).basePromises = nil  // decoded again when a format 2 file needs it
       return (forgotten.count, checkpoint.fileName)
     }
   }
