@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder that reads the shared folder (changeset files, head
 # files, samhand.json, the schema JSON, checkpoints and their signature
-# files) with libFuzzer and AddressSanitizer,
+# files, pack files) with libFuzzer and AddressSanitizer,
 # for a bounded time.
 #
 # Usage: Tools/fuzz.sh [SECONDS]        (default 600)
@@ -9,7 +9,8 @@
 # Builds the separate package Tools/Fuzz (the first build compiles the
 # dependencies with sanitizers: a few minutes), seeds a corpus from the
 # golden folder Fixtures/golden/v1/folder (its changesets and samhand.json,
-# heads made from them), the checkpoint in Fixtures/golden/layout-3/ and
+# heads made from them), the checkpoint in Fixtures/golden/layout-<newest>/,
+# the pack in Fixtures/golden/pack-1/ and
 # Fixtures/schema.json, and fuzzes. libFuzzer
 # runs in fork mode so that one finding does not end the run; each input
 # that crashes, hangs (-timeout) or allocates too much (-rss_limit_mb,

@@ -266,7 +266,7 @@ extension SamhandCommand {
   struct UpgradeFolder: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
       commandName: "upgrade-folder",
-      abstract: "Raise a shared folder to the newest layout its roster allows (2 to 3, 4 to 5).",
+      abstract: "Raise a shared folder to the newest layout its roster allows (2 to 3, 4 or 5 to 6).",
       discussion: """
         Rewrites samhand.json with the newest folder layout the folder's \
         genesis roster allows, keeping the store, the schema and the \
@@ -274,8 +274,10 @@ extension SamhandCommand {
         checkpoints then refuse the folder, instead of waiting for ever for \
         files that were pruned); layout 5 lets changesets write their \
         dependencies against the office's previous changeset, which keeps \
-        headers small with many offices (versions that read only layout 4 \
-        then refuse the folder). Run it once every office runs this \
+        headers small with many offices; layout 6 lets each office fold \
+        its older changeset files into a few pack files, which keeps the \
+        folder small for sync tools (versions that read only an older \
+        layout then refuse the folder). Run it once every office runs this \
         version. Running it again changes nothing. A layout 3 folder \
         stays at 3: its roster lets offices claim keys on first use, and \
         the pinned roster cannot change.
@@ -306,7 +308,16 @@ extension SamhandCommand {
       Console.line(
         before == after
           ? "\(shared.location) already has layout \(after)"
-          : "\(shared.location): layout \(before) → \(after)\(after >= 5 && before < 5 ? "; offices now write compact dependencies" : "; offices may now prune it")")
+          : "\(shared.location): layout \(before) → \(after)\(UpgradeFolder.gains(from: before, to: after))")
+    }
+
+    /// What the offices may do in the new layout that they did not before.
+    static func gains(from before: Int, to after: Int) -> String {
+      var gains: [String] = []
+      if before < 3 && after >= 3 { gains.append("offices may now prune it") }
+      if before < 5 && after >= 5 { gains.append("offices now write compact dependencies") }
+      if before < 6 && after >= 6 { gains.append("offices now fold their older changeset files into pack files") }
+      return gains.isEmpty ? "" : "; " + gains.joined(separator: ", ")
     }
   }
 }

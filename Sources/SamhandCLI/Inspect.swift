@@ -5,15 +5,20 @@ import Samhand
 extension SamhandCommand {
   struct Inspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-      abstract: "Decode one changeset file and print its header and edits.",
+      abstract: "Decode one changeset or pack file and print its header and edits.",
       discussion: """
         Verifies the file's checksums and decodes it without any store. A \
         damaged file is reported with the byte offset where decoding failed \
         (exit code 1). With --json, each edit has the form 'samhand apply' reads.
 
+        A pack file (NNNNNNNNNNNN-NNNNNNNNNNNN.pack, layout 6) is checked \
+        against its name and its signature, and its changesets are listed \
+        one a line; --member N shows changeset N in it as a changeset file.
+
         Examples:
           samhand inspect /mnt/delt/samhand/changesets/vestland/000000000003.changeset
           samhand inspect --json 000000000003.changeset | jq '.edits | length'
+          samhand inspect changesets/vestland/000000000001-000000000064.pack --member 42
         """)
 
     @Argument(help: "The changeset file.")
@@ -21,6 +26,9 @@ extension SamhandCommand {
 
     @Option(help: ArgumentHelp("Show at most this many edits (0: all).", valueName: "n"))
     var edits: Int = 0
+
+    @Option(help: ArgumentHelp("In a pack file, show this changeset (its number) as a changeset file.", valueName: "n"))
+    var member: UInt64?
 
     @Flag(help: "Print machine-readable JSON on stdout.")
     var json = false
@@ -37,6 +45,17 @@ extension SamhandCommand {
       } catch {
         throw CommandFailure("cannot read \(url.path): \(error.localizedDescription)")
       }
+      if bytes.starts(with: Array("SHPK".utf8)) || url.pathExtension == PackFile.fileExtension {
+        guard let bytes = try inspectPack(bytes, url: url) else { return }
+        try show(bytes, url: url)
+        return
+      }
+      if member != nil { throw CommandFailure("--member is for pack files; \(url.path) is not one") }
+      try show(bytes, url: url)
+    }
+
+    /// Prints one changeset file.
+    func show(_ bytes: [UInt8], url: URL) throws {
       var (header, _) = try ChangesetFile.decodeHeader(bytes, fileURL: url)
       var changeset: Changeset
       do {

@@ -41,6 +41,10 @@ struct SyncSummary {
       "wrote_checkpoint": report.wroteCheckpoint.map { .string($0) } ?? .null,
       "purged_tombstones": .integer(Int64(report.purgedTombstones)),
       "pruned": .array(report.pruned.map { .string($0) }),
+      "packed": .object([
+        "written": .array(report.packing.written.map { .string($0) }),
+        "replaced": .array(report.packing.deleted.map { .string($0) }),
+      ]),
       "maintenance_problem": report.maintenanceProblem.map { .string($0) } ?? .null,
       "counts": .object([
         "published": .integer(Int64(report.published.count + report.republished.count)),
@@ -92,11 +96,15 @@ struct SyncSummary {
     if !report.pruned.isEmpty {
       Console.line("  pruned:     \(Words.count(report.pruned.count, "file")) a checkpoint covers (retention)")
     }
+    if !report.packing.written.isEmpty {
+      Console.line(
+        "  packed:     \(Words.count(report.packing.deleted.count, "file")) of this office into \(Words.count(report.packing.written.count, "pack file"))")
+    }
     if report.purgedTombstones > 0 {
       Console.line("  purged:     \(Words.count(report.purgedTombstones, "deleted record")) every office has seen deleted")
     }
     if let problem = report.maintenanceProblem {
-      Console.warning("the sync completed, but checkpointing or pruning failed: \(problem)")
+      Console.warning("the sync completed, but checkpointing, pruning or packing failed: \(problem)")
     }
     printProblems(blockedIsThrown: blockedIsThrown)
   }

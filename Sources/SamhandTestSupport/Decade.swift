@@ -20,7 +20,9 @@ public struct DecadeOptions: Sendable {
   public var weeksPerYear = 52
   /// Changesets each office writes a week.
   public var perWeek = 50
-  /// Offices: KS and the first others of the cooperation's thirteen.
+  /// Offices: KS and the first others of the cooperation's thirteen; more
+  /// than 13 are KS, KDD, the fylkeskommuner and the kommuner of 2024
+  /// (``MunicipalStructure/offices``, 374 at most).
   public var offices = 13
   /// Days each office keeps its changeset files once a checkpoint covers them.
   public var retentionDays = 90
@@ -112,15 +114,15 @@ public final class DecadeSimulation {
     var promise: VersionVector?
     var live: [String] = []
     var created = 0
-    /// Its files still in the folder: sequence, time made, bytes.
-    var files: [(sequence: UInt64, made: Int64, bytes: Int)] = []
   }
 
   public func run(progress: (String) -> Void = { _ in }) throws -> DecadeResult {
     var random = SeededRandom(seed: options.seed)
     // KS and the first others of the cooperation.
-    let count = max(2, min(13, options.offices))
-    let slugs = Office.cooperation.filter { $0.slug == "ks" } + Office.cooperation.filter { $0.slug != "ks" }.prefix(count - 1)
+    // Beyond 13, every kommune on one folder (`Fixtures/kommuner-2024.json`).
+    let cooperation = options.offices <= 13 ? Office.cooperation : try MunicipalStructure.load().offices
+    let count = max(2, min(cooperation.count, options.offices))
+    let slugs = cooperation.filter { $0.slug == "ks" } + cooperation.filter { $0.slug != "ks" }.prefix(count - 1)
     var keys: [ReplicaID: SigningKey] = [:]
     for office in slugs {
       keys[office.slug] = try SigningKey(seed: (0..<4).flatMap { _ in withUnsafeBytes(of: random.next()) { Array($0) } })
@@ -137,6 +139,8 @@ public final class DecadeSimulation {
     try ks.setCheckpointInterval(0)  // the simulation decides when, below
     try ks.setRetention(.days(options.retentionDays))
     let storeID = ks.storeID
+    // The writers' files, folded into packs and pruned as a store does.
+    let packer = WriterPacker(folder: folder, storeID: storeID)
     try FileManager.default.createDirectory(at: folder.url.appendingPathComponent("heads"), withIntermediateDirectories: true)
     var writers = slugs.filter { $0.slug != "ks" }.map { Writer(office: $0.slug, key: keys[$0.slug]!) }
     var ksState = Writer(office: "ks", key: keys["ks"]!)
@@ -171,15 +175,8 @@ public final class DecadeSimulation {
         }
         let stable = try ks.stability(in: folder, now: Date(timeIntervalSince1970: Double(monday) / 1000)).frontier
         if let (_, checkpoint, _) = ks.newestCheckpoint(in: folder, where: { $0.frontier.isIncluded(in: stable) }).found {
-          for index in writers.indices {
-            let office = writers[index].office
-            writers[index].files.removeAll { file in
-              guard Store.mayPrune(
-                sequence: file.sequence, made: file.made, covered: checkpoint.frontier[office], cutoff: monday - retention)
-              else { return false }
-              try? FileManager.default.removeItem(at: folder.changesetURL(Changeset.ID(author: office, sequence: file.sequence)))
-              return true
-            }
+          for writer in writers {
+            packer.prune(writer.office, covered: checkpoint.frontier[writer.office], cutoff: monday - retention)
           }
         }
         // A week's work, spread over the week.
@@ -205,7 +202,8 @@ public final class DecadeSimulation {
               try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             }
             try Data(bytes).write(to: url)
-            writer.files.append((writer.sequence, time, bytes.count))
+            // Folded into packs as an office's store folds its own files (layout 6).
+            try packer.wrote(writer.sequence, of: writer.office, at: time, key: writer.key)
             changesetsWritten += 1
             totalFiles += 1
             totalBytes += Int64(bytes.count)

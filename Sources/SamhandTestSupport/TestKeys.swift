@@ -53,4 +53,25 @@ extension Store {
   ) throws -> (Store, SyncReport) {
     try Store.join(folder: folder, at: directory, replica: replica, trust: trust, key: TestKeys.key(replica), progress: progress)
   }
+
+  /// Offices on one shared folder `root/shared`, each store in `root/<slug>`:
+  /// the first founds it (with every office's test key in the roster), the
+  /// others join. With `layout`, `samhand.json` is rewritten in that older
+  /// layout before they join, as a folder made by an older Samhand.
+  public static func testOffices(_ names: [ReplicaID], in root: TemporaryDirectory, layout: Int? = nil) throws
+    -> (SharedFolder, [ReplicaID: Store])
+  {
+    let folder = SharedFolder(root.path("shared"))
+    var stores: [ReplicaID: Store] = [:]
+    stores[names[0]] = try Store.createListingTestKeys(folder: folder, at: root.path(names[0].rawValue), replica: names[0], extra: names)
+    if let layout {
+      var identity = try folder.identity()
+      identity.formatVersion = layout
+      try identity.canonicalJSON.write(to: folder.url.appendingPathComponent("samhand.json"))
+    }
+    for name in names.dropFirst() {
+      stores[name] = try Store.joinWithTestKey(folder: folder, at: root.path(name.rawValue), replica: name).0
+    }
+    return (folder, stores)
+  }
 }

@@ -43,17 +43,17 @@ final class CompactDependencyCommandTests: CLITestCase {
     XCTAssertEqual(verified.status, 0, verified.stdout + verified.stderr)
   }
 
-  func testUpgradeFolder_raisesALayout4FolderTo5() throws {
+  func testUpgradeFolder_raisesALayout4FolderToTheNewest() throws {
     let golden = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().appendingPathComponent("Fixtures/golden/layout-4/folder")
     try FileManager.default.copyItem(at: golden, to: temp.path("old"))
     let upgraded = try XCTUnwrap(try json(try succeed(["upgrade-folder", "--folder", "old", "--json"])) as? [String: Any])
     XCTAssertEqual(upgraded["before"] as? Int, 4)
-    XCTAssertEqual(upgraded["layout"] as? Int, 5)
+    XCTAssertEqual(upgraded["layout"] as? Int, 6)
     let identity = try String(contentsOf: temp.path("old/samhand.json"), encoding: .utf8)
-    XCTAssertTrue(identity.hasPrefix(#"{"changeset_format":2,"format":5,"#), identity)
+    XCTAssertTrue(identity.hasPrefix(#"{"changeset_format":2,"format":6,"#), identity)
     let again = try succeed(["upgrade-folder", "--folder", "old"]).stdout
-    XCTAssertTrue(again.contains("already has layout 5"), again)
+    XCTAssertTrue(again.contains("already has layout 6"), again)
     let verified = try samhand(["verify", "--folder", temp.path("old").path])
     XCTAssertEqual(verified.status, 0, verified.stdout + verified.stderr)
   }

@@ -10,19 +10,7 @@ final class CompactDependencyTests: XCTestCase {
 
   /// Offices on one shared folder; the first founds it.
   private func offices(_ names: [ReplicaID], layout: Int? = nil) throws -> (SharedFolder, [ReplicaID: Store]) {
-    let folder = SharedFolder(root.path("shared"))
-    var stores: [ReplicaID: Store] = [:]
-    stores[names[0]] = try Store.createListingTestKeys(
-      folder: folder, at: root.path(names[0].rawValue), replica: names[0], extra: names)
-    if let layout {
-      var identity = try folder.identity()
-      identity.formatVersion = layout
-      try identity.canonicalJSON.write(to: folder.url.appendingPathComponent("samhand.json"))
-    }
-    for name in names.dropFirst() {
-      stores[name] = try Store.joinWithTestKey(folder: folder, at: root.path(name.rawValue), replica: name).0
-    }
-    return (folder, stores)
+    try Store.testOffices(names, in: root, layout: layout)
   }
 
   /// Six offices that have each written twice and seen one another: their
@@ -52,7 +40,7 @@ final class CompactDependencyTests: XCTestCase {
   func testLayout5_writesDependenciesAgainstThePreviousChangeset_smaller_andEveryOfficeReadsThem() throws {
     let names = Office.cooperation.map(\.slug)
     let (folder, stores) = try offices(names)
-    XCTAssertEqual(try folder.identity().formatVersion, 5)
+    XCTAssertEqual(try folder.identity().formatVersion, SharedFolder.formatVersion)
     for _ in 0..<2 {
       for name in names {
         _ = try write(stores[name]!, "notat fra \(name)")
@@ -196,7 +184,7 @@ final class CompactDependencyTests: XCTestCase {
     XCTAssertEqual(try format(vestland, second.id), 1, "older Samhands reading layout 4 read only format 1")
     try vestland.sync(with: folder)
     XCTAssertEqual(try folder.upgradeLayout(), 4)
-    XCTAssertEqual(try folder.identity().formatVersion, 5)
+    XCTAssertEqual(try folder.identity().formatVersion, 6)
     XCTAssertEqual(try folder.identity().changesetFormat, 2)
     try vestland.sync(with: folder)
     let third = try write(vestland, "tredje")

@@ -11,7 +11,7 @@ import XCTest
 
 // Feeds every file in Fixtures/fuzz-regressions/ to every decoder that
 // reads the shared folder: changeset files, head files, samhand.json, the
-// schema JSON, checkpoints and their signature files. Each decoder must throw or succeed; none may crash,
+// schema JSON, checkpoints and their signature files, pack files. Each decoder must throw or succeed; none may crash,
 // hang or allocate without bound.
 //
 // The folder holds what Tools/fuzz.sh found (NAME.fuzz, the fuzzer's input,
@@ -92,6 +92,10 @@ final class FuzzRegressionTests: XCTestCase {
       "schema:" + outcome { _ = try Schema(json: Data(bytes)) },
       "checkpoint:" + outcome { _ = try Checkpoint(bytes: bytes) },
       "checkpoint-signature:" + outcome { _ = try CheckpointSignature(json: bytes) },
+      "pack:" + outcome {
+        let pack = try PackFile.decode(bytes)
+        for member in pack.members { _ = try? ChangesetFile.open(member).changeset() }
+      },
     ].joined(separator: ",")
   }
 

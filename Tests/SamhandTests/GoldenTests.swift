@@ -145,11 +145,57 @@ final class GoldenTests: XCTestCase {
     try checkLayoutFolder(fixturesDirectory().appendingPathComponent("golden/layout-4"), layout: 4)
   }
 
+  func testGolden_layout5FolderStillJoinsAndReads() throws {
+    try checkLayoutFolder(fixturesDirectory().appendingPathComponent("golden/layout-5"), layout: 5)
+  }
+
+  // MARK: - Pack files
+
+  /// `Fixtures/golden/pack-1/`: the format 2 chain of vestland's three
+  /// changesets in one pack, signed with vestland's golden key.
+  private var packGolden: URL {
+    fixturesDirectory().appendingPathComponent("golden/pack-\(PackFile.formatVersion)/changesets/vestland/000000000001-000000000003.pack")
+  }
+
+  private func freshPack() -> [UInt8] {
+    PackFile.encode(
+      storeID: GoldenScenario.storeID, office: "vestland", first: 1, members: GoldenScenario.formatTwoChain().map(\.bytes),
+      signedBy: GoldenScenario.key("vestland"))
+  }
+
+  func testGolden_writePackWhenAsked() throws {
+    guard ProcessInfo.processInfo.environment["SAMHAND_WRITE_GOLDEN"] == "1" else { return }
+    try? FileManager.default.removeItem(at: packGolden)
+    try FileManager.default.createDirectory(at: packGolden.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try Data(freshPack()).write(to: packGolden)
+    print("wrote golden files to \(packGolden.path)")
+  }
+
+  /// The golden pack decodes to the golden format 2 files, byte for byte,
+  /// under vestland's key; what this Samhand writes for them has the same
+  /// bytes up to the signature (only zlib's output inside the changesets
+  /// could differ between zlib versions), and the same name.
+  func testGolden_packHoldsTheGoldenChangesets() throws {
+    let bytes = [UInt8](try Data(contentsOf: packGolden))
+    let range = try XCTUnwrap(PackFile.range(fromFileName: packGolden.lastPathComponent))
+    let pack = try PackFile.decode(bytes, name: range)
+    XCTAssertEqual(pack.key, GoldenScenario.key("vestland").publicKey)
+    XCTAssertEqual(pack.storeID, GoldenScenario.storeID)
+    for (index, member) in pack.members.enumerated() {
+      let name = ChangesetFile.fileName(sequence: UInt64(index + 1))
+      XCTAssertEqual(member, [UInt8](try Data(contentsOf: formatTwoGolden.appendingPathComponent(name))), name)
+    }
+    let fresh = freshPack()
+    XCTAssertEqual(fresh.count, bytes.count)
+    XCTAssertEqual(Array(fresh.dropLast(64)), Array(bytes.dropLast(64)), "the pack format changed without a version bump?")
+  }
+
   // MARK: - Folder layout 3: checkpoints
 
   /// `Fixtures/golden/layout-N/`: the scenario's folder in the current
   /// layout, with KS's checkpoint of the first four changesets and KS's
-  /// first changeset file pruned, as KS's retention would.
+  /// first changeset file pruned, as KS's retention would; from layout 6,
+  /// KS's second changeset is in a pack file.
   private var layoutGolden: URL { fixturesDirectory().appendingPathComponent("golden/layout-\(SharedFolder.formatVersion)") }
   private static let checkpointFrontier = VersionVector(["agder": 1, "kdd": 1, "ks": 1, "vestland": 1])
 
@@ -162,6 +208,9 @@ final class GoldenTests: XCTestCase {
     let vestland = try Store.open(at: directory.path("stores").appendingPathComponent("vestland"))
     XCTAssertEqual(try vestland.cosignNewestCheckpoint(in: folder), "000000000004-4d46e811a77fa5a0.checkpoint")
     try FileManager.default.removeItem(at: folder.url.appendingPathComponent("changesets/ks/000000000001.changeset"))
+    // KS's second changeset, the one after the checkpoint, in a pack.
+    XCTAssertEqual(try ks.writePack(2...2, in: folder), "changesets/ks/000000000002-000000000002.pack")
+    try FileManager.default.removeItem(at: folder.url.appendingPathComponent("changesets/ks/000000000002.changeset"))
     try? FileManager.default.removeItem(at: layoutGolden)
     try FileManager.default.createDirectory(at: layoutGolden, withIntermediateDirectories: true)
     try FileManager.default.createDirectory(at: layoutGolden.appendingPathComponent("folder"), withIntermediateDirectories: true)

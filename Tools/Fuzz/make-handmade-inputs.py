@@ -222,7 +222,23 @@ def format_two(one_edit):
           changeset(delta_prefix(digest + varint(0) + b"\x00" + varint(1) + string(b"ks") + varint(1)), one_edit, version=2))
 
 
+def packs():
+    magic = b"SHPK\r\n\x1a\n" + b"\x00\x01" + string(STORE) + string(b"vestland")
+    key_and_signature = b"\x00" * 96
+    # A count of 2^40 changesets, and one beyond the limit of 4096: refused before any allocation.
+    write("handmade-pack-huge-count.pack", magic + varint(1) + varint(1 << 40) + key_and_signature)
+    write("handmade-pack-count-over-limit.pack", magic + varint(1) + varint(4097) + varint(1) + b"x" + key_and_signature)
+    # One changeset that claims 2^62 bytes.
+    write("handmade-pack-huge-member.pack", magic + varint(1) + varint(1) + varint(1 << 62) + key_and_signature)
+    # The last number overflows 64 bits.
+    write("handmade-pack-range-overflow.pack", magic + varint((1 << 64) - 1) + varint(2) + varint(1) + b"x" + varint(1) + b"y"
+          + key_and_signature)
+    # Bytes after the signature, and a zero key.
+    write("handmade-pack-trailing.pack", magic + varint(1) + varint(1) + varint(1) + b"x" + key_and_signature + b"more")
+
+
 if __name__ == "__main__":
     checkpoints()
     main()
     format_two(varint(1) + touch())
+    packs()

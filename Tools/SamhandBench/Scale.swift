@@ -218,6 +218,8 @@ struct ScaleWorkload {
       try FileManager.default.createDirectory(at: folder.changesetsURL(for: office), withIntermediateDirectories: true)
     }
     var promises: [ReplicaID: VersionVector] = [:]
+    // The writers fold their files into packs as an office's store does.
+    let packer = WriterPacker(folder: folder, storeID: storeID)
     for round in 1...rounds {
       let began = Date()
       let known = published, knownLamport = lamport
@@ -239,6 +241,7 @@ struct ScaleWorkload {
         dependencies[office] = sequence
         promises[office] = dependencies
         try Data(bytes).write(to: folder.changesetURL(changeset.id))
+        try packer.wrote(sequence, of: office, at: time, key: TestKeys.key(office))
         run.roundBytes += Int64(bytes.count)
         run.roundWrites += changeset.edits.count
         if let (header, range) = try? ChangesetFile.decodeHeader(bytes) {
@@ -423,3 +426,4 @@ func scaleBenchmark(_ workload: ScaleWorkload, json: Bool) throws {
   line("same snapshot everywhere", result.converged ? "yes" : "NO")
   if !result.converged { exit(1) }
 }
+

@@ -26,6 +26,8 @@ extension SamhandError {
 public enum FolderFileKind: String, Sendable, CaseIterable {
   /// `changesets/<office>/<seq>.changeset` (and conflict copies of it).
   case changeset
+  /// `changesets/<office>/<first>-<last>.pack`.
+  case pack
   /// `checkpoints/<office>/<name>.checkpoint`.
   case checkpoint
   /// `checkpoints/<office>/<name>.signature`.
@@ -41,6 +43,8 @@ public enum FolderFileKind: String, Sendable, CaseIterable {
     // The largest payload (64 MiB) that does not compress, and a header
     // and signature block far larger than any roster makes them.
     case .changeset: 72 * 1024 * 1024
+    // Writers keep packs under 64 MiB; one changeset may be larger.
+    case .pack: 80 * 1024 * 1024
     case .checkpoint: Checkpoint.maximumFileSize
     case .checkpointSignature: 64 * 1024
     case .head: 1024 * 1024
@@ -52,6 +56,7 @@ public enum FolderFileKind: String, Sendable, CaseIterable {
   var noun: String {
     switch self {
     case .changeset: "a changeset file"
+    case .pack: "a pack file"
     case .checkpoint: "a checkpoint file"
     case .checkpointSignature: "a checkpoint signature file"
     case .head: "a head file"

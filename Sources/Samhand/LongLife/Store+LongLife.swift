@@ -657,6 +657,8 @@ extension Store {
       let sequence: UInt64
       switch FolderName(name) {
       case .changeset(let value), .conflictCopy(let value): sequence = value
+      // A pack goes when its last changeset may.
+      case .pack(let range): sequence = range.upperBound
       default: continue
       }
       guard Store.mayPrune(sequence: sequence, made: walls[sequence] ?? made, covered: covered, cutoff: cutoff) else { continue }

@@ -411,6 +411,9 @@ extension Store {
           batch.merge(try apply(index, items[index], db))
           if Store.batchIsDue(since: started, after: batchSeconds) { break }
         }
+        // Cancelled during the last item (inside a pack): what it applied is
+        // committed, and the sync ends as cancelled.
+        if next == items.count, cancellation?.isCancelled == true { cancelled = true }
         return batch
       } }
       result.merge(batch)

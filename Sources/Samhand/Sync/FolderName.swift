@@ -12,6 +12,9 @@ enum FolderName: Equatable {
   /// `000000000042 (host's conflicted copy 2026-11-21).changeset` or
   /// `000000000042-HOST.changeset`.
   case conflictCopy(sequence: UInt64)
+  /// `000000000001-000000000064.pack`: the office's changesets 1 to 64 in
+  /// one pack file (layout 6).
+  case pack(ClosedRange<UInt64>)
   /// A temporary or lock file of Samhand or of a sync tool; never read.
   case temporary
   /// Anything else (`desktop.ini`, `.DS_Store`, `Thumbs.db`, …); never read.
@@ -20,6 +23,10 @@ enum FolderName: Equatable {
   init(_ name: String) {
     if let sequence = ChangesetFile.sequence(fromFileName: name) {
       self = .changeset(sequence: sequence)
+      return
+    }
+    if let range = PackFile.range(fromFileName: name) {
+      self = .pack(range)
       return
     }
     let lower = name.lowercased()

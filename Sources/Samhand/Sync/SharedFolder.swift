@@ -33,10 +33,14 @@ public struct SharedFolder: Sendable, Hashable {
   /// key an office signs with must not read such a folder. Version 5 lets
   /// changesets write their dependencies against the author's previous
   /// changeset (changeset format 2), which a Samhand that reads only
-  /// format 1 cannot read.
-  public static let formatVersion = 5
+  /// format 1 cannot read. Version 6 lets an office fold its older
+  /// changeset files into pack files (``PackFile``) and delete the loose
+  /// ones: a Samhand that does not read packs must not read such a folder.
+  public static let formatVersion = 6
   /// The first layout whose changesets may be of format 2.
   static let deltaLayout = 5
+  /// The first layout in which offices write pack files.
+  static let packLayout = 6
 
   /// The newest layout for a folder with this roster: a genesis roster of
   /// format 1 (keys claimed on first use) keeps the folder at layout 3 or
@@ -137,6 +141,11 @@ public struct SharedFolder: Sendable, Hashable {
   /// The path of one changeset file.
   public func changesetURL(_ id: Changeset.ID) -> URL {
     changesetsURL(for: id.author).appendingPathComponent(ChangesetFile.fileName(sequence: id.sequence))
+  }
+
+  /// The path of one pack file.
+  public func packURL(of office: ReplicaID, _ range: ClosedRange<UInt64>) -> URL {
+    changesetsURL(for: office).appendingPathComponent(PackFile.fileName(first: range.lowerBound, last: range.upperBound))
   }
 
   /// The head file of one office.
@@ -271,9 +280,16 @@ public struct SharedFolder: Sendable, Hashable {
     var modified: Int64
     /// What `lstat` says it is: anything but a regular file is refused when read.
     var type: ExchangeItem.FileType = .regular
+    /// For a changeset read from a pack (`name` is the pack's), its number.
+    var member: UInt64?
 
-    /// Path relative to the shared folder, as stored and reported.
-    var relativePath: String { "\(SharedFolder.changesetsDirectory)/\(office.rawValue)/\(name)" }
+    /// Path relative to the shared folder, as stored and reported; a
+    /// changeset in a pack is `<pack path>#<number>`.
+    var relativePath: String {
+      let path = "\(SharedFolder.changesetsDirectory)/\(office.rawValue)/\(name)"
+      guard let member else { return path }
+      return "\(path)#\(member)"
+    }
   }
 
   /// Lists every file in the office folders, with size and modification time.

@@ -207,7 +207,11 @@ extension Store {
   ) throws {
     var through: [ReplicaID: UInt64] = [:]
     for entry in entries {
-      if case .changeset(let sequence) = entry.kind { through[entry.office] = max(through[entry.office] ?? 0, sequence) }
+      switch entry.kind {
+      case .changeset(let sequence): through[entry.office] = max(through[entry.office] ?? 0, sequence)
+      case .pack(let range): through[entry.office] = max(through[entry.office] ?? 0, range.upperBound)
+      default: break
+      }
     }
     if full { try db.execute(sql: "DELETE FROM folder_offices") }
     for (office, item) in listed {

@@ -47,6 +47,9 @@ public struct SyncReport: Sendable, Hashable {
   public var purgedTombstones: Int = 0
   /// Files this office pruned from the folder (its retention allowed it).
   public var pruned: [String] = []
+  /// Pack files this office wrote at the end of the sync, and the files of
+  /// its own they replaced (layout 6).
+  public var packing = PackingReport()
   /// Why the checkpoint or pruning after the sync failed, when it did;
   /// the sync itself completed.
   public var maintenanceProblem: String?
@@ -336,6 +339,11 @@ extension Store {
       return settled
     }
     var candidates: [SharedFolder.Entry] = []
+    // Another office's packs of changesets all applied here: nothing in them
+    // is new (the loose files they replace were read, or the checkpoint this
+    // replica started from covers them), so they are noted, not read.
+    var appliedPacks: [SharedFolder.Entry] = []
+    let appliedFrontier = try read { db in try Store.readFrontier(db) }
     // This office's numbers whose file in the folder is its own: the others
     // (missing, damaged, or written by someone else) it writes again.
     var ownPresent = Set<UInt64>()
@@ -347,18 +355,26 @@ extension Store {
       case .temporary, .foreign:
         report.ignored += 1
         continue
-      case .changeset, .conflictCopy:
+      case .changeset, .conflictCopy, .pack:
         break
       }
       if let known = settled[entry.relativePath], known == (entry.size, entry.modified) {
-        if entry.office == replica, case .changeset(let sequence) = entry.kind { ownPresent.insert(sequence) }
+        if entry.office == replica {
+          // A pack is settled only when every changeset in it was good.
+          if case .changeset(let sequence) = entry.kind { ownPresent.insert(sequence) }
+          if case .pack(let range) = entry.kind { ownPresent.formUnion(range) }
+        }
+        continue
+      }
+      if case .pack(let range) = entry.kind, entry.office != replica, appliedFrontier[entry.office] >= range.upperBound {
+        appliedPacks.append(entry)
         continue
       }
       candidates.append(entry)
     }
 
     // Originals, in the order they were written, before sync tools' copies.
-    candidates = Store.writingOrder(candidates.filter { if case .changeset = $0.kind { true } else { false } })
+    candidates = Store.writingOrder(candidates.filter { if case .conflictCopy = $0.kind { false } else { true } })
       + candidates.filter { if case .conflictCopy = $0.kind { true } else { false } }
 
     // Our own files first: anything we did not write is someone else's,
@@ -387,33 +403,72 @@ extension Store {
     var applied = ReceiveResult()
     do {
       var colliding: [(entry: SharedFolder.Entry, envelope: ChangesetEnvelope)] = []
-      try applyInBatches(others, into: &applied, cancellation) { index, entry, db in
-        progress?(SyncProgress(phase: .applying, done: index, total: others.count))
-        let envelope: ChangesetEnvelope
+      // Progress counts changesets: a pack holds many.
+      var before: [Int] = []
+      var changesetCount = 0
+      for file in others {
+        before.append(changesetCount)
+        if case .pack(let range) = file.kind { changesetCount += range.count } else { changesetCount += 1 }
+      }
+      try applyInBatches(others, into: &applied, cancellation) { index, file, db in
+        progress?(SyncProgress(phase: .applying, done: before[index], total: changesetCount))
+        // A changeset file, or each changeset of a pack (read whole, once).
+        let opened: [(entry: SharedFolder.Entry, envelope: Result<ChangesetEnvelope, SamhandError>)]
         do {
-          envelope = try readEnvelope(entry, in: folder)
+          opened = try readFiles(file, in: folder)
         } catch let error as SamhandError where error.code != .storage {
-          report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+          report.setAside.append(FolderProblem(path: file.relativePath, reason: Store.reason(error, entry: file)))
           return ReceiveResult()
         }
-        do {
-          var result = ReceiveResult()
-          try merge(db).savepoint {
-            try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-              .execute(arguments: [entry.relativePath, entry.size, entry.modified])
-            result = try acceptInTransaction(envelope, fileURL: entry.url, db)
+        var total = ReceiveResult()
+        var allGood = true
+        for (number, (entry, opening)) in opened.enumerated() {
+          if number > 0 {
+            // Cancelled inside a pack: what is applied stays, the pack is read again.
+            if cancellation?.isCancelled == true {
+              allGood = false
+              break
+            }
+            progress?(SyncProgress(phase: .applying, done: before[index] + number, total: changesetCount))
           }
-          if !result.duplicates.isEmpty, case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
-          return result
-        } catch let error as SamhandError where error.code == .slugCollision {
-          colliding.append((entry, envelope))
-          return ReceiveResult()
-        } catch let error as SamhandError where error.code != .storage {
-          // A format 2 file written against another previous changeset than
-          // the one applied here: not applied, read again next time.
-          report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
-          return ReceiveResult()
+          let envelope: ChangesetEnvelope
+          switch opening {
+          case .success(let value): envelope = value
+          case .failure(let error):
+            guard error.code != .storage else { throw error }
+            report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+            allGood = false
+            continue
+          }
+          do {
+            var result = ReceiveResult()
+            try merge(db).savepoint {
+              if entry.member == nil {
+                try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+                  .execute(arguments: [entry.relativePath, entry.size, entry.modified])
+              }
+              result = try acceptInTransaction(envelope, fileURL: entry.url, db)
+            }
+            if !result.duplicates.isEmpty, case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
+            total.merge(result)
+          } catch let error as SamhandError where error.code == .slugCollision {
+            colliding.append((entry, envelope))
+            allGood = false
+          } catch let error as SamhandError where error.code != .storage {
+            // A format 2 file written against another previous changeset than
+            // the one applied here: not applied, read again next time.
+            report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+            allGood = false
+          }
         }
+        // A pack is settled once every changeset in it was taken.
+        if case .pack(let range) = file.kind, allGood, !opened.isEmpty {
+          try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+            .execute(arguments: [file.relativePath, file.size, file.modified])
+          // Recovering its history, an office finds its numbers in its packs.
+          if file.office == replica { ownPresent.formUnion(range) }
+        }
+        return total
       } afterCommit: {
         // Collisions are recorded in transactions of their own, after the batch.
         for item in colliding {
@@ -485,6 +540,10 @@ extension Store {
     // listing found is kept for the next one to judge what to list.
     try write { db in
       try Store.recordListing(db, listed: listed, entries: entries, full: only == nil, now: now)
+      for entry in appliedPacks {
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+          .execute(arguments: [entry.relativePath, entry.size, entry.modified])
+      }
       try db.execute(sql: "DELETE FROM set_aside")
       let now = Int64(Date().timeIntervalSince1970 * 1000)
       for problem in report.setAside {
@@ -529,6 +588,7 @@ extension Store {
         let pruning = try prune(folder, stability: stability, now: now, dryRun: false)
         report.pruned = pruning.removed
       }
+      report.packing = try packOwnFiles(in: folder)
     } catch let error as SamhandError where error.code != .storage {
       report.maintenanceProblem = error.message
     }
@@ -552,6 +612,9 @@ extension Store {
     var present = Set<Changeset.ID>()
     for entry in entries {
       if case .changeset(let sequence) = entry.kind { present.insert(Changeset.ID(author: entry.office, sequence: sequence)) }
+      if case .pack(let range) = entry.kind {
+        for sequence in range { present.insert(Changeset.ID(author: entry.office, sequence: sequence)) }
+      }
     }
     // A checkpoint must include the one this replica started from: it holds
     // no files of the changesets inside that one, to apply again on top.
@@ -641,8 +704,11 @@ extension Store {
   static func writingOrder(_ entries: [SharedFolder.Entry]) -> [SharedFolder.Entry] {
     var byOffice: [ReplicaID: [(sequence: UInt64, entry: SharedFolder.Entry)]] = [:]
     for entry in entries {
-      guard case .changeset(let sequence) = entry.kind else { continue }
-      byOffice[entry.office, default: []].append((sequence, entry))
+      switch entry.kind {
+      case .changeset(let sequence): byOffice[entry.office, default: []].append((sequence, entry))
+      case .pack(let range): byOffice[entry.office, default: []].append((range.lowerBound, entry))
+      default: continue
+      }
     }
     var timed: [(time: Int64, office: ReplicaID, sequence: UInt64, entry: SharedFolder.Entry)] = []
     timed.reserveCapacity(entries.count)
@@ -662,6 +728,11 @@ extension Store {
   /// name, its store and (with a roster) its signature.
   func readEnvelope(_ entry: SharedFolder.Entry, in folder: SharedFolder) throws -> ChangesetEnvelope {
     let bytes = try ImportProfile.measure(.reading) { try folder.read(entry.url, kind: .changeset) }
+    return try openEnvelope(bytes, entry)
+  }
+
+  /// The checks of ``readEnvelope(_:in:)`` on a file's bytes.
+  func openEnvelope(_ bytes: [UInt8], _ entry: SharedFolder.Entry) throws -> ChangesetEnvelope {
     let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
     try Store.checkName(entry, matches: envelope.header)
     guard envelope.header.storeID == storeID else {
@@ -679,33 +750,56 @@ extension Store {
   /// installation), or anything else (set aside; written over if it
   /// holds that number, so nobody blocks its numbering by dropping a file).
   private func checkOwnFile(
-    _ entry: SharedFolder.Entry, in folder: SharedFolder, base: VersionVector, present: inout Set<UInt64>, _ report: inout SyncReport
+    _ file: SharedFolder.Entry, in folder: SharedFolder, base: VersionVector, present: inout Set<UInt64>, _ report: inout SyncReport
   ) throws {
+    let opened: [(entry: SharedFolder.Entry, envelope: Result<ChangesetEnvelope, SamhandError>)]
+    do {
+      opened = try readFiles(file, in: folder)
+    } catch let error as SamhandError where error.code != .storage {
+      // A pack under our name that does not read: its numbers are written
+      // again as loose files, and the pack we write later replaces it.
+      report.setAside.append(FolderProblem(path: file.relativePath, reason: Store.reason(error, entry: file)))
+      return
+    }
+    // Gone since the listing: the next one finds what replaced it.
+    guard !opened.isEmpty else { return }
+    var allOurs = true
+    for (entry, envelope) in opened {
+      allOurs = try judgeOwnFile(entry, envelope, base: base, present: &present, &report) && allOurs
+    }
+    if allOurs { try settle(file) }
+  }
+
+  /// ``checkOwnFile(_:in:base:present:_:)`` for one changeset file, opened:
+  /// true when it is this office's own.
+  private func judgeOwnFile(
+    _ entry: SharedFolder.Entry, _ opening: Result<ChangesetEnvelope, SamhandError>, base: VersionVector,
+    present: inout Set<UInt64>, _ report: inout SyncReport
+  ) throws -> Bool {
     let number: UInt64? = if case .changeset(let sequence) = entry.kind { sequence } else { nil }
     let envelope: ChangesetEnvelope
-    do {
-      envelope = try readEnvelope(entry, in: folder)
-    } catch let error as SamhandError where error.code != .storage {
+    switch opening {
+    case .success(let value): envelope = value
+    case .failure(let error):
+      guard error.code != .storage else { throw error }
       if let number, try changesetBytes(Changeset.ID(author: replica, sequence: number)) != nil {
         // Our own file, damaged in the folder: we hold the good bytes, so write it again.
-        return
+        return false
       }
       report.setAside.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
-      return
+      return false
     }
     let id = envelope.id
     let mine = try changesetBytes(id)
     if let mine, mine == envelope.bytes {
       if case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
       if let number { present.insert(number) }
-      try settle(entry)
-      return
+      return true
     }
     if mine == nil, id.sequence <= base[replica] {
       // Ours, inside the checkpoint this replica started from.
       if let number { present.insert(number) }
-      try settle(entry)
-      return
+      return true
     }
     let signer = Store.signer(envelope.header.signatures)
     if try read({ db in try mayHaveSigned(replica, id.sequence, signer, db) }) {
@@ -715,7 +809,7 @@ extension Store {
       // Once people cleared it, this installation is the office again: a
       // number it holds gets its own file back (the other's bytes stay in
       // the store, with the collision).
-      return
+      return false
     }
     let key = signer.map { "key \($0.fingerprint)" } ?? "no key"
     report.setAside.append(
@@ -723,6 +817,7 @@ extension Store {
         path: entry.relativePath,
         reason: "not written by \(replica): signed with \(key), which is not one of its keys"
           + (number == nil ? "" : mine != nil ? "; this office writes its own file over it" : "; this office writes its own file there when it reaches that number")))
+    return false
   }
 
   static func reason(_ error: SamhandError, entry: SharedFolder.Entry) -> String {

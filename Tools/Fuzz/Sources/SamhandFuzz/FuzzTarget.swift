@@ -12,6 +12,13 @@
 //   3  head file (`heads/<office>.json`)
 //   4  `samhand.json`
 //   5  schema JSON
+//   6  checkpoint file
+//   7  checkpoint file with its checksum recomputed
+//   8  checkpoint signature file
+//   9  pack file, as it is
+//  10  pack file re-signed by the harness (its last 96 bytes replaced by
+//      the harness key and its signature), so that mutations reach the
+//      changesets inside
 //
 // A decoder may throw; it must not crash, hang or allocate without bound
 // (`Tools/fuzz.sh` runs libFuzzer with `-rss_limit_mb`, `-malloc_limit_mb`
@@ -41,6 +48,7 @@ public func samhandFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) 
   case .schema: checkSchema(input.decoderBytes)
   case .checkpoint, .sealedCheckpoint: checkCheckpoint(input.decoderBytes)
   case .checkpointSignature: checkCheckpointSignature(input.decoderBytes)
+  case .pack, .signedPack: checkPack(input.decoderBytes)
   }
   return 0
 }
@@ -65,6 +73,7 @@ public func samhandFuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: Unsa
 /// Which decoder an input is for.
 enum FuzzTarget: UInt8, CaseIterable {
   case changeset, sealedChangeset, builtChangeset, head, identity, schema, checkpoint, sealedCheckpoint, checkpointSignature
+  case pack, signedPack
 
   /// The file name extension of what the decoder reads, for reproducers.
   var fileExtension: String {
@@ -75,6 +84,7 @@ enum FuzzTarget: UInt8, CaseIterable {
     case .schema: "schema.json"
     case .checkpoint, .sealedCheckpoint: "checkpoint"
     case .checkpointSignature: "signature"
+    case .pack, .signedPack: "pack"
     }
   }
 }
@@ -102,6 +112,8 @@ struct FuzzInput {
     case .changeset, .head, .identity, .schema, .checkpoint, .checkpointSignature: Array(body)
     case .sealedChangeset, .sealedCheckpoint: sealed(Array(body))
     case .builtChangeset: ChangesetBuilder.build(from: body)
+    case .pack: Array(body)
+    case .signedPack: resigned(Array(body))
     }
   }
 }
@@ -114,7 +126,31 @@ func sealed(_ bytes: [UInt8]) -> [UInt8] {
   return Array(content) + Array(SHA256.hash(data: content))
 }
 
+/// The bytes of a pack with their last 96 replaced by the harness key and
+/// its signature, as a writer would end them.
+func resigned(_ bytes: [UInt8]) -> [UInt8] {
+  guard bytes.count >= 96 else { return bytes }
+  let content = Array(bytes.dropLast(96)) + fuzzKey.publicKey.rawValue
+  return content + fuzzKey.sign(Array("samhand pack 1\n".utf8) + content)
+}
+
 // MARK: - Checks
+
+/// A pack that decodes holds what it encodes to again, and each changeset in
+/// it goes to the changeset checks.
+func checkPack(_ bytes: [UInt8]) {
+  guard let pack = try? PackFile.decode(bytes) else { return }
+  let again = PackFile.encode(storeID: pack.storeID, office: pack.office, first: pack.first, members: pack.members, signedBy: fuzzKey)
+  do {
+    let decoded = try PackFile.decode(again, name: pack.first...pack.last)
+    guard decoded.members == pack.members, decoded.office == pack.office, decoded.storeID == pack.storeID else {
+      fatalError("a pack changes in an encode/decode round trip")
+    }
+  } catch {
+    fatalError("a decoded pack does not decode after encoding: \(error)")
+  }
+  for member in pack.members.prefix(8) { checkChangeset(member) }
+}
 
 func checkChangeset(_ bytes: [UInt8]) {
   _ = try? ChangesetFile.decodeHeader(bytes)

@@ -59,6 +59,7 @@ enum Tools {
         case .schema: _ = try Schema(json: Data(input.decoderBytes))
         case .checkpoint, .sealedCheckpoint: _ = try Checkpoint(bytes: input.decoderBytes)
         case .checkpointSignature: _ = try CheckpointSignature(json: input.decoderBytes)
+        case .pack, .signedPack: _ = try PackFile.decode(input.decoderBytes)
         }
       } catch {
         throw Failure(description: "seed \(name) for target \(target) does not decode: \(error)")
@@ -128,6 +129,14 @@ enum Tools {
         office: office, frontier: own, snapshotHash: hex(SHA256.hash(data: Array(office.rawValue.utf8))),
         timestamp: latest - 86_400_000)
       try seed("\(office)-alone", .head, [UInt8](alone.canonicalJSON))
+    }
+    // The golden pack, as it is and for re-signing.
+    let pack = golden.deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent("pack-\(PackFile.formatVersion)/changesets/vestland/000000000001-000000000003.pack")
+    if manager.fileExists(atPath: pack.path) {
+      let bytes = try read(pack)
+      try seed("vestland-pack", .pack, bytes)
+      try seed("vestland-pack", .signedPack, bytes)
     }
     // Checkpoints and their signatures, from the golden layout folder beside.
     let layout = golden.deletingLastPathComponent().deletingLastPathComponent()
