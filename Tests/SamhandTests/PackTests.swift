@@ -84,6 +84,20 @@ final class PackTests: XCTestCase {
     XCTAssertEqual(refusal(newer)?.code, .unsupportedFormat)
   }
 
+  func testPackPlan_foldsSixteen_mergesFourOfAClass_andStopsThere() {
+    XCTAssertEqual(PackPlan.plan(loose: Array(1...15), packs: []), [], "fewer than 16 stay loose")
+    XCTAssertEqual(PackPlan.plan(loose: Array(1...16), packs: []), [1...16])
+    XCTAssertEqual(PackPlan.plan(loose: Array(1...20), packs: []), [1...20], "all published loose files in one run")
+    XCTAssertEqual(PackPlan.plan(loose: Array(1...10) + Array(12...30), packs: []), [], "the oldest run is too short")
+    XCTAssertEqual(
+      PackPlan.plan(loose: Array(49...64), packs: [1...16, 17...32, 33...48]), [49...64, 1...64], "the fourth pack of 16 makes one of 64")
+    XCTAssertEqual(PackPlan.plan(loose: [], packs: [1...64, 65...80, 81...96, 97...112]), [], "packs of different classes stay")
+    XCTAssertEqual(
+      PackPlan.plan(loose: Array(241...256), packs: [1...64, 65...128, 129...192, 193...208, 209...224, 225...240]),
+      [241...256, 193...256, 1...256], "merges cascade, smallest first")
+    XCTAssertEqual(PackPlan.plan(loose: Array(1...5000), packs: []), [1...4096], "at most 4096 a pack")
+  }
+
   // MARK: - Offices
 
   func testLayout6_anOfficeFoldsItsFilesIntoPacks_mergesThem_andEveryOfficeReadsThem() throws {

@@ -130,7 +130,6 @@ public enum PackPlan {
 }
 
 extension Store {
-
   /// Folds this office's own published changeset files into pack files, so
   /// that its folder holds a few files instead of one per changeset
   /// (`Docs/FORMATS.md`, section 14). Runs after every sync in a folder of
@@ -139,10 +138,13 @@ extension Store {
   ///
   /// Once ``PackPlan/unit`` loose files are published and not in a pack,
   /// they go into one; once ``PackPlan/fanIn`` packs of one size class
-  /// follow each other, they are merged into one (``PackPlan/plan(loose:packs:)``). A pack is written (created only if its name is
-  /// free), then the files it replaces are deleted: a crash in between
-  /// leaves both, and the next run deletes what a pack holds. The bytes come
-  /// from the store, so a file damaged in the folder is never copied.
+  /// follow each other, they are merged into one
+  /// (``PackPlan/plan(loose:packs:)``). A pack is written (created only if
+  /// its name is free), then the files it replaces are deleted: a crash in
+  /// between leaves both, and the next run deletes what a pack holds. The
+  /// bytes come from the store, so a file damaged in the folder is never
+  /// copied. Anything else under a pack name in the office's folder (a pack
+  /// the sync did not read back whole as its own) is deleted.
   @discardableResult
   public func packOwnFiles(in folder: SharedFolder) throws -> PackingReport {
     var report = PackingReport()
