@@ -109,20 +109,7 @@ extension SharedFolder {
       var packKey: PublicKey?
       do {
         if case .pack(let range) = entry.kind {
-          let pack = try PackFile.decode(try read(entry.url, kind: .pack), name: range, fileURL: entry.url)
-          guard pack.office == entry.office else {
-            throw SamhandError(.corruptChangeset, "renamed or misplaced: a pack of \(pack.office)'s changesets in the folder of \(entry.office)")
-          }
-          guard pack.storeID == identity.storeID else {
-            throw SamhandError(.wrongStore, "belongs to another store (\(pack.storeID))")
-          }
-          for (index, bytes) in pack.members.enumerated() {
-            var member = entry
-            member.member = pack.first + UInt64(index)
-            member.kind = .changeset(sequence: pack.first + UInt64(index))
-            files.append((member, bytes))
-          }
-          packKey = pack.key
+          (packKey, files) = try openPack(entry, range, try read(entry.url, kind: .pack), storeID: identity.storeID)
         } else {
           files = [(entry, try read(entry.url, kind: .changeset))]
         }
@@ -134,38 +121,34 @@ extension SharedFolder {
         continue
       }
       for (entry, bytes) in files {
-      do {
-        // Type and size, checksum, name, store and signature before the
-        // payload is inflated, as a sync checks them.
-        let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
-        try Store.checkName(entry, matches: envelope.header)
-        guard envelope.header.storeID == identity.storeID else {
-          throw SamhandError(.wrongStore, "belongs to another store (\(envelope.header.storeID))")
-        }
-        if identity.roster != nil {
-          let key = try Store.checkSignature(envelope, fileURL: entry.url)
-          if let packKey, packKey != key {
-            throw SamhandError(
-              .untrusted,
-              "signed with key \(key.fingerprint), in a pack signed with key \(packKey.fingerprint): a pack holds only changesets of the key that signed it")
+        do {
+          // Type and size, checksum, name, store and signature before the
+          // payload is inflated, as a sync checks them.
+          let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
+          try Store.checkName(entry, matches: envelope.header)
+          guard envelope.header.storeID == identity.storeID else {
+            throw SamhandError(.wrongStore, "belongs to another store (\(envelope.header.storeID))")
           }
-        }
-        let changeset = try envelope.changeset(fileURL: entry.url)
-        hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
-        if case .changeset = entry.kind {
-          good[changeset.id] = changeset
-          if !envelope.header.dependenciesResolved { delta[changeset.id] = envelope }
-          var data = changeset
-          if identity.roster != nil { data.edits.removeAll { $0.record.collection == Roster.collection } }
-          if let violation = identity.schema.violation(in: data) {
-            result.problems.append(FolderProblem(path: entry.relativePath, reason: "breaks the schema and will be rejected: \(violation)"))
+          if identity.roster != nil {
+            let key = try Store.checkSignature(envelope, fileURL: entry.url)
+            if let packKey { try PackFile.checkSigner(key, of: envelope.id, packKey: packKey, fileURL: entry.url) }
           }
+          let changeset = try envelope.changeset(fileURL: entry.url)
+          hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
+          if case .changeset = entry.kind {
+            good[changeset.id] = changeset
+            if !envelope.header.dependenciesResolved { delta[changeset.id] = envelope }
+            var data = changeset
+            if identity.roster != nil { data.edits.removeAll { $0.record.collection == Roster.collection } }
+            if let violation = identity.schema.violation(in: data) {
+              result.problems.append(FolderProblem(path: entry.relativePath, reason: "breaks the schema and will be rejected: \(violation)"))
+            }
+          }
+        } catch let error as SamhandError {
+          result.problems.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
+        } catch {
+          result.problems.append(FolderProblem(path: entry.relativePath, reason: "\(error)"))
         }
-      } catch let error as SamhandError {
-        result.problems.append(FolderProblem(path: entry.relativePath, reason: Store.reason(error, entry: entry)))
-      } catch {
-        result.problems.append(FolderProblem(path: entry.relativePath, reason: "\(error)"))
-      }
       }
     }
     for (id, copies) in hashes where Set(copies.map(\.hash)).count > 1 {

@@ -17,7 +17,7 @@ public struct PackingReport: Sendable, Hashable {
 
 extension Store {
   /// The changeset files one entry of an office folder holds, each opened
-  /// and checked as ``readEnvelope(_:in:)`` does: the file itself, or each
+  /// and checked as ``openEnvelope(_:_:)`` does: the file itself, or each
   /// changeset of a pack (read whole, once). Empty when the file is gone
   /// since the listing (its office packed or pruned it: the next listing
   /// finds what replaced it).
@@ -34,6 +34,32 @@ extension Store {
     guard case .pack(let range) = file.kind else {
       do { return [(file, .success(try openEnvelope(bytes, file)))] } catch let error as SamhandError { return [(file, .failure(error))] }
     }
+    let pack = try folder.openPack(file, range, bytes, storeID: storeID)
+    return pack.members.map { entry, member in
+      do {
+        let envelope = try openEnvelope(member, entry)
+        if checksTrust, let signer = Store.signer(envelope.header.signatures) {
+          try PackFile.checkSigner(signer, of: envelope.id, packKey: pack.key, fileURL: file.url)
+        }
+        return (entry, .success(envelope))
+      } catch let error as SamhandError {
+        return (entry, .failure(error))
+      } catch {
+        return (entry, .failure(SamhandError(.corruptChangeset, "\(error)", fileURL: file.url)))
+      }
+    }
+  }
+}
+
+extension SharedFolder {
+  /// A pack found under `changesets/<office>/`, checked as a whole (format,
+  /// signature, the range its name gives, the office whose folder holds it,
+  /// the store), with each changeset in it as an entry of its own
+  /// (`<pack path>#<number>`) and its bytes, to be judged as a changeset
+  /// file of that number.
+  func openPack(_ file: Entry, _ range: ClosedRange<UInt64>, _ bytes: [UInt8], storeID: StoreID) throws
+    -> (key: PublicKey, members: [(entry: Entry, bytes: [UInt8])])
+  {
     let pack = try PackFile.decode(bytes, name: range, fileURL: file.url)
     guard pack.office == file.office else {
       throw SamhandError(
@@ -43,26 +69,28 @@ extension Store {
     guard pack.storeID == storeID else {
       throw SamhandError(.wrongStore, "belongs to another store (\(pack.storeID))", fileURL: file.url)
     }
-    return pack.members.enumerated().map { index, member in
-      var entry = file
-      let sequence = pack.first + UInt64(index)
-      entry.kind = .changeset(sequence: sequence)
-      entry.member = sequence
-      do {
-        let envelope = try openEnvelope(member, entry)
-        if checksTrust, let signer = Store.signer(envelope.header.signatures), signer != pack.key {
-          throw SamhandError(
-            .untrusted,
-            "signed with key \(signer.fingerprint), in a pack signed with key \(pack.key.fingerprint): a pack holds only changesets of the key that signed it",
-            changesetID: envelope.id, fileURL: file.url)
-        }
-        return (entry, .success(envelope))
-      } catch let error as SamhandError {
-        return (entry, .failure(error))
-      } catch {
-        return (entry, .failure(SamhandError(.corruptChangeset, "\(error)", fileURL: file.url)))
+    return (
+      pack.key,
+      pack.members.enumerated().map { index, bytes in
+        var entry = file
+        let sequence = pack.first + UInt64(index)
+        entry.kind = .changeset(sequence: sequence)
+        entry.member = sequence
+        return (entry, bytes)
       }
-    }
+    )
+  }
+}
+
+extension PackFile {
+  /// Refuses a changeset in a pack signed with another key than the pack:
+  /// a pack is one key's work.
+  static func checkSigner(_ signer: PublicKey, of id: Changeset.ID, packKey: PublicKey, fileURL: URL?) throws {
+    guard signer != packKey else { return }
+    throw SamhandError(
+      .untrusted,
+      "signed with key \(signer.fingerprint), in a pack signed with key \(packKey.fingerprint): a pack holds only changesets of the key that signed it",
+      changesetID: id, fileURL: fileURL)
   }
 }
 
@@ -249,10 +277,7 @@ extension Store {
     guard try folder.create(url, bytes) else { return nil }
     guard let item = folder.status(url) else { return nil }
     let path = folder.path(of: url)
-    try write { db in
-      try db.execute(
-        sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)", arguments: [path, item.size, item.modified])
-    }
+    try write { db in try Store.noteRead(path, size: item.size, modified: item.modified, db) }
     report.written.append(path)
     return range
   }

@@ -443,10 +443,7 @@ extension Store {
           do {
             var result = ReceiveResult()
             try merge(db).savepoint {
-              if entry.member == nil {
-                try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-                  .execute(arguments: [entry.relativePath, entry.size, entry.modified])
-              }
+              if entry.member == nil { try Store.noteRead(entry, db) }
               result = try acceptInTransaction(envelope, fileURL: entry.url, db)
             }
             if !result.duplicates.isEmpty, case .conflictCopy = entry.kind { report.harmlessCopies += 1 }
@@ -463,8 +460,7 @@ extension Store {
         }
         // A pack is settled once every changeset in it was taken.
         if case .pack(let range) = file.kind, allGood, !opened.isEmpty {
-          try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-            .execute(arguments: [file.relativePath, file.size, file.modified])
+          try Store.noteRead(file, db)
           // Recovering its history, an office finds its numbers in its packs.
           if file.office == replica { ownPresent.formUnion(range) }
         }
@@ -540,10 +536,7 @@ extension Store {
     // listing found is kept for the next one to judge what to list.
     try write { db in
       try Store.recordListing(db, listed: listed, entries: entries, full: only == nil, now: now)
-      for entry in appliedPacks {
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
-          .execute(arguments: [entry.relativePath, entry.size, entry.modified])
-      }
+      for entry in appliedPacks { try Store.noteRead(entry, db) }
       try db.execute(sql: "DELETE FROM set_aside")
       let now = Int64(Date().timeIntervalSince1970 * 1000)
       for problem in report.setAside {
@@ -723,15 +716,10 @@ extension Store {
     return timed.map(\.entry)
   }
 
-  /// Reads a changeset file of the folder and checks all it can before the
-  /// payload is inflated: its type and size, its checksum and header, its
-  /// name, its store and (with a roster) its signature.
-  func readEnvelope(_ entry: SharedFolder.Entry, in folder: SharedFolder) throws -> ChangesetEnvelope {
-    let bytes = try ImportProfile.measure(.reading) { try folder.read(entry.url, kind: .changeset) }
-    return try openEnvelope(bytes, entry)
-  }
-
-  /// The checks of ``readEnvelope(_:in:)`` on a file's bytes.
+  /// Checks a changeset file of the folder, read as `entry`, all it can
+  /// before the payload is inflated: its checksum and header, its name, its
+  /// store and (with a roster) its signature. (Its type and size were
+  /// checked when it was read: ``readFiles(_:in:)``.)
   func openEnvelope(_ bytes: [UInt8], _ entry: SharedFolder.Entry) throws -> ChangesetEnvelope {
     let envelope = try ChangesetFile.open(bytes, fileURL: entry.url)
     try Store.checkName(entry, matches: envelope.header)
@@ -829,11 +817,18 @@ extension Store {
   }
 
   private func settle(_ entry: SharedFolder.Entry) throws {
-    try write { db in
-      try db.execute(
-        sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-        arguments: [entry.relativePath, entry.size, entry.modified])
-    }
+    try write { db in try Store.noteRead(entry, db) }
+  }
+
+  /// Notes a file of the folder as read, with the size and time it had:
+  /// a sync reads it again only once they change (`folder_files`).
+  static func noteRead(_ path: String, size: Int64, modified: Int64, _ db: Database) throws {
+    try db.cachedStatement(sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)")
+      .execute(arguments: [path, size, modified])
+  }
+
+  static func noteRead(_ entry: SharedFolder.Entry, _ db: Database) throws {
+    try noteRead(entry.relativePath, size: entry.size, modified: entry.modified, db)
   }
 
   /// Notes the files just published as read, with the size and time the
@@ -846,9 +841,7 @@ extension Store {
     try write { db in
       for id in published {
         let item = items[ChangesetFile.fileName(sequence: id.sequence)]
-        try db.execute(
-          sql: "INSERT OR REPLACE INTO folder_files(path, size, modified) VALUES (?, ?, ?)",
-          arguments: [SharedFolder.Entry.relativePath(id), item?.size ?? 0, item?.modified ?? 0])
+        try Store.noteRead(SharedFolder.Entry.relativePath(id), size: item?.size ?? 0, modified: item?.modified ?? 0, db)
       }
     }
   }
