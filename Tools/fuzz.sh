@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder that reads the shared folder (changeset files, head
 # files, samhand.json, the schema JSON, checkpoints and their signature
-# files, pack files) with libFuzzer and AddressSanitizer,
-# for a bounded time.
+# files, pack files, and of encrypted folders the key files keys/*.keys,
+# group key files, and changesets and checkpoints sealed with a group key)
+# with libFuzzer and AddressSanitizer, for a bounded time.
 #
 # Usage: Tools/fuzz.sh [SECONDS]        (default 600)
 #
 # Builds the separate package Tools/Fuzz (the first build compiles the
 # dependencies with sanitizers: a few minutes), seeds a corpus from the
 # golden folder Fixtures/golden/v1/folder (its changesets and samhand.json,
-# heads made from them), the checkpoint in Fixtures/golden/layout-<newest>/,
-# the pack in Fixtures/golden/pack-1/ and
-# Fixtures/schema.json, and fuzzes. libFuzzer
+# heads made from them), the checkpoint in the newest
+# Fixtures/golden/layout-<N>/, the pack in Fixtures/golden/pack-1/,
+# Fixtures/schema.json, key files and those changesets and checkpoints
+# sealed with the harness's group key, and fuzzes. libFuzzer
 # runs in fork mode so that one finding does not end the run; each input
 # that crashes, hangs (-timeout) or allocates too much (-rss_limit_mb,
 # -malloc_limit_mb) is copied to Fixtures/fuzz-regressions/ twice: as the
 # fuzzer input (NAME.fuzz, which replays with the fuzzer binary) and as the
-# file the decoder read (NAME.changeset, NAME.head.json, ...), which
+# file the decoder read (NAME.changeset, NAME.head.json, NAME.keys, ...), which
 # FuzzRegressionTests feeds to every decoder.
 #
 # Prints the number of executions. Exits 1 when anything was found, 0 when

@@ -90,6 +90,12 @@ extension SamhandCommand {
 
     @Flag(
       help: ArgumentHelp(
+        "Make the new shared folder encrypted: every record is sealed with a group key (ChaCha20-Poly1305) that administrators give each office whose key they confirm. Only for a new folder; it cannot be turned on or off later."
+      ))
+    var encrypt = false
+
+    @Flag(
+      help: ArgumentHelp(
         "Create the new shared folder even though the path looks mistyped (its parent is missing, or a shared folder of a similar name is beside it)."
       ))
     var createFolder = false
@@ -165,8 +171,9 @@ extension SamhandCommand {
         let store = try interruption.uninterrupted {
           try Store.create(
             folder: shared, at: storeURL, replica: replicaID, schema: givenSchema ?? .planning,
-            roster: genesis, key: signingKey)
+            roster: genesis, key: signingKey, encrypted: encrypt)
         }
+        let encryption = try store.encryptionState()
         let pinned = store.genesisRoster
         let hash = pinned?.hash ?? ""
         if global.json {
@@ -177,6 +184,7 @@ extension SamhandCommand {
               "store_id": .string(store.storeID.rawValue),
               "roster_hash": .string(hash),
               "public_key": .string(signingKey.publicKey.hex),
+              "encrypted": .bool(encryption != nil),
             ]))
           return
         }
@@ -193,6 +201,10 @@ extension SamhandCommand {
           )
         }
         Console.line("  key:        \(signingKey.publicKey.fingerprint)")
+        if let encryption {
+          Console.line(
+            "  encrypted:  yes (ChaCha20-Poly1305); group key \(encryption.keyInForce.map { String($0.hex.prefix(12)) } ?? "?"), given to each office whose key an administrator confirms, at the administrator's next sync")
+        }
         Console.line("roster: \(hash)")
         Console.line(
           "Other offices join with: samhand init --store DIR --replica SLUG --folder \(ShellWords.quote(shared.location)) --trust \(hash)"
@@ -202,6 +214,10 @@ extension SamhandCommand {
       }
 
       let identity = try shared.identity()
+      if encrypt, identity.roster?.isEncrypted != true {
+        throw CommandFailure(
+          "--encrypt makes a new shared folder encrypted, but \(shared.location) already holds a store in plain form (encryption cannot be turned on later); nothing was created. Join without --encrypt, or make a new folder")
+      }
       // An office with files in the folder is no typo: one an administrator
       // added after the genesis roster, reinstalled.
       if !newOffice, let genesis = identity.roster, genesis.members[replicaID] == nil,

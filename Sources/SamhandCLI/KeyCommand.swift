@@ -20,8 +20,9 @@ extension SamhandCommand {
           samhand key rotate --store ~/samhand/vl
           samhand key new --store ~/samhand/vl      (after an administrator revoked the key)
           samhand key export --out ~/trygt/vestland.key
+          samhand key export-group --out ~/trygt/gruppe.keys   (an encrypted folder's group keys)
         """,
-      subcommands: [Show.self, Rotate.self, New.self, Export.self],
+      subcommands: [Show.self, Rotate.self, New.self, Export.self, ExportGroup.self, ImportGroup.self],
       defaultSubcommand: Show.self)
   }
 }

@@ -54,6 +54,8 @@ extension SamhandCommand {
         valueName: "date|frontier"))
     var since: String?
 
+    @OptionGroup var groupKeys: GroupKeysOption
+
     func validate() throws {
       try FolderArgument.validate(folder)
       if folder != nil && global.store != nil {
@@ -67,7 +69,7 @@ extension SamhandCommand {
     func run() async throws {
       var report: Report
       if let folder {
-        report = try Report(folder: FolderArgument.folder(folder), title: title)
+        report = try Report(folder: FolderArgument.folder(folder), title: title, keys: try groupKeys.keys())
       } else {
         let store = try global.openStore()
         let heads = try store.countedHeads((try? store.folder())?.flatMap { $0 }.map { $0.heads().heads } ?? [])

@@ -55,6 +55,8 @@ extension SamhandCommand {
     @Option(help: ArgumentHelp("The state as of a frontier, a day or a time.", valueName: "when"))
     var at: String?
 
+    @OptionGroup var groupKeys: GroupKeysOption
+
     @Flag(help: "Replace an existing SQLite file or CSV files.")
     var replace = false
 
@@ -94,10 +96,11 @@ extension SamhandCommand {
       let when = try at.map { try When.parse($0) }
       if let folder {
         let shared = FolderArgument.folder(folder)
+        let keys = try groupKeys.keys()
         switch when {
-        case nil: snapshot = try shared.snapshot()
-        case .frontier(let frontier)?: snapshot = try shared.snapshot(at: frontier)
-        case .date(let date)?: snapshot = try shared.snapshot(asOf: date)
+        case nil: snapshot = try shared.snapshot(keys: keys)
+        case .frontier(let frontier)?: snapshot = try shared.snapshot(at: frontier, keys: keys)
+        case .date(let date)?: snapshot = try shared.snapshot(asOf: date, keys: keys)
         }
         source = "the shared folder \(shared.location)"
       } else {

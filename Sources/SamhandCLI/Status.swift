@@ -49,6 +49,7 @@ extension SamhandCommand {
       let collisions = try store.collisions()
       let claims = try store.unconfirmedClaims()
       let conflicts = try store.conflictCount()
+      let encryption = try store.encryptionState()
       // Cached per frontier by the library: cheap when nothing changed.
       let (_, snapshotHash) = try store.snapshotHash()
       let folder = try store.folder()
@@ -157,6 +158,17 @@ extension SamhandCommand {
                 ])
               }),
             "conflicts": .integer(Int64(conflicts)),
+            "encryption": encryption.map { state in
+              .object([
+                "key_in_force": state.keyInForce.map { .string($0.hex) } ?? .null,
+                "holds_key_in_force": .bool(state.holdsKeyInForce),
+                "keys_held": .integer(Int64(state.keysHeld)),
+                "sealed_unread": .integer(Int64(state.filesWaiting)),
+                "waiting_for_key": .bool(state.isWaitingForKey),
+                "agreement_key": .string(state.agreementKey),
+                "agreement_key_published": .bool(state.agreementKeyPublished),
+              ])
+            } ?? .null,
             "offices": .array(
               rows.map { row in
                 .object([
@@ -190,6 +202,16 @@ extension SamhandCommand {
       }
       if let genesis = store.genesisRoster {
         Console.line("Roster:      pinned \(genesis.hash) (see 'samhand roster')")
+      }
+      if let state = encryption {
+        if state.isWaitingForKey {
+          let admins = TrustText.administrators(roster)
+          Console.line(
+            "Encryption:  waiting for the group key\(state.filesWaiting > 0 ? " (\(Words.count(state.filesWaiting, "changeset")) sealed, not read yet)" : ""): an administrator (\(admins)) gives it at its next sync after confirming this office's key; nothing is lost meanwhile")
+        } else {
+          Console.line(
+            "Encryption:  encrypted folder; group key \(state.keyInForce.map { String($0.hex.prefix(12)) } ?? "?") in force, held (\(Words.count(state.keysHeld, "key")) in all)")
+        }
       }
       Console.line("Frontier:    \(frontier) (\(Words.count(Int(frontier.total), "changeset")))")
       Console.line("Snapshot:    \(snapshotHash)")

@@ -46,6 +46,9 @@ struct SyncSummary {
         "replaced": .array(report.packing.deleted.map { .string($0) }),
       ]),
       "maintenance_problem": report.maintenanceProblem.map { .string($0) } ?? .null,
+      "waiting_for_key": .integer(Int64(report.waitingForKey)),
+      "group_keys_received": .integer(Int64(report.groupKeysReceived)),
+      "wrapped_keys_written": report.wrappedKeysWritten.map { .integer(Int64($0)) } ?? .null,
       "counts": .object([
         "published": .integer(Int64(report.published.count + report.republished.count)),
         "imported": .integer(Int64(report.imported.count)),
@@ -85,6 +88,16 @@ struct SyncSummary {
       "  waiting:    \(Words.count(report.waiting.count, "changeset"))\(report.waiting.isEmpty ? "" : " for changesets not yet in the folder (\(SyncSummary.list(report.waiting)))")"
     )
     Console.line("  set aside:  \(Words.count(report.setAside.count, "file"))")
+    if report.groupKeysReceived > 0 {
+      Console.line("  keys:       received \(Words.count(report.groupKeysReceived, "group key")) of this encrypted folder")
+    }
+    if report.waitingForKey > 0 {
+      Console.line(
+        "  sealed:     \(Words.count(report.waitingForKey, "changeset")) not read yet: sealed with a group key this office does not hold; it arrives once an administrator syncs after confirming this office's key")
+    }
+    if let wrapped = report.wrappedKeysWritten {
+      Console.line("  keys:       wrote the group keys for the other offices (\(Words.count(wrapped, "wrapped key")))")
+    }
     if let adopted = report.adoptedCheckpoint {
       Console.line(
         "  started from checkpoint \(adopted.name) (\(Words.count(Int(adopted.frontier.total), "changeset"))); \(Words.count(adopted.reapplied.count, "changeset")) of this replica applied again on top")

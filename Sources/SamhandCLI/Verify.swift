@@ -35,6 +35,8 @@ extension SamhandCommand {
     @Flag(help: "Print machine-readable JSON on stdout.")
     var json = false
 
+    @OptionGroup var groupKeys: GroupKeysOption
+
     func validate() throws {
       try FolderArgument.validate(folder)
       if folder == nil && store == nil
@@ -46,17 +48,21 @@ extension SamhandCommand {
 
     func run() async throws {
       let shared: SharedFolder
+      var keys = try groupKeys.keys()
       if let folder {
         shared = FolderArgument.folder(folder)
       } else {
         var options = GlobalOptions()
         options.store = store
-        shared = try SamhandCommand.Sync.folder(nil, of: try options.openStore())
+        let opened = try options.openStore()
+        shared = try SamhandCommand.Sync.folder(nil, of: opened)
+        // The store's own keys open its encrypted folder.
+        for id in try opened.groupKeys().ids { keys.insert(try opened.groupKeys()[id]!) }
       }
       guard shared.isThere else {
         throw CommandFailure("no shared folder at \(shared.location)")
       }
-      let result = shared.verify()
+      let result = shared.verify(keys: keys)
       if json {
         Console.json(
           .object([
@@ -68,6 +74,7 @@ extension SamhandCommand {
             "divergent_heads": .array(
               result.divergentHeads.map { .array($0.map { .string($0.office.rawValue) }) }),
             "ignored": .integer(Int64(result.ignored)),
+            "sealed_unread": .integer(Int64(result.sealedUnread)),
             "samhand_version": .string(SamhandVersion.string),
           ]))
       } else {
@@ -79,6 +86,11 @@ extension SamhandCommand {
         if result.ignored > 0 {
           Console.line(
             "  ignored:     \(Words.count(result.ignored, "name")) Samhand does not own (temporary files, desktop.ini, …)"
+          )
+        }
+        if result.sealedUnread > 0 {
+          Console.line(
+            "  sealed:      \(Words.count(result.sealedUnread, "changeset")) sealed with group keys not given: signatures, names and dependencies checked, contents and rights not (give --group-keys FILE or --store)"
           )
         }
         if result.problems.isEmpty {

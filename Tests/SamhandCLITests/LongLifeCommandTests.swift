@@ -79,6 +79,6 @@ final class LongLifeCommandTests: CLITestCase {
     XCTAssertTrue(try succeed(["log", "--store", "vestland"]).stdout.contains("is not held here"))
 
     let upgrade = try succeed(["upgrade-folder", "--store", "vestland"])
-    XCTAssertTrue(upgrade.stdout.contains("already has layout \(SharedFolder.formatVersion)"), upgrade.stdout)
+    XCTAssertTrue(upgrade.stdout.contains("already has layout \(SharedFolder.plainLayout)"), upgrade.stdout)
   }
 }

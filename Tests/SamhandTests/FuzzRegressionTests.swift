@@ -11,8 +11,11 @@ import XCTest
 
 // Feeds every file in Fixtures/fuzz-regressions/ to every decoder that
 // reads the shared folder: changeset files, head files, samhand.json, the
-// schema JSON, checkpoints and their signature files, pack files. Each decoder must throw or succeed; none may crash,
-// hang or allocate without bound.
+// schema JSON, checkpoints and their signature files, pack files, key
+// files (`keys/<administrator>.keys`). Each decoder must throw or succeed; none may crash,
+// hang or allocate without bound; the key file decoder may throw only a
+// `SamhandError`. Changesets and checkpoints are decoded with the group
+// key the fuzzer seals with, so that sealed ones are opened.
 //
 // The folder holds what Tools/fuzz.sh found (NAME.fuzz, the fuzzer's input,
 // and NAME.changeset / NAME.head.json / ..., the bytes the decoder read)
@@ -34,6 +37,11 @@ final class FuzzRegressionTests: XCTestCase {
   /// changeset may declare (512 MiB), since the inflated payload and what
   /// is decoded from it live side by side.
   static let memoryBound = 1 << 30
+  /// The group key `Tools/Fuzz` seals changesets and checkpoints with
+  /// (`fuzzGroupKey`), and the hand-made sealed inputs too.
+  static let groupKeys = GroupKeyring([try! GroupKey(bytes: [UInt8](repeating: 0x2A, count: 32))])
+  /// The outcome of a decoder that threw what it must not: another error than a `SamhandError`.
+  static let foreignError = "threw-not-a-SamhandError"
 
   func testFuzzRegressions_everyDecoderThrowsOrSucceeds() throws {
     let files = try Self.regressionFiles()
@@ -72,12 +80,14 @@ final class FuzzRegressionTests: XCTestCase {
   /// Runs every decoder that reads the shared folder on the bytes;
   /// returns what each did, as `changeset:threw,head:ok,...`.
   static func decodeWithEveryDecoder(_ bytes: [UInt8]) -> String {
-    func outcome(_ decode: () throws -> Void) -> String {
+    func outcome(onlySamhandErrors: Bool = false, _ decode: () throws -> Void) -> String {
       do {
         try decode()
         return "ok"
-      } catch {
+      } catch is SamhandError {
         return "threw"
+      } catch {
+        return onlySamhandErrors ? foreignError : "threw"
       }
     }
     return [
@@ -85,17 +95,18 @@ final class FuzzRegressionTests: XCTestCase {
         let envelope = try ChangesetFile.open(bytes)
         // A format 2 file against a base of what it names (its digest rarely matches).
         _ = try? envelope.resolved(against: envelope.header.dependencies)
-        _ = try envelope.changeset()
+        _ = try envelope.changeset(keys: groupKeys)
       },
       "head:" + outcome { _ = try Head(json: bytes) },
       "identity:" + outcome { _ = try SharedFolder.Identity(json: bytes) },
       "schema:" + outcome { _ = try Schema(json: Data(bytes)) },
-      "checkpoint:" + outcome { _ = try Checkpoint(bytes: bytes) },
+      "checkpoint:" + outcome { _ = try Checkpoint(bytes: bytes, keys: groupKeys) },
       "checkpoint-signature:" + outcome { _ = try CheckpointSignature(json: bytes) },
       "pack:" + outcome {
         let pack = try PackFile.decode(bytes)
-        for member in pack.members { _ = try? ChangesetFile.open(member).changeset() }
+        for member in pack.members { _ = try? ChangesetFile.open(member).changeset(keys: groupKeys) }
       },
+      "keyring:" + outcome(onlySamhandErrors: true) { _ = try KeyringFile(json: bytes, fileURL: nil) },
     ].joined(separator: ",")
   }
 
@@ -107,10 +118,13 @@ final class FuzzRegressionTests: XCTestCase {
         continue
       }
       let start = Date()
-      _ = decodeWithEveryDecoder([UInt8](data))
+      let outcomes = decodeWithEveryDecoder([UInt8](data))
       let elapsed = Date().timeIntervalSince(start)
       if elapsed > timeBound {
         failures.append("\(file.lastPathComponent): took \(elapsed) s, more than \(timeBound) s")
+      }
+      if outcomes.contains(foreignError) {
+        failures.append("\(file.lastPathComponent): a decoder threw another error than a SamhandError: \(outcomes)")
       }
     }
     return failures
@@ -136,6 +150,9 @@ final class FuzzRegressionTests: XCTestCase {
       let ended = Set(child.ended.map(\.path))
       for result in child.ended where result.milliseconds > Int(timeBound * 1000) {
         failures.append("\(name(result.path)): took \(result.milliseconds) ms, more than \(timeBound) s")
+      }
+      for result in child.ended where result.outcomes.contains(foreignError) {
+        failures.append("\(name(result.path)): a decoder threw another error than a SamhandError: \(result.outcomes)")
       }
       guard let stopped = pending.firstIndex(where: { !ended.contains($0) }) else {
         if !child.exitedCleanly {
@@ -200,6 +217,8 @@ final class FuzzRegressionTests: XCTestCase {
 private final class RegressionChild {
   struct Result {
     var milliseconds: Int
+    /// What each decoder did, as `changeset:threw,head:ok,...`.
+    var outcomes: String
     var path: String
   }
 
@@ -261,7 +280,7 @@ private final class RegressionChild {
       if line.hasPrefix("begin ") {
         began.append(String(line.dropFirst("begin ".count)))
       } else if parts.count == 4, parts[0] == "end", let milliseconds = Int(parts[1]) {
-        ended.append(Result(milliseconds: milliseconds, path: parts[3]))
+        ended.append(Result(milliseconds: milliseconds, outcomes: parts[2], path: parts[3]))
       }
     }
   }

@@ -85,7 +85,7 @@ final class GoldenTests: XCTestCase {
     XCTAssertEqual(
       try Data(contentsOf: layoutGolden.appendingPathComponent("folder/samhand.json")),
       try Data(contentsOf: folder.url.appendingPathComponent("samhand.json")),
-      "no golden folder for layout \(SharedFolder.formatVersion), or samhand.json changed without a layout bump")
+      "no golden folder for layout \(SharedFolder.plainLayout), or samhand.json changed without a layout bump")
   }
 
   // MARK: - Changeset format 2: dependencies against the previous changeset
@@ -196,7 +196,7 @@ final class GoldenTests: XCTestCase {
   /// layout, with KS's checkpoint of the first four changesets and KS's
   /// first changeset file pruned, as KS's retention would; from layout 6,
   /// KS's second changeset is in a pack file.
-  private var layoutGolden: URL { fixturesDirectory().appendingPathComponent("golden/layout-\(SharedFolder.formatVersion)") }
+  private var layoutGolden: URL { fixturesDirectory().appendingPathComponent("golden/layout-\(SharedFolder.plainLayout)") }
   private static let checkpointFrontier = VersionVector(["agder": 1, "kdd": 1, "ks": 1, "vestland": 1])
 
   func testGolden_writeLayoutWhenAsked() throws {
@@ -246,7 +246,7 @@ final class GoldenTests: XCTestCase {
   }
 
   func testGolden_layoutFolderJoinsFromItsCheckpointAndReadsAsTheGoldenSnapshot() throws {
-    try checkLayoutFolder(layoutGolden, layout: SharedFolder.formatVersion)
+    try checkLayoutFolder(layoutGolden, layout: SharedFolder.plainLayout)
   }
 
   /// The layout 3 folder (a genesis roster of format 1, whose offices

@@ -237,8 +237,58 @@ def packs():
     write("handmade-pack-trailing.pack", magic + varint(1) + varint(1) + varint(1) + b"x" + key_and_signature + b"more")
 
 
+# The group key Tools/Fuzz seals with (fuzzGroupKey in Encrypted.swift),
+# which FuzzRegressionTests decodes with too, and its id (Docs/FORMATS.md, section 15).
+GROUP_KEY = b"\x2a" * 32
+GROUP_KEY_ID = hashlib.sha256(b"samhand group key 1\n" + GROUP_KEY).digest()[:16]
+
+
+def seal(plaintext, context):
+    """ChaCha20-Poly1305 as Samhand seals a payload: nonce, ciphertext, tag."""
+    # Imported here: only these inputs need it (pip install cryptography).
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+    nonce = hashlib.sha256(context + plaintext).digest()[:12]
+    return nonce + ChaCha20Poly1305(GROUP_KEY).encrypt(nonce, plaintext, context)
+
+
+def sealed_changeset(flags, key_id, payload_size, sealed):
+    """A changeset whose header says sealed: the hash is of the sealed bytes."""
+    header = varint(flags) + key_id + header_prefix()[1:]  # the prefix without its flags
+    header += varint(payload_size) + varint(len(sealed)) + hashlib.sha256(sealed).digest()
+    body = MAGIC + struct.pack(">HI", 1, len(header)) + header + sealed + struct.pack(">I", 1) + b"\x00"
+    return body + hashlib.sha256(body).digest()
+
+
+def encrypted():
+    # Key files (keys/<administrator>.keys): a "sealed" of 1 MiB of hex
+    # digits, and one a byte short of the 60 bytes a wrapped key takes.
+    def key_file(sealed_hex):
+        return (b'{"by":"ks","format":1,"store":"' + STORE + b'","wrapped":[{"ephemeral":"' + b"11" * 32
+                + b'","key":"' + GROUP_KEY_ID.hex().encode() + b'","office":"ks","recipient":"' + b"22" * 32
+                + b'","sealed":"' + sealed_hex + b'"}]}')
+    write("handmade-huge-hex.keys", key_file(b"ab" * (512 * 1024)))
+    write("handmade-wrong-sealed-length.keys", key_file(b"cd" * 59))
+    # Changesets: flags 1 and a header that ends 5 bytes into the key id;
+    # flags 3 (bit 1 unknown); a sealed payload of 10 bytes, shorter than a
+    # nonce and a tag (28), whose hash and sizes are right.
+    header = b"\x01" + GROUP_KEY_ID[:5]
+    body = MAGIC + struct.pack(">HI", 1, len(header)) + header + struct.pack(">I", 1) + b"\x00"
+    write("handmade-sealed-truncated-key-id.changeset", body + hashlib.sha256(body).digest())
+    write("handmade-flags-three.changeset", sealed_changeset(3, GROUP_KEY_ID, 1, b"\x00" * 40))
+    write("handmade-sealed-short-payload.changeset", sealed_changeset(1, GROUP_KEY_ID, 1, b"\x00" * 10))
+    # A checkpoint sealed with the harness's key that opens to 16 MiB of
+    # zeros in ~16 KB of zlib, and says its payload is 1,000 bytes.
+    prefix = (varint(1) + GROUP_KEY_ID + string(STORE) + varint(1) + string(b"ks") + varint(1) + varint(1)
+              + varint(2 * 1_780_000_000_000) + b"\x00" * 32)
+    sealed = seal(zlib.compress(b"\x00" * (16 << 20), 9), b"SHCP\r\n\x1a\n" + b"\x00\x01" + prefix)
+    header = prefix + varint(1000) + varint(len(sealed)) + hashlib.sha256(sealed).digest()
+    body = b"SHCP\r\n\x1a\n" + struct.pack(">HI", 1, len(header)) + header + sealed
+    write("handmade-sealed-zlib-bomb.checkpoint", body + hashlib.sha256(body).digest())
+
+
 if __name__ == "__main__":
     checkpoints()
     main()
     format_two(varint(1) + touch())
     packs()
+    encrypted()

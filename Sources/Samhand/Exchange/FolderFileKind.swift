@@ -36,6 +36,8 @@ public enum FolderFileKind: String, Sendable, CaseIterable {
   case head
   /// `samhand.json`.
   case identity
+  /// `keys/<administrator>.keys` in an encrypted folder.
+  case keyring
 
   /// The largest file of this kind that is read, in bytes.
   public var limit: Int {
@@ -49,6 +51,8 @@ public enum FolderFileKind: String, Sendable, CaseIterable {
     case .checkpointSignature: 64 * 1024
     case .head: 1024 * 1024
     case .identity: 16 * 1024 * 1024
+    // About 400 bytes a wrapped key: 16 MiB is 40,000 of them.
+    case .keyring: 16 * 1024 * 1024
     }
   }
 
@@ -61,6 +65,7 @@ public enum FolderFileKind: String, Sendable, CaseIterable {
     case .checkpointSignature: "a checkpoint signature file"
     case .head: "a head file"
     case .identity: "samhand.json"
+    case .keyring: "a key file"
     }
   }
 }

@@ -67,14 +67,25 @@ public enum ChangesetFile {
     signed(changeset, by: key, base: base).bytes
   }
 
+  /// Encodes and signs a changeset with its payload sealed with a group
+  /// key (an encrypted folder, `Docs/FORMATS.md` §15): for writers that sign
+  /// and drop changesets, and for tests of what readers make of them.
+  package static func encode(
+    _ changeset: Changeset, signedBy key: SigningKey, base: VersionVector?, sealedWith groupKey: GroupKey?
+  ) -> [UInt8] {
+    signed(changeset, by: key, base: base, sealedWith: groupKey).bytes
+  }
+
   /// The changeset with `key`'s signature, and its file's bytes.
   ///
   /// - Parameter base: the author's promise at its previous changeset; when
   ///   given, the file is written in format 2 if that is smaller.
-  static func signed(_ changeset: Changeset, by key: SigningKey, base: VersionVector? = nil) -> (changeset: Changeset, bytes: [UInt8]) {
+  static func signed(
+    _ changeset: Changeset, by key: SigningKey, base: VersionVector? = nil, sealedWith groupKey: GroupKey? = nil
+  ) -> (changeset: Changeset, bytes: [UInt8]) {
     var copy = changeset
     copy.signatures = []
-    let bytes = encode(copy, base: base)
+    let bytes = encode(copy, base: base, sealedWith: groupKey)
     // The unsigned file ends with an empty signature block (4 + 1 bytes) and the digest.
     let signed = bytes[0..<(bytes.count - digestSize - 5)]
     copy.signatures = [Changeset.Signature(keyID: key.publicKey.hex, bytes: key.sign(signed))]
@@ -109,13 +120,15 @@ public enum ChangesetFile {
   /// promise at its previous changeset: its dependencies, with its own
   /// entry at that number) and writing the dependencies against it is
   /// smaller than listing them; otherwise in format 1.
-  package static func encode(_ changeset: Changeset, base: VersionVector?) -> [UInt8] {
+  package static func encode(_ changeset: Changeset, base: VersionVector?, sealedWith groupKey: GroupKey? = nil) -> [UInt8] {
     var payload = BinaryWriter()
     encodeEdits(changeset.edits, to: &payload)
-    let compressed = Zlib.deflate(payload.bytes)
+    var compressed = Zlib.deflate(payload.bytes)
 
     var header = BinaryWriter()
-    header.varint(0)  // flags: none defined in version 1
+    // Flags bit 0: the payload is sealed with the group key named next.
+    header.varint(groupKey == nil ? 0 : 1)
+    if let groupKey { header.raw(groupKey.id.rawValue) }
     header.string(changeset.storeID.rawValue)
     header.string(changeset.author.rawValue)
     header.varint(changeset.sequence)
@@ -135,9 +148,15 @@ public enum ChangesetFile {
       }
     }
     header.raw(full.bytes)
+    if let groupKey {
+      // The seal authenticates the magic, the version and the header up to here.
+      compressed = groupKey.seal(compressed, authenticating: magic + [UInt8(version >> 8), UInt8(version & 0xFF)] + header.bytes)
+    }
     header.varint(UInt64(payload.bytes.count))
     header.varint(UInt64(compressed.count))
-    header.raw(SHA256.hash(data: payload.bytes))
+    // Sealed, the hash is of the sealed bytes: one of the plaintext would
+    // let anyone test a guess of what a changeset says.
+    header.raw(SHA256.hash(data: groupKey == nil ? payload.bytes : compressed))
 
     var file = BinaryWriter()
     file.raw(magic)
@@ -242,6 +261,11 @@ public enum ChangesetFile {
     public var compressedSize: Int
     /// The signatures in the file's signature block (none before trust is set up).
     public var signatures: [Changeset.Signature]
+    /// The group key the payload is sealed with, in a file of an encrypted
+    /// folder (flags bit 0); nil for a payload in plain form.
+    public var keyID: GroupKeyID?
+    /// Where the bytes the seal authenticates end: the header up to its payload size.
+    var sealContextEnd: Int = 0
   }
 
   /// Decodes and verifies a changeset file.
@@ -249,8 +273,16 @@ public enum ChangesetFile {
   /// - Throws: `SamhandError.corruptChangeset` for a truncated or damaged
   ///   file, `SamhandError.unsupportedFormat` for an unknown version; the
   ///   error carries the byte offset where decoding failed.
-  public static func decode(_ bytes: [UInt8], fileURL: URL? = nil) throws -> Changeset {
-    try open(bytes, fileURL: fileURL).changeset(fileURL: fileURL)
+  public static func decode(_ bytes: [UInt8], fileURL: URL? = nil, keys: GroupKeyring = .empty) throws -> Changeset {
+    try open(bytes, fileURL: fileURL).changeset(fileURL: fileURL, keys: keys)
+  }
+
+  /// The error for a sealed payload whose group key is not held.
+  static func missingKey(_ keyID: GroupKeyID, header: Header, fileURL: URL?) -> SamhandError {
+    SamhandError(
+      .missingKey,
+      "sealed with group key \(keyID.hex.prefix(12)), which this store does not hold (yet): it is read once an administrator has given this office the key",
+      changesetID: Changeset.ID(author: header.author, sequence: header.sequence), fileURL: fileURL)
   }
 
   /// Checks a file's checksum and reads its header, without inflating the
@@ -263,8 +295,8 @@ public enum ChangesetFile {
     return ChangesetEnvelope(header: header, bytes: bytes, payloadRange: payloadRange)
   }
 
-  /// Inflates and decodes the payload of a file whose header was read.
-  static func decodePayload(_ envelope: ChangesetEnvelope, fileURL: URL?) throws -> Changeset {
+  /// Opens (when sealed), inflates and decodes the payload of a file whose header was read.
+  static func decodePayload(_ envelope: ChangesetEnvelope, fileURL: URL?, keys: GroupKeyring) throws -> Changeset {
     let header = envelope.header, bytes = envelope.bytes, payloadRange = envelope.payloadRange
     func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
       SamhandError(
@@ -278,18 +310,31 @@ public enum ChangesetFile {
         changesetID: Changeset.ID(author: header.author, sequence: header.sequence), fileURL: fileURL,
         offset: payloadRange.lowerBound)
     }
+    let digestStart = payloadRange.lowerBound - digestSize
+    var compressed = bytes[payloadRange]
+    if let keyID = header.keyID {
+      guard Array(SHA256.hash(data: compressed)) == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
+        throw corrupt("sealed payload checksum does not match", digestStart)
+      }
+      guard let key = keys[keyID] else { throw ChangesetFile.missingKey(keyID, header: header, fileURL: fileURL) }
+      guard let opened = key.open(compressed, authenticating: envelope.sealContext) else {
+        throw corrupt("the payload does not open with group key \(keyID.hex.prefix(12)): altered, or sealed by someone without the key", payloadRange.lowerBound)
+      }
+      compressed = opened[...]
+    }
     let payload: [UInt8]
     do {
       let start = ImportProfile.now()
-      payload = try Zlib.inflate(bytes[payloadRange], expectedSize: header.payloadSize)
+      payload = try Zlib.inflate(compressed, expectedSize: header.payloadSize)
       ImportProfile.add(.inflating, since: start)
     } catch {
       throw corrupt(error.message, payloadRange.lowerBound)
     }
-    let digestStart = payloadRange.lowerBound - digestSize
-    let digest = ImportProfile.measure(.verifying) { Array(SHA256.hash(data: payload)) }
-    guard digest == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
-      throw corrupt("payload checksum does not match", digestStart)
+    if header.keyID == nil {
+      let digest = ImportProfile.measure(.verifying) { Array(SHA256.hash(data: payload)) }
+      guard digest == Array(bytes[digestStart..<payloadRange.lowerBound]) else {
+        throw corrupt("payload checksum does not match", digestStart)
+      }
     }
     var reader = BinaryReader(payload)
     let edits: [Edit]
@@ -361,11 +406,12 @@ public enum ChangesetFile {
       }
       var header = BinaryReader(bytes, from: headerStart, to: headerStart + headerLength)
       let flags = try header.varint()
-      guard flags == 0 else {
+      guard flags & ~1 == 0 else {
         throw SamhandError(
           .unsupportedFormat, "changeset uses flags \(flags) that this Samhand does not know; upgrade Samhand to read it",
           fileURL: fileURL, offset: headerStart)
       }
+      let keyID = flags & 1 == 1 ? GroupKeyID(rawValue: Array(try header.take(16))) : nil
       let storeText = try header.string()
       guard let storeID = StoreID(rawValue: storeText) else {
         throw corrupt("invalid store id '\(storeText)'", headerStart)
@@ -397,6 +443,7 @@ public enum ChangesetFile {
             headerStart)
         }
       }
+      let sealContextEnd = header.offset
       let payloadSize = try header.varint()
       let compressedSize = try header.varint()
       _ = try header.take(digestSize)
@@ -428,7 +475,7 @@ public enum ChangesetFile {
         formatVersion: version, storeID: storeID, author: author, sequence: sequence, lamport: lamport,
         timestamp: timestamp, dependencies: dependencies, dependencyDelta: dependencyDelta,
         dependenciesResolved: dependencyDelta == nil, payloadSize: Int(payloadSize),
-        compressedSize: Int(compressedSize), signatures: signatures)
+        compressedSize: Int(compressedSize), signatures: signatures, keyID: keyID, sealContextEnd: sealContextEnd)
       return (result, payloadStart..<payloadEnd)
     } catch let failure as BinaryReader.Failure {
       throw corrupt("header: \(failure.message)", failure.offset)
@@ -562,7 +609,13 @@ public struct ChangesetEnvelope: Sendable {
   ///
   /// - Throws: `SamhandError.corruptChangeset` for a payload that does not
   ///   inflate to its size and hash, or does not decode.
-  public func changeset(fileURL: URL? = nil) throws -> Changeset {
-    try ChangesetFile.decodePayload(self, fileURL: fileURL)
+  public func changeset(fileURL: URL? = nil, keys: GroupKeyring = .empty) throws -> Changeset {
+    try ChangesetFile.decodePayload(self, fileURL: fileURL, keys: keys)
+  }
+
+  /// What the seal of a sealed payload authenticates: the magic, the
+  /// version and the header up to the payload size.
+  var sealContext: [UInt8] {
+    Array(bytes[0..<(ChangesetFile.magic.count + 2)]) + Array(bytes[(ChangesetFile.magic.count + 6)..<header.sealContextEnd])
   }
 }

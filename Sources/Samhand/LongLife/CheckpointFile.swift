@@ -52,6 +52,10 @@ public struct Checkpoint: Sendable, Hashable {
   private(set) var payload: [UInt8]
   /// Where each table's rows start in the payload, and how many there are.
   private var tableRows: [(start: Int, count: Int)]
+  /// In an encrypted folder, the group key the file's payload is sealed
+  /// with: the one in force in the roster at ``frontier``, so that every
+  /// office writes the same bytes. Nil in a folder in plain form.
+  public var groupKey: GroupKey?
 
   /// The rows of the merge state, table by table, in the order of
   /// ``Checkpoint/tables``, all at once (for tests and small tables).
@@ -148,18 +152,26 @@ public struct Checkpoint: Sendable, Hashable {
 
   /// The bytes of the checkpoint file.
   public var bytes: [UInt8] {
-    let compressed = Zlib.deflate(payload)
+    var compressed = Zlib.deflate(payload)
 
     var header = BinaryWriter()
-    header.varint(0)  // flags: none defined in version 1
+    // Flags bit 0: the payload is sealed with the group key named next.
+    header.varint(groupKey == nil ? 0 : 1)
+    if let groupKey { header.raw(groupKey.id.rawValue) }
     header.string(storeID.rawValue)
     Checkpoint.writeVector(frontier, to: &header)
     header.varint(lamport)
     header.signed(timestamp)
     header.raw(PublicKey.bytes(hex: snapshotHash) ?? [UInt8](repeating: 0, count: 32))
+    if let groupKey {
+      // Sealed with a nonce derived from the key and the bytes: the same
+      // checkpoint gives the same file on every office.
+      compressed = groupKey.seal(
+        compressed, authenticating: Checkpoint.magic + [0, UInt8(Checkpoint.formatVersion)] + header.bytes, deterministic: true)
+    }
     header.varint(UInt64(payload.count))
     header.varint(UInt64(compressed.count))
-    header.raw(SHA256.hash(data: payload))
+    header.raw(SHA256.hash(data: groupKey == nil ? payload : compressed))
 
     var file = BinaryWriter()
     file.raw(Checkpoint.magic)
@@ -264,24 +276,49 @@ public struct Checkpoint: Sendable, Hashable {
     public var timestamp: Int64
     /// SHA-256 (hex) of the canonical snapshot at `frontier`.
     public var snapshotHash: String
+    /// The group key the payload is sealed with (flags bit 0), or nil.
+    public var keyID: GroupKeyID?
+    /// Where the bytes the seal authenticates end.
+    var sealContextEnd: Int = 0
   }
 
-  /// Reads and checks a checkpoint file.
+  /// Reads and checks a checkpoint file; a sealed one is opened with its
+  /// group key from `keys`.
   ///
   /// - Throws: `SamhandError.corruptChangeset` for a damaged file (the
-  ///   error names what and where), `.unsupportedFormat` for a newer format.
-  public init(bytes: [UInt8], fileURL: URL? = nil) throws {
+  ///   error names what and where), `.unsupportedFormat` for a newer
+  ///   format, `.missingKey` for a sealed one whose key is not in `keys`.
+  public init(bytes: [UInt8], fileURL: URL? = nil, keys: GroupKeyring = .empty) throws {
     func corrupt(_ message: String, _ offset: Int?) -> SamhandError {
       SamhandError(.corruptChangeset, "checkpoint: \(message)", fileURL: fileURL, offset: offset)
     }
     let (header, payloadRange, expected) = try Checkpoint.decodeHeader(bytes, fileURL: fileURL)
+    var compressed = bytes[payloadRange]
+    var groupKey: GroupKey?
+    if let keyID = header.keyID {
+      guard Array(SHA256.hash(data: compressed)) == expected.digest else {
+        throw corrupt("sealed payload checksum does not match", payloadRange.lowerBound)
+      }
+      guard let key = keys[keyID] else {
+        throw SamhandError(
+          .missingKey,
+          "checkpoint: sealed with group key \(keyID.hex.prefix(12)), which is not held here (yet): it is read once an administrator has given this office the key",
+          fileURL: fileURL)
+      }
+      let context = Array(bytes[0..<(Checkpoint.magic.count + 2)]) + Array(bytes[(Checkpoint.magic.count + 6)..<header.sealContextEnd])
+      guard let opened = key.open(compressed, authenticating: context) else {
+        throw corrupt("the payload does not open with group key \(keyID.hex.prefix(12)): altered, or sealed without the key", payloadRange.lowerBound)
+      }
+      compressed = opened[...]
+      groupKey = key
+    }
     let payload: [UInt8]
     do {
-      payload = try Zlib.inflate(bytes[payloadRange], expectedSize: expected.size)
+      payload = try Zlib.inflate(compressed, expectedSize: expected.size)
     } catch {
       throw corrupt("payload does not inflate: \(error.message)", payloadRange.lowerBound)
     }
-    guard Array(SHA256.hash(data: payload)) == expected.digest else {
+    guard header.keyID != nil || Array(SHA256.hash(data: payload)) == expected.digest else {
       throw corrupt("payload checksum does not match", payloadRange.lowerBound)
     }
     var reader = BinaryReader(payload)
@@ -315,6 +352,7 @@ public struct Checkpoint: Sendable, Hashable {
       self.init(
         storeID: header.storeID, frontier: header.frontier, lamport: header.lamport, timestamp: header.timestamp,
         snapshotHash: header.snapshotHash, promises: promises, payload: payload, tableRows: starts)
+      self.groupKey = groupKey
     } catch {
       throw corrupt("payload: \(error.message)", payloadRange.lowerBound + error.offset)
     }
@@ -376,21 +414,25 @@ public struct Checkpoint: Sendable, Hashable {
       }
       var header = BinaryReader(bytes, from: headerStart, to: headerStart + headerLength)
       let flags = try header.varint()
-      guard flags == 0 else {
+      guard flags & ~1 == 0 else {
         throw BinaryReader.Failure(message: "unknown flags \(flags) (written by a newer Samhand?)", offset: headerStart)
       }
+      let keyID = flags & 1 == 1 ? GroupKeyID(rawValue: Array(try header.take(16))) : nil
       let storeText = try header.string()
       guard let storeID = StoreID(rawValue: storeText) else { throw BinaryReader.Failure(message: "invalid store id", offset: headerStart) }
       let frontier = try readVector(&header)
       let lamport = try header.varint()
       let timestamp = try header.signed()
       let hash = Data(try header.take(32)).hexString
+      let sealContextEnd = header.offset
       let size = try header.varint()
       let compressedSize = try header.varint()
       let digest = Array(try header.take(32))
       guard header.isAtEnd else { throw BinaryReader.Failure(message: "\(header.remaining) unknown bytes at its end", offset: header.offset) }
       parsed = (
-        Header(storeID: storeID, frontier: frontier, lamport: lamport, timestamp: timestamp, snapshotHash: hash),
+        Header(
+          storeID: storeID, frontier: frontier, lamport: lamport, timestamp: timestamp, snapshotHash: hash, keyID: keyID,
+          sealContextEnd: sealContextEnd),
         headerStart + headerLength, size, compressedSize, digest
       )
     } catch {

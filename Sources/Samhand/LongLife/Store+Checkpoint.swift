@@ -206,7 +206,7 @@ extension Store {
       for row in try Row.fetchAll(db, sql: "SELECT frontier, bytes FROM checkpoints ORDER BY total DESC") {
         let vector = try Store.decodeVector(row[0])
         guard vector.isIncluded(in: target), start.isIncluded(in: vector) else { continue }
-        base = try Checkpoint(bytes: [UInt8](row[1] as Data))
+        base = try Checkpoint(bytes: [UInt8](row[1] as Data), keys: try keyring(db))
         break
       }
       let from = base?.frontier ?? VersionVector()
@@ -231,7 +231,9 @@ extension Store {
     // Lamport order is a causal order: every dependency has a lower stamp.
     let ordered = deltas.sorted { $0.lamport != $1.lamport ? $0.lamport < $1.lamport : $0.id < $1.id }
     let memory = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
+    let ring = try groupKeys()
     try memory.write(durable: false) { db in
+      for id in ring.ids { try memory.addGroupKey(ring[id]!, db) }
       if let base { try memory.loadState(of: base, db) }
       // Lamport order is causal for every changeset Samhand writes; a
       // file that breaks it waits for a later pass rather than failing.
@@ -274,9 +276,18 @@ extension Store {
     let (payload, tableRows) = try memory.read { db in try memory.dumpState(promises: promises, db) }
     let lamport = max(base?.lamport ?? 0, UInt64(ordered.last?.lamport ?? 0))
     let timestamp = max(base?.timestamp ?? Int64.min, ordered.map(\.wall).max() ?? Int64.min)
-    return Checkpoint(
+    var checkpoint = Checkpoint(
       storeID: storeID, frontier: target, lamport: lamport, timestamp: timestamp == Int64.min ? 0 : timestamp,
       snapshotHash: hash, promises: promises, payload: payload, tableRows: tableRows)
+    if isEncrypted {
+      // Sealed with the key in force at its frontier: the same on every office.
+      let id = try read { db in try roster(at: target, db).groupKeyID }
+      guard let id, let key = ring[id] else {
+        throw CheckpointNotReady(reason: "this folder is encrypted and this office does not hold the group key in force at \(target)")
+      }
+      checkpoint.groupKey = key
+    }
+    return checkpoint
   }
 
   /// The roster tables of a checkpoint, as read from the store, in the checkpoint's order.
@@ -475,7 +486,7 @@ extension Store {
       guard let row = try Row.fetchOne(db, sql: "SELECT bytes FROM checkpoints ORDER BY total DESC LIMIT 1") else {
         return (0, nil)
       }
-      let checkpoint = try Checkpoint(bytes: [UInt8](row[0] as Data))
+      let checkpoint = try Checkpoint(bytes: [UInt8](row[0] as Data), keys: try keyring(db))
       let frontier = try Store.readFrontier(db)
       guard checkpoint.frontier.isIncluded(in: frontier) else { return (0, nil) }
       if let start = try Store.base(db)?.frontier, !start.isIncluded(in: checkpoint.frontier) { return (0, nil) }
@@ -562,7 +573,7 @@ extension Store {
         }
         // Applied again below, which notes what they touch again.
         let dot = Dot(item.id.author, item.id.sequence)
-        for ref in Set(try ChangesetFile.decode(item.bytes).edits.map(\.record)) {
+        for ref in Set(try ChangesetFile.decode(item.bytes, keys: try keyring(db)).edits.map(\.record)) {
           try engine.removeTouches(ref, [dot])
         }
       }

@@ -219,11 +219,11 @@ extension Store {
         fileURL: entry.url)
     }
     guard !covering.isEmpty else { throw fewSigners([], needed: 1) }
-    let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url)
+    let checkpoint = try Checkpoint(bytes: bytes, fileURL: entry.url, keys: try groupKeys())
     var signers: [ReplicaID] = []
     var needed = 1
     if let genesis {
-      let roster = try Store.verifiedRoster(of: checkpoint, genesis: genesis)
+      let roster = try Store.verifiedRoster(of: checkpoint, genesis: genesis, keys: try groupKeys())
       needed = Store.checkpointSignersNeeded(activeOffices: roster.members.values.filter { !$0.isRetired }.count)
       for (signature, url) in covering {
         guard let member = roster.members[signature.office], !member.isRetired else {
@@ -251,7 +251,7 @@ extension Store {
   /// checked against the signed changeset file it carries: signed by its
   /// author with a key in force in the roster of its own causal past, and
   /// within its author's powers there. A checkpoint cannot add a key.
-  static func verifiedRoster(of checkpoint: Checkpoint, genesis: Roster) throws -> Roster {
+  static func verifiedRoster(of checkpoint: Checkpoint, genesis: Roster, keys: GroupKeyring = .empty) throws -> Roster {
     func untrusted(_ message: String) -> SamhandError { SamhandError(.untrusted, "checkpoint: \(message)") }
     var recorded: [Changeset.ID: Data] = [:]
     for row in checkpoint.rows(ofTable: 0) {
@@ -270,7 +270,7 @@ extension Store {
       guard envelope.header.dependenciesResolved else {
         throw untrusted("the signed file of roster change \(author)#\(sequence) does not list its dependencies in full")
       }
-      let changeset = try envelope.changeset()
+      let changeset = try envelope.changeset(keys: keys)
       guard changeset.id == Changeset.ID(author: author, sequence: UInt64(sequence)), changeset.storeID == checkpoint.storeID
       else { throw untrusted("the file held for roster change \(author)#\(sequence) is another changeset") }
       files.append((changeset, try Store.checkSignature(changeset, bytes: bytes, fileURL: nil)))

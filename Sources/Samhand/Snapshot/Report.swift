@@ -55,8 +55,11 @@ public struct Report: Sendable {
 
   /// A report on a shared folder read on its own, as `SharedFolder.snapshot()`
   /// reads it: nothing is written into the folder.
-  public init(folder: SharedFolder, title: String) throws {
-    let (reader, _) = try folder.reader()
+  ///
+  /// - Parameter keys: for an encrypted folder, its group keys (a key file's):
+  ///   without every key its files need, the report is refused.
+  public init(folder: SharedFolder, title: String, keys: GroupKeyring = .empty) throws {
+    let (reader, _) = try folder.reader(keys: keys, whole: true)
     // Only heads their offices signed (Docs/FORMATS.md, section 1).
     let heads = try reader.countedHeads(folder.heads().heads, layout: try folder.identity().formatVersion)
     self.init(title: title, snapshot: try reader.snapshot(), heads: heads, history: try reader.history())

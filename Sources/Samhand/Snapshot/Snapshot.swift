@@ -97,7 +97,9 @@ extension Store {
       return (base, try Row.fetchAll(db, sql: "SELECT author, seq, bytes FROM changeset_files ORDER BY author, seq"))
     }
     let replay = try Store.createInMemory(replica: replica, storeID: storeID, schema: schema, genesis: genesis)
-    if let base { try replay.write { db in try replay.loadState(of: try Checkpoint(bytes: base.bytes), db) } }
+    let ring = try groupKeys()
+    if !ring.keys.isEmpty { try replay.importGroupKeys(ring) }
+    if let base { try replay.write { db in try replay.loadState(of: try Checkpoint(bytes: base.bytes, keys: ring), db) } }
     var files: [(bytes: [UInt8], url: URL?)] = []
     for row in rows {
       guard let author = ReplicaID(rawValue: row[0]) else { continue }

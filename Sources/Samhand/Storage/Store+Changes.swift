@@ -69,9 +69,10 @@ extension Store {
   func notify(_ origin: StoreChange.Origin, changesets: [Changeset.ID], conflictsBefore: [Conflict]) throws {
     guard !changesets.isEmpty else { return }
     var touched: [RecordRef: Set<String>] = [:]
+    let keys = try groupKeys()
     for id in changesets {
       guard let bytes = try changesetBytes(id) else { continue }
-      for edit in try ChangesetFile.decode(bytes).edits {
+      for edit in try ChangesetFile.decode(bytes, keys: keys).edits {
         touched[edit.record, default: []].formUnion(edit.field.map { [$0] } ?? [])
       }
     }

@@ -62,7 +62,7 @@ extension Store {
         db, sql: "SELECT bytes FROM changeset_files WHERE author = ? AND seq = ?",
         arguments: [id.author.rawValue, Int64(id.sequence)])
       else { return nil }
-      var changeset = try ChangesetFile.decode([UInt8](data))
+      var changeset = try ChangesetFile.decode([UInt8](data), keys: try keyring(db))
       if let deps = try Data.fetchOne(
         db, sql: "SELECT deps FROM changesets WHERE author = ? AND seq = ?", arguments: [id.author.rawValue, Int64(id.sequence)])
       {

@@ -140,8 +140,9 @@ extension Store {
   }
 
   private func historyEntries(_ rows: [Row], including: (Edit) -> Bool) throws -> [HistoryEntry] {
-    try rows.map { row in
-      let changeset = try ChangesetFile.decode([UInt8](row[4] as Data))
+    let keys = try groupKeys()
+    return try rows.map { row in
+      let changeset = try ChangesetFile.decode([UInt8](row[4] as Data), keys: keys)
       return HistoryEntry(
         changeset: changeset.id, lamport: changeset.lamport, timestamp: changeset.timestamp,
         edits: changeset.edits.filter(including), rejected: row[5])

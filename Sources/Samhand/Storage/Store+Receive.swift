@@ -91,6 +91,10 @@ extension Store {
       var changeset = Changeset(
         storeID: storeID, author: replica, sequence: frontier[replica] + 1, dependencies: frontier,
         lamport: lamport + 1, timestamp: timestamp, edits: edits + (try preservingEdits(for: edits, db)))
+      // In an encrypted folder: a revocation or retirement puts a new group key in force.
+      let sealingRoster = isEncrypted ? try roster(at: frontier, db) : nil
+      let rotated = sealingRoster.flatMap { rotation(for: changeset.edits, roster: $0) }
+      if let rotated { changeset.edits.append(rotated.edit) }
       guard changeset.edits.count <= ChangesetFile.maximumEditCount else {
         throw SamhandError(
           .invalidArgument,
@@ -109,7 +113,8 @@ extension Store {
         throw SamhandError(.notPermitted, "this store has no roster to change: it was made without a shared folder")
       }
       let bytes: [UInt8]
-      (changeset, bytes) = ChangesetFile.signed(changeset, by: key, base: try writingBase(for: changeset, db))
+      let sealing = try sealingRoster.flatMap { try sealingKey(for: changeset.edits, roster: $0, db) }
+      (changeset, bytes) = ChangesetFile.signed(changeset, by: key, base: try writingBase(for: changeset, db), sealedWith: sealing)
       let payloadSize = try ChangesetFile.open(bytes).header.payloadSize
       guard payloadSize <= ChangesetFile.maximumPayloadSize else {
         throw SamhandError(
@@ -119,6 +124,7 @@ extension Store {
       try applyEffects(of: changeset, db)
       try recordTrustFacts(of: changeset, rosterChanges: rosterChanges, db)
       try recordApplied(changeset, bytes: bytes, rejected: nil, published: false, db)
+      if let rotated { try addGroupKey(rotated.key, db) }
       try alsoInTransaction?(changeset, db)
       return changeset
     }
@@ -228,6 +234,15 @@ extension Store {
       // effects but not its file.
       result.duplicates.append(id)
       return result
+    }
+    // A sealed payload is read only with its group key: without it the
+    // file stays in the folder, unread, until the key has arrived.
+    if let keyID = header.keyID, try keyring(db, needing: keyID)[keyID] == nil {
+      guard isEncrypted else {
+        throw SamhandError(
+          .corruptChangeset, "it is sealed with a group key, and this folder is not encrypted", changesetID: id, fileURL: fileURL)
+      }
+      throw ChangesetFile.missingKey(keyID, header: header, fileURL: fileURL)
     }
     // A format 2 file names its dependencies against its author's previous
     // changeset: whole once that one is known here, else a lower bound
@@ -476,8 +491,8 @@ extension Store {
     }
     let changeset: Changeset
     do {
-      changeset = try envelope.changeset(fileURL: fileURL)
-    } catch let error as SamhandError where error.code != .storage {
+      changeset = try envelope.changeset(fileURL: fileURL, keys: try keyring(db, needing: header.keyID))
+    } catch let error as SamhandError where error.code != .storage && error.code != .missingKey {
       // Signed by its author: every replica fails on the same bytes alike.
       let reason = "its payload cannot be read: \(error.message)"
       try recordApplied(Changeset(header: header), bytes: envelope.bytes, rejected: reason, published: true, db)
@@ -502,6 +517,9 @@ extension Store {
       throw SamhandError(.storage, "changeset \(id) was judged twice with different results: \(reason)", changesetID: id)
     case .reject(let reason): rejection = reason
     case .accept(let changes): rosterChanges = changes
+    }
+    if rejection == nil, genesis != nil {
+      rejection = Store.sealingViolation(keyID: header.keyID, edits: changeset.edits, roster: try roster(at: header.dependencies, db))
     }
     if let reason = rejection {
       try recordApplied(changeset, bytes: envelope.bytes, rejected: reason, published: true, db)

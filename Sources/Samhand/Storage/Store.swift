@@ -33,6 +33,9 @@ public final class Store: Sendable {
   /// Decoded roster changes and the last roster folded from them, so that
   /// judging a changeset does not decode every roster change again.
   let rosterCache = Mutex(RosterCache())
+  /// The group keys held, read once (`Store+Encryption.swift`); read
+  /// again when a key is asked for that it lacks.
+  let keyringCache = Mutex<GroupKeyring?>(nil)
 
   /// The database file inside a store's folder.
   public static let databaseFileName = "replica.sqlite"

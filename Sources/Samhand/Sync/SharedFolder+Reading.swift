@@ -15,6 +15,10 @@ public struct FolderVerification: Sendable, Hashable {
   public var divergentHeads: [[Head]] = []
   /// Names passed over: temporary files and files Samhand does not own.
   public var ignored: Int = 0
+  /// In an encrypted folder, changesets whose payload is sealed with a
+  /// group key not given: their signatures, names and dependencies were
+  /// checked, their contents not.
+  public var sealedUnread: Int = 0
 
   /// Whether the check found no problem.
   public var isSound: Bool { problems.isEmpty }
@@ -27,33 +31,54 @@ extension SharedFolder {
   /// snapshot a replica at the same frontier would produce. Writes nothing.
   ///
   /// Bad files are left out, as a replica would set them aside.
-  public func snapshot() throws -> Snapshot {
-    try snapshotWithReport().snapshot
+  ///
+  /// - Parameter keys: for an encrypted folder, the group keys its files
+  ///   are sealed with (a store's, ``Store/groupKeys()``, or a key file's).
+  /// - Throws: `SamhandError.missingKey` for an encrypted folder without
+  ///   every key its files need: a snapshot without some of them would
+  ///   be wrong, not partial.
+  public func snapshot(keys: GroupKeyring = .empty) throws -> Snapshot {
+    try snapshotWithReport(keys: keys).snapshot
   }
 
   /// The folder's snapshot and the report of reading it.
-  public func snapshotWithReport() throws -> (snapshot: Snapshot, report: SyncReport) {
-    let (reader, report) = try self.reader()
+  public func snapshotWithReport(keys: GroupKeyring = .empty) throws -> (snapshot: Snapshot, report: SyncReport) {
+    let (reader, report) = try self.reader(keys: keys, whole: true)
     return (try reader.snapshot(), report)
   }
 
   /// The folder's snapshot as it was at a frontier (for example one an
   /// office's head reported). See `Store.snapshot(at:)`.
-  public func snapshot(at frontier: VersionVector) throws -> Snapshot {
-    try reader().store.snapshot(at: frontier)
+  public func snapshot(at frontier: VersionVector, keys: GroupKeyring = .empty) throws -> Snapshot {
+    try reader(keys: keys, whole: true).store.snapshot(at: frontier)
   }
 
   /// The folder's snapshot as it stood at a date. See `Store.snapshot(asOf:)`.
-  public func snapshot(asOf date: Date) throws -> Snapshot {
-    try reader().store.snapshot(asOf: date)
+  public func snapshot(asOf date: Date, keys: GroupKeyring = .empty) throws -> Snapshot {
+    try reader(keys: keys, whole: true).store.snapshot(asOf: date)
   }
 
   /// A replica in memory that has read everything good in the folder.
-  func reader() throws -> (store: Store, report: SyncReport) {
+  ///
+  /// - Parameter whole: refuse an encrypted folder that holds files
+  ///   sealed with keys not in `keys` (what a snapshot needs).
+  func reader(keys: GroupKeyring = .empty, whole: Bool = false) throws -> (store: Store, report: SyncReport) {
     let identity = try identity()
+    let encrypted = identity.roster?.isEncrypted == true
+    if whole, encrypted, keys.keys.isEmpty {
+      throw SamhandError(
+        .missingKey,
+        "\(location) is an encrypted folder: it is read only with its group keys, from a store that holds them (--store) or a key file ('samhand key export-group', then --group-keys FILE)")
+    }
     let reader = try Store.createInMemory(
       replica: "reader", storeID: identity.storeID, schema: identity.schema, genesis: identity.roster)
+    if encrypted, !keys.keys.isEmpty { try reader.importGroupKeys(keys) }
     let report = try reader.exchange(with: self, writing: false, progress: nil)
+    if whole, report.waitingForKey > 0 {
+      throw SamhandError(
+        .missingKey,
+        "\(report.waitingForKey) changeset\(report.waitingForKey == 1 ? " is" : "s are") sealed with group keys not given: a snapshot without \(report.waitingForKey == 1 ? "it" : "them") would be wrong. Give a store or key file that holds every key (an administrator's store does)")
+    }
     return (reader, report)
   }
 
@@ -72,7 +97,11 @@ extension SharedFolder {
   /// their size limit, are reported without being followed or read; so are
   /// checkpoints that do not verify, and checkpoints at one frontier whose
   /// bytes differ, with their signers.
-  public func verify() -> FolderVerification {
+  ///
+  /// - Parameter keys: for an encrypted folder, the group keys to open its
+  ///   payloads with; without them contents are not checked
+  ///   (``FolderVerification/sealedUnread``), everything else is.
+  public func verify(keys: GroupKeyring = .empty) -> FolderVerification {
     var result = FolderVerification()
     let identity: Identity
     do {
@@ -133,14 +162,23 @@ extension SharedFolder {
             let key = try Store.checkSignature(envelope, fileURL: entry.url)
             if let packKey { try PackFile.checkSigner(key, of: envelope.id, packKey: packKey, fileURL: entry.url) }
           }
-          let changeset = try envelope.changeset(fileURL: entry.url)
+          var changeset: Changeset
+          var sealed = false
+          do {
+            changeset = try envelope.changeset(fileURL: entry.url, keys: keys)
+          } catch let error as SamhandError where error.code == .missingKey {
+            // What the header says is checked; what the payload says cannot be.
+            changeset = Changeset(header: envelope.header)
+            sealed = true
+            result.sealedUnread += 1
+          }
           hashes[changeset.id, default: []].append((Data(SHA256.hash(data: bytes)), entry.relativePath))
           if case .changeset = entry.kind {
             good[changeset.id] = changeset
             if !envelope.header.dependenciesResolved { delta[changeset.id] = envelope }
             var data = changeset
             if identity.roster != nil { data.edits.removeAll { $0.record.collection == Roster.collection } }
-            if let violation = identity.schema.violation(in: data) {
+            if !sealed, let violation = identity.schema.violation(in: data) {
               result.problems.append(FolderProblem(path: entry.relativePath, reason: "breaks the schema and will be rejected: \(violation)"))
             }
           }
@@ -160,7 +198,7 @@ extension SharedFolder {
     }
     // Merged in memory: it starts from the newest checkpoint that
     // verifies, which covers the changesets pruned from the folder.
-    let reading = try? reader()
+    let reading = try? reader(keys: keys)
     let covered = (try? reading?.store.checkpointBase()?.frontier) ?? VersionVector()
     for problem in reading?.report.badCheckpoints ?? [] {
       result.problems.append(FolderProblem(path: problem.path, reason: "checkpoint not used: \(problem.reason)"))
@@ -214,7 +252,9 @@ extension SharedFolder {
     }
     // What only merging tells: signers the roster does not allow, and
     // writes outside the rights.
-    if identity.roster != nil, let reader = reading {
+    // (Not without the keys of an encrypted folder: the roster changes that
+    // confirm keys may be sealed, so the judgement would be wrong.)
+    if identity.roster != nil, result.sealedUnread == 0, let reader = reading {
       let report = reader.report
       let reported = Set(result.problems.map(\.path))
       for (id, _) in (try? reader.store.untrustedChangesets()) ?? [] where good[id] != nil {
@@ -241,7 +281,9 @@ extension SharedFolder {
     var (heads, headProblems) = self.heads()
     // Heads not signed by their office's key (judged by the roster the
     // folder's changesets make) are reported and left out.
-    if identity.roster != nil, let store = reading?.store, let judged = try? store.judge(heads, layout: identity.formatVersion) {
+    if identity.roster != nil, result.sealedUnread == 0, let store = reading?.store,
+      let judged = try? store.judge(heads, layout: identity.formatVersion)
+    {
       heads = judged.counted
       headProblems += judged.ignored
     }

@@ -36,18 +36,26 @@ public struct SharedFolder: Sendable, Hashable {
   /// format 1 cannot read. Version 6 lets an office fold its older
   /// changeset files into pack files (``PackFile``) and delete the loose
   /// ones: a Samhand that does not read packs must not read such a folder.
-  public static let formatVersion = 6
+  /// Version 7 is a folder made with `--encrypt`: its payloads are sealed
+  /// with a group key (``GroupKey``), and only such folders have it; a
+  /// folder in plain form stays at 6.
+  public static let formatVersion = 7
   /// The first layout whose changesets may be of format 2.
   static let deltaLayout = 5
   /// The first layout in which offices write pack files.
   static let packLayout = 6
+  /// The layout of an encrypted folder: its genesis roster names the cipher.
+  static let encryptedLayout = 7
+  /// The layout of a new folder in plain form (not encrypted): 6.
+  public static let plainLayout = 6
 
   /// The newest layout for a folder with this roster: a genesis roster of
   /// format 1 (keys claimed on first use) keeps the folder at layout 3 or
   /// below, since its hash, pinned by every office, cannot change.
   static func newestLayout(for roster: Roster?) -> Int {
     guard let roster else { return 1 }
-    return roster.formatVersion >= 2 ? formatVersion : 3
+    if roster.isEncrypted { return encryptedLayout }
+    return roster.formatVersion >= 2 ? plainLayout : 3
   }
   static let identityFileName = "samhand.json"
   static let changesetsDirectory = "changesets"
@@ -258,6 +266,13 @@ public struct SharedFolder: Sendable, Hashable {
       let rosterFormat = roster?.formatVersion ?? 1
       guard (format >= 4) == (rosterFormat >= 2) else {
         throw malformed("layout \(format) cannot hold a roster of format \(rosterFormat) (layout 4 and later hold format 2, earlier ones format 1)")
+      }
+      // Layout 7 is exactly the encrypted folders.
+      guard (format >= Int64(encryptedLayout)) == (roster?.isEncrypted ?? false) else {
+        throw malformed(
+          format >= Int64(encryptedLayout)
+            ? "layout \(format) is for encrypted folders, and its roster names no encryption"
+            : "the roster names encryption, which needs layout \(encryptedLayout), not \(format)")
       }
     } else if top["roster"] != nil {
       throw malformed("a layout 1 folder has no 'roster'")

@@ -53,6 +53,14 @@ public struct SyncReport: Sendable, Hashable {
   /// Why the checkpoint or pruning after the sync failed, when it did;
   /// the sync itself completed.
   public var maintenanceProblem: String?
+  /// In an encrypted folder: changesets left unread because they are
+  /// sealed with a group key this store does not hold yet.
+  public var waitingForKey: Int = 0
+  /// Group keys this office received from the folder's `keys/` files.
+  public var groupKeysReceived: Int = 0
+  /// For an administrator of an encrypted folder: how many wrapped keys
+  /// it wrote into its `keys/` file (nil when the file was up to date).
+  public var wrappedKeysWritten: Int?
 }
 
 /// Two different changesets claiming one office and sequence number.
@@ -164,20 +172,27 @@ extension Store {
   /// Creates a new store: a shared folder initialised with `schema` and a
   /// genesis roster, and the first replica.
   ///
-  /// - Parameter roster: the genesis roster; by default the cooperation's
-  ///   thirteen offices with this office's key (``Roster/cooperation(founder:key:)``).
-  ///   A roster given must list `replica` with `key`'s public key.
+  /// - Parameters:
+  ///   - roster: the genesis roster; by default the cooperation's
+  ///     thirteen offices with this office's key (``Roster/cooperation(founder:key:)``).
+  ///     A roster given must list `replica` with `key`'s public key.
+  ///   - encrypted: make an encrypted folder (layout 7): every payload is
+  ///     sealed with a group key that this office makes now and that
+  ///     administrators give each office whose key they confirm
+  ///     (`Docs/FORMATS.md` §15).
   public static func create(
     folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, roster: Roster? = nil,
-    key: SigningKey? = nil
+    key: SigningKey? = nil, encrypted: Bool = false
   ) throws -> Store {
-    try create(folder: folder, at: directory, replica: replica, schema: schema, storeID: .random(), roster: roster, key: key)
+    try create(
+      folder: folder, at: directory, replica: replica, schema: schema, storeID: .random(), roster: roster, key: key,
+      encrypted: encrypted)
   }
 
   /// Creates a new store with a given id, for fixed scenarios such as golden files.
   package static func create(
     folder: SharedFolder, at directory: URL, replica: ReplicaID, schema: Schema, storeID: StoreID,
-    roster: Roster? = nil, key: SigningKey? = nil
+    roster: Roster? = nil, key: SigningKey? = nil, encrypted: Bool = false
   ) throws -> Store {
     guard folder.isUninitialised else {
       throw SamhandError(.storeExists, "\(folder.location) already holds a Samhand store; join it instead", fileURL: folder.url)
@@ -187,6 +202,7 @@ extension Store {
     // Every new folder confirms keys (roster format 2), whatever format a
     // roster file was written in.
     genesis.formatVersion = Roster.currentFormatVersion
+    if encrypted { genesis.encryption = Roster.encryptionCipher }
     guard genesis.members[replica]?.keys.contains(key.publicKey) == true else {
       throw SamhandError(
         .invalidArgument,
@@ -207,6 +223,9 @@ extension Store {
     let store = try Store.create(
       at: directory, replica: replica, storeID: identity.storeID, schema: schema, genesis: genesis, key: key)
     try store.setFolder(folder)
+    // The first group key, and this office's agreement key, are put in
+    // force at once: its first sync publishes them.
+    try store.setUpEncryptionIfNeeded()
     return store
   }
 
@@ -243,7 +262,10 @@ extension Store {
   ///   committed locally is lost in either case.
   @discardableResult
   public func sync(with folder: SharedFolder, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
-    try synchronized { try exchange(with: folder, writing: true, progress: progress) }
+    try synchronized {
+      try setUpEncryptionIfNeeded()
+      return try exchange(with: folder, writing: true, progress: progress)
+    }
   }
 
   /// A sync as of a given time: the head carries it, and the retention
@@ -251,7 +273,10 @@ extension Store {
   /// work in minutes; wall-clock time decides nothing in the merge.
   @discardableResult
   public func sync(with folder: SharedFolder, now: Date, progress: (@Sendable (SyncProgress) -> Void)? = nil) throws -> SyncReport {
-    try synchronized { try exchange(with: folder, writing: true, progress: progress, now: now) }
+    try synchronized {
+      try setUpEncryptionIfNeeded()
+      return try exchange(with: folder, writing: true, progress: progress, now: now)
+    }
   }
 
   /// A sync; with `writing` false it only reads the folder (no identity
@@ -299,13 +324,25 @@ extension Store {
       try folder.writeIdentity(restored)
     }
 
+    // In an encrypted folder, the group keys wrapped for this office, when
+    // it lacks one; after files waited for a key, every office folder is
+    // listed again (their heads may not have moved).
+    var waitedForKey = false
+    if isEncrypted {
+      waitedForKey = try read { db in try Store.meta(db, "waiting_for_key") } != nil
+      let (added, problems) = try receiveGroupKeys(from: folder, force: false)
+      report.groupKeysReceived = added
+      report.setAside += problems
+    }
+
     progress?(SyncProgress(phase: .listing, done: 0, total: 0))
     // Heads first: with them, a sync that writes lists only the office
     // folders where something may be new (`Store+Listing.swift`).
     let heads = writing ? readHeads(folder) : HeadReading()
     let checkpoints = folder.checkpoints()
     let only =
-      writing && !recovering ? try officesToList(heads: heads, newestCheckpoint: checkpoints.first?.name, now: now) : nil
+      writing && !recovering && !waitedForKey
+      ? try officesToList(heads: heads, newestCheckpoint: checkpoints.first?.name, now: now) : nil
     let (entries, ignored, unreadable, listed) = try ImportProfile.measure(.listing) {
       try folder.listChangesets(top: top, only: only)
     }
@@ -451,6 +488,10 @@ extension Store {
           } catch let error as SamhandError where error.code == .slugCollision {
             colliding.append((entry, envelope))
             allGood = false
+          } catch let error as SamhandError where error.code == .missingKey {
+            // Sealed with a group key not held yet: left unread, read again.
+            report.waitingForKey += 1
+            allGood = false
           } catch let error as SamhandError where error.code != .storage {
             // A format 2 file written against another previous changeset than
             // the one applied here: not applied, read again next time.
@@ -481,6 +522,22 @@ extension Store {
       throw error
     }
     if watching { try notify(.sync, changesets: applied.applied, conflictsBefore: conflictsBefore) }
+    // A rotation applied in this sync puts a key in force that the keys
+    // files may already hold for this office.
+    var readAgain = false
+    if isEncrypted {
+      let (added, problems) = try receiveGroupKeys(from: folder, force: false)
+      report.groupKeysReceived += added
+      if added == 0 { report.setAside += problems }
+      readAgain = added > 0 && report.waitingForKey > 0
+      try write { db in
+        if report.waitingForKey > 0 {
+          try Store.setMeta(db, "waiting_for_key", String(report.waitingForKey))
+        } else {
+          try db.execute(sql: "DELETE FROM meta WHERE key = 'waiting_for_key'")
+        }
+      }
+    }
     report.imported = applied.applied
     report.rejected = applied.rejected
     report.buffered = applied.buffered.count
@@ -555,7 +612,20 @@ extension Store {
     try folder.replace(folder.headURL(for: replica), [UInt8](head.canonicalJSON))
     report.head = head
     if recovering { try write { db in try db.execute(sql: "DELETE FROM meta WHERE key = 'recovering'") } }
+    do {
+      report.wrappedKeysWritten = try distributeGroupKeys(to: folder)
+    } catch let error as SamhandError where error.code != .storage {
+      report.maintenanceProblem = "the group keys could not be written for the other offices: \(error.message)"
+    }
     try maintain(folder, heads: heads.heads, now: now, &report)
+    if readAgain {
+      // What waited for the keys that just arrived is read now, not next time.
+      var again = try exchange(with: folder, writing: writing, progress: progress, cancellation: cancellation, now: now)
+      again.imported = report.imported + again.imported
+      again.published = report.published + again.published
+      again.groupKeysReceived += report.groupKeysReceived
+      return again
+    }
     return report
   }
 
@@ -597,6 +667,8 @@ extension Store {
     _ folder: SharedFolder, listed: [SharedFolder.CheckpointEntry], entries: [SharedFolder.Entry], fresh: Bool
   ) throws -> (Store.CheckpointAdoption?, [CheckpointProblem]) {
     guard let newest = listed.first else { return (nil, []) }
+    // Without any group key, nothing sealed can be read yet.
+    if isEncrypted, try groupKeys().keys.isEmpty { return (nil, []) }
     let (local, settled) = try read { db in (try Store.readFrontier(db), try Store.meta(db, "checkpoint_seen")) }
     let waiting = Set(try pending())
     // The newest checkpoint was already found inside this replica's frontier.

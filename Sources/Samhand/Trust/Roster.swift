@@ -33,6 +33,20 @@ public struct Roster: Hashable, Sendable {
   /// use by an office listed without a key (version 1).
   public var claimsNeedConfirmation: Bool { formatVersion >= 2 }
 
+  /// The cipher an encrypted folder seals its payloads with
+  /// (``encryptionCipher``), or nil for a folder in plain form. Fixed with
+  /// the genesis roster, so the roster hash every office pins covers it:
+  /// nobody can turn encryption off by editing `samhand.json`.
+  public var encryption: String?
+  /// The only cipher there is: ChaCha20-Poly1305 (`Docs/FORMATS.md` §15).
+  public static let encryptionCipher = "chacha20-poly1305"
+  /// Whether the folder's payloads are encrypted.
+  public var isEncrypted: Bool { encryption != nil }
+  /// The group key in force: the one an administrator last put in force
+  /// (roster order), which every changeset written in its causal past, and
+  /// every checkpoint there, is sealed with. Nil until the founder sets one.
+  public var groupKeyID: GroupKeyID?
+
   /// One office in the roster.
   public struct Member: Hashable, Sendable {
     /// The office's slug.
@@ -53,6 +67,9 @@ public struct Roster: Hashable, Sendable {
     public var isRetired: Bool
     /// The offices that took over from a retired office.
     public var successors: Set<ReplicaID>
+    /// Its X25519 agreement public keys (hex), each with the signing key it
+    /// belongs to: group keys are wrapped for those of its active keys.
+    public var agreementKeys: [String: PublicKey]
 
     /// Creates an active member.
     public init(
@@ -66,6 +83,15 @@ public struct Roster: Hashable, Sendable {
       self.revoked = [:]
       self.isRetired = false
       self.successors = []
+      self.agreementKeys = [:]
+    }
+
+    /// The agreement public keys (hex) of its signing keys that may still
+    /// sign, sorted: those a group key is wrapped for. None once retired.
+    public var activeAgreementKeys: [String] {
+      guard !isRetired else { return [] }
+      let active = Set(activeKeys)
+      return agreementKeys.filter { active.contains($0.value) }.map(\.key).sorted()
     }
 
     /// Keys that may still sign: listed and not revoked.
@@ -82,9 +108,10 @@ public struct Roster: Hashable, Sendable {
 
   /// Creates a roster of the given members, in the current format
   /// (keys are confirmed by an administrator) unless told otherwise.
-  public init(_ members: [Member], formatVersion: Int = Roster.currentFormatVersion) {
+  public init(_ members: [Member], formatVersion: Int = Roster.currentFormatVersion, encryption: String? = nil) {
     self.members = Dictionary(members.map { ($0.office, $0) }, uniquingKeysWith: { _, last in last })
     self.formatVersion = formatVersion
+    self.encryption = encryption
   }
 
   /// The members sorted by slug.
@@ -119,7 +146,10 @@ public struct Roster: Hashable, Sendable {
   public var canonicalJSON: Data { CanonicalJSON.encode(canonicalNode) }
 
   var canonicalNode: CanonicalJSON.Node {
-    .object([
+    // `encryption` only in an encrypted folder's roster: the hashes of
+    // every other roster stay what they were.
+    .object(
+      (encryption.map { [("encryption", CanonicalJSON.Node.string($0))] } ?? []) + [
       ("format", .integer(Int64(formatVersion))),
       (
         "offices",
@@ -161,8 +191,16 @@ public struct Roster: Hashable, Sendable {
   init(jsonValue root: JSONValue) throws {
     func bad(_ detail: String) -> SamhandError { SamhandError(.invalidArgument, "roster: \(detail)") }
     guard case .object(let top) = root else { throw bad("expected a JSON object") }
-    let unknownTop = top.keys.filter { !["format", "offices"].contains($0) }.sorted()
-    guard unknownTop.isEmpty else { throw bad("unknown key '\(unknownTop[0])' (allowed: format, offices)") }
+    let unknownTop = top.keys.filter { !["encryption", "format", "offices"].contains($0) }.sorted()
+    guard unknownTop.isEmpty else { throw bad("unknown key '\(unknownTop[0])' (allowed: encryption, format, offices)") }
+    var encryption: String?
+    if let value = top["encryption"] {
+      guard case .string(let cipher) = value, cipher == Roster.encryptionCipher else {
+        throw SamhandError(
+          .unsupportedFormat, "roster: encryption \(value) is not supported (this Samhand knows '\(Roster.encryptionCipher)'); upgrade Samhand")
+      }
+      encryption = cipher
+    }
     var formatVersion = Roster.currentFormatVersion
     if let format = top["format"] {
       guard case .integer(let number) = format, (1...Int64(Roster.currentFormatVersion)).contains(number) else {
@@ -215,7 +253,7 @@ public struct Roster: Hashable, Sendable {
     guard members.contains(where: { $0.isAdministrator }) else {
       throw bad("no office is an administrator: at least one must be, or nobody can change the roster")
     }
-    self.init(members, formatVersion: formatVersion)
+    self.init(members, formatVersion: formatVersion, encryption: encryption)
   }
 
   static func isValidKind(_ kind: String) -> Bool {
@@ -228,7 +266,8 @@ public struct Roster: Hashable, Sendable {
 extension Roster {
   /// The fields of a roster record, one record per office.
   enum Field: String, CaseIterable {
-    case name, kind, admin, status, successors, keys, revoked
+    case name, kind, admin, status, successors, keys, revoked, agreement
+    case groupKey = "group-key"
   }
 
   /// Why a roster edit is malformed, or nil when it is well formed.
@@ -246,6 +285,10 @@ extension Roster {
     case .put(_, "keys", let hex, .bool(true)) where (try? PublicKey(text: hex)) != nil: return nil
     case .put(_, "revoked", let hex, .integer(let from)) where from >= 1 && (try? PublicKey(text: hex)) != nil:
       return nil
+    case .put(_, "agreement", let hex, .text(let signing))
+    where PublicKey.bytes(hex: hex)?.count == 32 && (try? PublicKey(text: signing)) != nil:
+      return nil
+    case .set(_, "group-key", .text(let id)) where GroupKeyID(hex: id) != nil: return nil
     case .touch: return nil
     case .delete: return "roster entry \(office) cannot be deleted: retire the office instead"
     default: return "malformed roster change for \(office): \(edit)"
@@ -270,6 +313,9 @@ extension Roster {
       case .set(_, "status", .text("retired")): member.isRetired = true
       case .add(_, "successors", let slug): if let successor = ReplicaID(rawValue: slug) { member.successors.insert(successor) }
       case .put(_, "keys", let hex, _): if let key = try? PublicKey(text: hex) { member.keys.insert(key) }
+      case .put(_, "agreement", let hex, .text(let signing)):
+        if let key = try? PublicKey(text: signing) { member.agreementKeys[hex] = key }
+      case .set(_, "group-key", .text(let id)): roster.groupKeyID = GroupKeyID(hex: id)
       case .put(_, "revoked", let hex, .integer(let from)):
         if let key = try? PublicKey(text: hex) {
           member.revoked[key] = min(member.revoked[key] ?? UInt64.max, UInt64(from))
@@ -285,7 +331,7 @@ extension Roster {
   ///
   /// An administrator may make any well-formed change. Any other office
   /// may only add a key to its own entry and revoke its own keys (a key
-  /// rotation).
+  /// rotation), and publish its own agreement keys.
   func violation(of edits: [Edit], by author: ReplicaID) -> String? {
     for edit in edits {
       if let problem = Roster.malformation(of: edit) { return problem }
@@ -294,7 +340,9 @@ extension Roster {
     for edit in edits {
       let own = edit.record.id == author.rawValue
       switch edit {
-      case .put(_, "keys", _, _) where own, .put(_, "revoked", _, _) where own, .touch where own: continue
+      case .put(_, "keys", _, _) where own, .put(_, "revoked", _, _) where own, .put(_, "agreement", _, _) where own,
+        .touch where own:
+        continue
       default:
         let admins = sortedMembers.filter { $0.isAdministrator && !$0.isRetired }.map(\.office.rawValue)
         return "only the roster's administrators (\(admins.joined(separator: ", "))) may change the roster entry of \(edit.record.id); \(author) may only rotate its own keys"

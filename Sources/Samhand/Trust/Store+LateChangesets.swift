@@ -45,7 +45,7 @@ extension Store {
             """, arguments: [member.office.rawValue, Int64(clamping: from)])
         for row in rows {
           let sequence = UInt64(row[0] as Int64)
-          let changeset = try ChangesetFile.decode([UInt8](row[2] as Data))
+          let changeset = try ChangesetFile.decode([UInt8](row[2] as Data), keys: try keyring(db))
           var reasons: [String] = []
           if let key = Store.signer(of: changeset), let revoked = member.revoked[key], revoked <= sequence {
             reasons.append("signed with key \(key.fingerprint), which the roster revokes from #\(revoked)")

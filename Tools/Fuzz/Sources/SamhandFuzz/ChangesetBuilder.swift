@@ -22,11 +22,23 @@ import Samhand
 ///   id, author, sequence, lamport, time, dependencies); the harness adds
 ///   the payload size, compressed size and payload hash;
 /// - the signature block is empty; the file ends in its SHA-256.
+///
+/// Sealed (target 12, `build(from:sealedWith:)`), the header prefix starts
+/// after the flags and the key id: the harness writes flags 1 and the id
+/// of the key, seals the compressed payload with it (ChaCha20-Poly1305,
+/// authenticating the magic, the version and the header up to its
+/// payload size) and hashes the sealed bytes instead of the payload.
+/// `buildCheckpoint(from:sealedWith:)` does the same for a checkpoint
+/// (target 13), whose header prefix is its store id, frontier, Lamport
+/// stamp, time and snapshot hash (`Docs/FORMATS.md` §10; option bit 3 unused).
 enum ChangesetBuilder {
   static let magic: [UInt8] = Array("SHCS\r\n".utf8) + [0x1A, 0x0A]
   static let runUnit = 128 * 1024
 
-  static func build(from body: ArraySlice<UInt8>) -> [UInt8] {
+  static let checkpointMagic: [UInt8] = Array("SHCP\r\n".utf8) + [0x1A, 0x0A]
+
+  /// The options byte, the header prefix and the payload (run added) of a builder input.
+  static func parts(of body: ArraySlice<UInt8>) -> (options: UInt8, prefix: ArraySlice<UInt8>, payload: [UInt8]) {
     var input = body
     let options = input.popFirst() ?? 0
     let run = Int(input.popFirst() ?? 0)
@@ -36,14 +48,22 @@ enum ChangesetBuilder {
     if options & 0b110 == 0b110, let last = payload.last {
       payload += [UInt8](repeating: last, count: run * runUnit)
     }
-    let compressed = compress(payload, level: options & 0b1 != 0 ? 0 : 6)
+    return (options, prefix, payload)
+  }
 
-    var header = Array(prefix)
+  static func build(from body: ArraySlice<UInt8>, sealedWith key: GroupKey? = nil) -> [UInt8] {
+    let (options, prefix, payload) = parts(of: body)
+    var compressed = compress(payload, level: options & 0b1 != 0 ? 0 : 6)
+    let version: UInt8 = options & 0b1000 != 0 ? 2 : 1
+
+    var header = key.map { [1] + $0.id.rawValue } ?? []
+    header += prefix
+    if let key { compressed = seal(compressed, with: key, authenticating: magic + [0, version] + header) }
     varint(UInt64(payload.count), to: &header)
     varint(UInt64(compressed.count), to: &header)
-    header += SHA256.hash(data: payload)
+    header += SHA256.hash(data: key == nil ? payload : compressed)
 
-    var file = magic + [0, options & 0b1000 != 0 ? 2 : 1]
+    var file = magic + [0, version]
     uint32(UInt32(header.count), to: &file)
     file += header
     file += compressed
@@ -51,6 +71,33 @@ enum ChangesetBuilder {
     file.append(0)  // no signatures
     file += SHA256.hash(data: file)
     return file
+  }
+
+  /// A checkpoint file of format 1 sealed with `key`, from a builder input.
+  static func buildCheckpoint(from body: ArraySlice<UInt8>, sealedWith key: GroupKey) -> [UInt8] {
+    let (options, prefix, payload) = parts(of: body)
+    var compressed = compress(payload, level: options & 0b1 != 0 ? 0 : 6)
+    var header = [1] + key.id.rawValue + prefix
+    compressed = seal(compressed, with: key, authenticating: checkpointMagic + [0, 1] + header)
+    varint(UInt64(payload.count), to: &header)
+    varint(UInt64(compressed.count), to: &header)
+    header += SHA256.hash(data: compressed)
+
+    var file = checkpointMagic + [0, 1]
+    uint32(UInt32(header.count), to: &file)
+    file += header
+    file += compressed
+    file += SHA256.hash(data: file)
+    return file
+  }
+
+  /// ChaCha20-Poly1305 as `GroupKey` seals: nonce, ciphertext, tag. The
+  /// nonce is derived from the bytes, so that an input always builds the
+  /// same file.
+  static func seal(_ plaintext: [UInt8], with key: GroupKey, authenticating context: [UInt8]) -> [UInt8] {
+    let nonce = try! ChaChaPoly.Nonce(data: Array(SHA256.hash(data: context + plaintext)).prefix(12))
+    let box = try! ChaChaPoly.seal(plaintext, using: SymmetricKey(data: key.bytes), nonce: nonce, authenticating: context)
+    return Array(box.combined)
   }
 
   /// The builder input that gives back a valid file's header and payload,
@@ -68,6 +115,14 @@ enum ChangesetBuilder {
     guard prefixEnd >= prefixStart, prefixEnd - prefixStart <= 255 else { return nil }
     let options: UInt8 = header.formatVersion == 2 ? 0b1000 : 0
     return [options, 0, UInt8(prefixEnd - prefixStart)] + file[prefixStart..<prefixEnd] + payload
+  }
+
+  /// The input for `build(from:sealedWith:)` that gives back a valid
+  /// file in plain form's header and payload, sealed; nil when the file
+  /// does not decode.
+  static func sealedBody(of file: [UInt8]) -> [UInt8]? {
+    guard let body = body(of: file), body.count > 3, body[2] > 0, body[3] == 0 else { return nil }
+    return [body[0], body[1], body[2] - 1] + body[4...]  // without the flags
   }
 
   // MARK: - Primitives

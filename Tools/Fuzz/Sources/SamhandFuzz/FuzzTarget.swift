@@ -19,6 +19,19 @@
 //  10  pack file re-signed by the harness (its last 96 bytes replaced by
 //      the harness key and its signature), so that mutations reach the
 //      changesets inside
+//  11  key file of an encrypted folder (`keys/<administrator>.keys`), or
+//      a group key file (`samhand key export-group`)
+//  12  changeset file sealed with the harness's group key: built by the
+//      harness as for 2, the payload sealed, so that mutations reach the
+//      decryption, inflate and the edits; or (options bit 4) a whole file
+//      as for 1, whatever its flags say (see `SealedInput`)
+//  13  checkpoint file sealed with the harness's group key, built or
+//      whole as for 12
+//
+// Targets 11 to 13 are in `Encrypted.swift`. New targets go at the end, so
+// that the inputs in `Fixtures/fuzz-regressions` keep their meaning (the
+// first byte is taken modulo the number of targets: an input whose first
+// byte is 11 or more meant another target before there were 14).
 //
 // A decoder may throw; it must not crash, hang or allocate without bound
 // (`Tools/fuzz.sh` runs libFuzzer with `-rss_limit_mb`, `-malloc_limit_mb`
@@ -49,6 +62,9 @@ public func samhandFuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) 
   case .checkpoint, .sealedCheckpoint: checkCheckpoint(input.decoderBytes)
   case .checkpointSignature: checkCheckpointSignature(input.decoderBytes)
   case .pack, .signedPack: checkPack(input.decoderBytes)
+  case .keyring: checkKeyring(input.decoderBytes)
+  case .encryptedChangeset: checkEncryptedChangeset(input.decoderBytes)
+  case .encryptedCheckpoint: checkEncryptedCheckpoint(input.decoderBytes)
   }
   return 0
 }
@@ -74,6 +90,7 @@ public func samhandFuzzInitialize(_ argc: UnsafeMutableRawPointer?, _ argv: Unsa
 enum FuzzTarget: UInt8, CaseIterable {
   case changeset, sealedChangeset, builtChangeset, head, identity, schema, checkpoint, sealedCheckpoint, checkpointSignature
   case pack, signedPack
+  case keyring, encryptedChangeset, encryptedCheckpoint
 
   /// The file name extension of what the decoder reads, for reproducers.
   var fileExtension: String {
@@ -85,6 +102,9 @@ enum FuzzTarget: UInt8, CaseIterable {
     case .checkpoint, .sealedCheckpoint: "checkpoint"
     case .checkpointSignature: "signature"
     case .pack, .signedPack: "pack"
+    case .keyring: "keys"
+    case .encryptedChangeset: "changeset"
+    case .encryptedCheckpoint: "checkpoint"
     }
   }
 }
@@ -114,6 +134,9 @@ struct FuzzInput {
     case .builtChangeset: ChangesetBuilder.build(from: body)
     case .pack: Array(body)
     case .signedPack: resigned(Array(body))
+    case .keyring: Array(body)
+    case .encryptedChangeset: SealedInput.changeset(body)
+    case .encryptedCheckpoint: SealedInput.checkpoint(body)
     }
   }
 }

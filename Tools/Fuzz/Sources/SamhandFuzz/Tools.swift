@@ -8,11 +8,14 @@ import Samhand
 /// - `SAMHAND_FUZZ_TOOL=seeds`: writes a seed corpus to `SAMHAND_FUZZ_OUT`
 ///   from the golden shared folder `SAMHAND_FUZZ_GOLDEN` (its changesets and
 ///   `samhand.json`, heads made from its changesets and, when it is there,
-///   the golden snapshot next to it) and the schema file `SAMHAND_FUZZ_SCHEMA`.
+///   the golden snapshot next to it) and the schema file `SAMHAND_FUZZ_SCHEMA`,
+///   and for the targets of encrypted folders key files made by the
+///   harness and those changesets and checkpoints sealed with its group key.
 /// - `SAMHAND_FUZZ_TOOL=materialize`: writes the bytes the decoder was given
 ///   for the fuzzer input `SAMHAND_FUZZ_IN` to `SAMHAND_FUZZ_OUT` plus an
 ///   extension naming the decoder (`.changeset`, `.head.json`,
-///   `.samhand.json`, `.schema.json`), and prints that path.
+///   `.samhand.json`, `.schema.json`, `.checkpoint`, `.signature`, `.pack`,
+///   `.keys`), and prints that path.
 enum Tools {
   struct Failure: Error, CustomStringConvertible {
     var description: String
@@ -60,6 +63,9 @@ enum Tools {
         case .checkpoint, .sealedCheckpoint: _ = try Checkpoint(bytes: input.decoderBytes)
         case .checkpointSignature: _ = try CheckpointSignature(json: input.decoderBytes)
         case .pack, .signedPack: _ = try PackFile.decode(input.decoderBytes)
+        case .keyring: try decodeKeyFile(input.decoderBytes)
+        case .encryptedChangeset: _ = try ChangesetFile.decode(input.decoderBytes, keys: fuzzKeyring)
+        case .encryptedCheckpoint: _ = try Checkpoint(bytes: input.decoderBytes, keys: fuzzKeyring)
         }
       } catch {
         throw Failure(description: "seed \(name) for target \(target) does not decode: \(error)")
@@ -97,6 +103,7 @@ enum Tools {
         var stored = body
         stored[0] |= 1  // the same, stored uncompressed
         try seed(label + "-stored", .builtChangeset, stored)
+        try encryptedChangesetSeeds(label, bytes, seed)
         changesets.append(try ChangesetFile.decode(bytes))
       }
     }
@@ -138,9 +145,13 @@ enum Tools {
       try seed("vestland-pack", .pack, bytes)
       try seed("vestland-pack", .signedPack, bytes)
     }
-    // Checkpoints and their signatures, from the golden layout folder beside.
-    let layout = golden.deletingLastPathComponent().deletingLastPathComponent()
-      .appendingPathComponent("layout-\(SharedFolder.formatVersion)/folder/checkpoints")
+    // Checkpoints and their signatures, from the golden layout folder
+    // beside: the newest there is (a new layout's may not be made yet).
+    let goldenRoot = golden.deletingLastPathComponent().deletingLastPathComponent()
+    let layout =
+      stride(from: SharedFolder.formatVersion, through: 1, by: -1)
+      .map { goldenRoot.appendingPathComponent("layout-\($0)/folder/checkpoints") }
+      .first { manager.fileExists(atPath: $0.path) } ?? goldenRoot.appendingPathComponent("layout-\(SharedFolder.formatVersion)")
     for office in (try? manager.contentsOfDirectory(atPath: layout.path))?.sorted() ?? [] {
       let officeURL = layout.appendingPathComponent(office)
       for name in try manager.contentsOfDirectory(atPath: officeURL.path).sorted() {
@@ -148,11 +159,13 @@ enum Tools {
         if name.hasSuffix(".checkpoint") {
           try seed("\(office)-\(name)", .checkpoint, bytes)
           try seed("\(office)-\(name)", .sealedCheckpoint, bytes)
+          try encryptedCheckpointSeeds("\(office)-\(name)", bytes, seed)
         } else if name.hasSuffix(".signature") {
           try seed("\(office)-\(name)", .checkpointSignature, bytes)
         }
       }
     }
+    try keyringSeeds(seed)
     return count
   }
 
