@@ -57,7 +57,8 @@ extension SamhandCommand {
         let opened = try options.openStore()
         shared = try SamhandCommand.Sync.folder(nil, of: opened)
         // The store's own keys open its encrypted folder.
-        for id in try opened.groupKeys().ids { keys.insert(try opened.groupKeys()[id]!) }
+        let held = try opened.groupKeys()
+        for id in held.ids { keys.insert(held[id]!) }
       }
       guard shared.isThere else {
         throw CommandFailure("no shared folder at \(shared.location)")

@@ -518,7 +518,9 @@ extension Store {
     case .reject(let reason): rejection = reason
     case .accept(let changes): rosterChanges = changes
     }
-    if rejection == nil, genesis != nil {
+    // Only an encrypted store has rules to judge here: a sealed file never
+    // gets this far in a plain one (set aside when it is read).
+    if rejection == nil, isEncrypted {
       rejection = Store.sealingViolation(keyID: header.keyID, edits: changeset.edits, roster: try roster(at: header.dependencies, db))
     }
     if let reason = rejection {
